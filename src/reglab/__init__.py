@@ -1,0 +1,24 @@
+"""reglab: a laboratory for regularization (L2, L1, dropout) in small neural networks.
+
+The notebook's three-model study, exactly, and what it only mentions: tuning on a dev set,
+combining regularizers, the spread over seeds. Nothing here prints or shows figures: functions
+return results and matplotlib figures.
+"""
+
+__version__ = "0.1.0"
+
+from .config import COURSE_CONFIGS, TrainConfig  # noqa: E402
+from .model import History, Model, load_model  # noqa: E402
+from .train import TrainingDivergedError, fit, fit_many  # noqa: E402
+
+__all__ = [
+    "__version__",
+    "COURSE_CONFIGS",
+    "History",
+    "Model",
+    "TrainConfig",
+    "TrainingDivergedError",
+    "fit",
+    "fit_many",
+    "load_model",
+]

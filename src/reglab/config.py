@@ -1,0 +1,104 @@
+"""The settings of one training run, validated once at construction."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from .masks import MASK_MODES
+from .validation import check_choice, check_int, check_keep_prob, check_layer_sizes, check_real
+
+__all__ = ["TrainConfig", "INIT_MODES", "COURSE_CONFIGS"]
+
+INIT_MODES = ("course", "fresh")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines how one network is trained.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : tuple of int
+        Units per hidden layer (ReLU); the output is one sigmoid unit. The course's is (20, 3).
+    learning_rate : float
+        Gradient-descent step, > 0.
+    n_iterations : int
+        Full-batch iterations, >= 1.
+    l2 : float
+        L2 strength at the course's scale, ``l2/(2m) * sum ||W||^2`` (the course's ``lambd``), >= 0.
+    l1 : float
+        L1 strength, ``l1/m * sum |W|``, >= 0.
+    keep_prob : float or tuple of float
+        Dropout keep probability in (0, 1], one for all hidden layers or one per hidden layer.
+        Stored as a tuple with one value per hidden layer.
+    init : {"course", "fresh"}
+        "course": the notebook's initialisation (legacy ``RandomState(seed)``; seed 3 is the
+        notebook's). "fresh": drawn from a ``Generator`` seeded by ``seed``.
+    mask_mode : {"course", "fresh"}
+        "course": the notebook's fixed dropout masks. "fresh": new masks every iteration from a
+        ``Generator`` seeded by ``seed``.
+    seed : int
+        Seed of the initialisation and of fresh masks, >= 0.
+    """
+
+    hidden_layer_sizes: tuple[int, ...] = (20, 3)
+    learning_rate: float = 0.3
+    n_iterations: int = 30000
+    l2: float = 0.0
+    l1: float = 0.0
+    keep_prob: Any = 1.0
+    init: str = "course"
+    mask_mode: str = "course"
+    seed: int = 3
+
+    def __post_init__(self):
+        hidden = check_layer_sizes("hidden_layer_sizes", self.hidden_layer_sizes)
+        values = dict(
+            hidden_layer_sizes=hidden,
+            learning_rate=check_real("learning_rate", self.learning_rate, low=0, low_inclusive=False),
+            n_iterations=check_int("n_iterations", self.n_iterations, low=1),
+            l2=check_real("l2", self.l2, low=0),
+            l1=check_real("l1", self.l1, low=0),
+            keep_prob=check_keep_prob(self.keep_prob, len(hidden)),
+            init=check_choice("init", self.init, INIT_MODES),
+            mask_mode=check_choice("mask_mode", self.mask_mode, MASK_MODES),
+            seed=check_int("seed", self.seed, low=0, high=2**32 - 1),
+        )
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
+
+    @property
+    def uses_dropout(self) -> bool:
+        return any(p < 1 for p in self.keep_prob)
+
+    def layer_sizes(self, n_features: int) -> tuple[int, ...]:
+        """``(n_features, *hidden_layer_sizes, 1)``, the course's ``layers_dims``."""
+        return (n_features, *self.hidden_layer_sizes, 1)
+
+    def replace(self, **changes) -> TrainConfig:
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TrainConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown training settings {sorted(unknown)}; allowed: {sorted(known)}")
+        data = dict(data)
+        for key in ("hidden_layer_sizes", "keep_prob"):
+            if isinstance(data.get(key), list):
+                data[key] = tuple(data[key])
+        return cls(**data)
+
+
+#: The notebook's three models, by name.
+COURSE_CONFIGS = {
+    "no regularization": TrainConfig(),
+    "L2 (lambd=0.7)": TrainConfig(l2=0.7),
+    "dropout (keep_prob=0.86)": TrainConfig(keep_prob=0.86),
+}

@@ -1,0 +1,164 @@
+"""A trained network: its settings, parameters and cost history; prediction, saving, loading.
+
+Saved models are ``.npz`` files that load with ``allow_pickle=False``: the weights ``W1..WL`` and
+biases ``b1..bL`` in the course's (units x inputs) layout, the class labels, the cost history and
+a JSON ``meta`` string (format version, reglab version, settings, layer sizes).
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__, network
+from .config import TrainConfig
+from .files import atomic_path
+from .params import Params
+from .validation import check_X
+
+__all__ = ["History", "Model", "load_model", "MODEL_FORMAT_VERSION"]
+
+MODEL_FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class History:
+    """Cost recorded during training.
+
+    iterations (T,): the iterations at which the cost was recorded (before that iteration's
+    update); cost (M, T) for a batch of M models, or (T,) for one model.
+    """
+
+    iterations: np.ndarray
+    cost: np.ndarray
+
+    def model(self, i: int) -> History:
+        return History(self.iterations, self.cost[i])
+
+    @property
+    def final_cost(self) -> float:
+        return float(self.cost[..., -1])
+
+
+@dataclass(frozen=True)
+class Model:
+    """One trained network. Use ``reglab.fit`` to make one and ``load_model`` to read one."""
+
+    config: TrainConfig
+    params: Params  # M = 1
+    history: History
+    classes: np.ndarray  # (2,): the label predicted for output 0 and for output 1
+
+    @property
+    def n_features(self) -> int:
+        return self.params.layer_sizes[0]
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Probability of ``classes[1]`` for each row of X (n_samples, n_features): (n_samples,)."""
+        X = check_X(X, n_features=self.n_features)
+        return network.predict_proba(self.params, X.T)[0]
+
+    def predict(self, X) -> np.ndarray:
+        """Predicted labels, (n_samples,): ``classes[1]`` where the probability is above 0.5."""
+        return self.classes[(self.predict_proba(X) > 0.5).astype(int)]
+
+    def accuracy(self, X, y) -> float:
+        """Fraction of rows of X whose predicted label equals y."""
+        y = np.asarray(y).ravel()
+        predictions = self.predict(X)
+        if y.shape[0] != predictions.shape[0]:
+            raise ValueError(
+                f"X and y must have the same number of samples; got {predictions.shape[0]} and {y.shape[0]}"
+            )
+        return float(np.mean(predictions == y.astype(self.classes.dtype, copy=False)))
+
+    def weight_norm(self) -> float:
+        """Euclidean norm of all weights together (biases excluded)."""
+        return float(np.sqrt(sum(np.sum(np.square(W)) for W in self.params.weights)))
+
+    # ---- files -------------------------------------------------------------------------------
+    def save(self, path) -> Path:
+        """Write the model to ``path`` (``.npz``), atomically. Returns the path."""
+        path = Path(path)
+        meta = {
+            "format": "reglab-model",
+            "format_version": MODEL_FORMAT_VERSION,
+            "reglab_version": __version__,
+            "layer_sizes": list(self.params.layer_sizes),
+            "config": self.config.to_dict(),
+        }
+        arrays = {"meta": np.array(json.dumps(meta)), "classes": np.asarray(self.classes)}
+        for layer, (W, b) in enumerate(zip(self.params.weights, self.params.biases), start=1):
+            arrays[f"W{layer}"] = W[0]
+            arrays[f"b{layer}"] = b[0]
+        arrays["history_iterations"] = self.history.iterations
+        arrays["history_cost"] = self.history.cost
+        with atomic_path(path) as temporary:
+            with open(temporary, "wb") as handle:
+                np.savez(handle, **arrays)
+        return path
+
+
+def _model_error(path, detail: str) -> ValueError:
+    return ValueError(f"model file {str(path)!r} is not a readable reglab model: {detail}")
+
+
+def load_model(path) -> Model:
+    """Read a model written by ``Model.save`` (or ``reglab train``), checking it thoroughly."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"model file {str(path)!r} does not exist")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {key: npz[key] for key in npz.files}
+    except ValueError as error:
+        if "allow_pickle" in str(error):
+            raise _model_error(path, "it holds object arrays, which reglab never writes") from None
+        raise _model_error(path, str(error)) from None
+    except (OSError, EOFError, zipfile.BadZipFile, KeyError) as error:
+        raise _model_error(path, f"not a complete .npz file ({type(error).__name__}: {error})") from None
+    if "meta" not in arrays:
+        raise _model_error(path, "no 'meta' entry")
+    try:
+        meta = json.loads(str(arrays["meta"]))
+    except json.JSONDecodeError as error:
+        raise _model_error(path, f"its 'meta' entry is not JSON ({error})") from None
+    if not isinstance(meta, dict) or meta.get("format") != "reglab-model":
+        raise _model_error(path, "its 'meta' entry does not describe a reglab model")
+    version = meta.get("format_version")
+    if version != MODEL_FORMAT_VERSION:
+        raise _model_error(
+            path, f"format version {version!r}; this reglab ({__version__}) reads version {MODEL_FORMAT_VERSION}"
+        )
+    try:
+        config = TrainConfig.from_dict(meta["config"])
+        sizes = [int(s) for s in meta["layer_sizes"]]
+    except (KeyError, TypeError, ValueError) as error:
+        raise _model_error(path, f"invalid settings in 'meta' ({error})") from None
+    if sizes[1:-1] != list(config.hidden_layer_sizes) or sizes[-1] != 1 or len(sizes) < 2:
+        raise _model_error(path, f"layer sizes {sizes} disagree with its settings {config.hidden_layer_sizes}")
+    weights, biases = [], []
+    for layer in range(1, len(sizes)):
+        expected = {f"W{layer}": (sizes[layer], sizes[layer - 1]), f"b{layer}": (sizes[layer], 1)}
+        for key, shape in expected.items():
+            if key not in arrays:
+                raise _model_error(path, f"missing array {key!r}")
+            array = arrays[key]
+            if array.shape != shape:
+                raise _model_error(path, f"{key} has shape {array.shape}; its layer sizes {sizes} need {shape}")
+            if array.dtype.kind != "f" or not np.all(np.isfinite(array)):
+                raise _model_error(path, f"{key} must hold finite floating-point numbers")
+        weights.append(arrays[f"W{layer}"].astype(np.float64)[None])
+        biases.append(arrays[f"b{layer}"].astype(np.float64)[None])
+    classes = arrays.get("classes")
+    if classes is None or classes.shape != (2,):
+        raise _model_error(path, "'classes' must hold the two class labels")
+    iterations = arrays.get("history_iterations", np.zeros(0, dtype=int))
+    cost = arrays.get("history_cost", np.zeros(0))
+    if iterations.shape != cost.shape:
+        raise _model_error(path, "its cost history has inconsistent shapes")
+    return Model(config, Params(tuple(weights), tuple(biases)), History(iterations, cost), classes)

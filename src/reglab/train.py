@@ -1,0 +1,243 @@
+"""The reference training loop: readable NumPy, the definition of correct.
+
+``train_loop`` runs full-batch gradient descent for M networks at once (each with its own
+learning rate, penalties and keep_prob); ``fit`` and ``fit_many`` are the validated public
+entries, taking scikit-learn-shaped data and returning ``Model`` objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
+
+import numpy as np
+
+from . import network, penalties
+from .config import TrainConfig
+from .masks import CourseMasks, FreshMasks
+from .model import History, Model
+from .params import Params, init_course, init_fresh, stack
+from .validation import binary_labels, check_choice, check_int, check_X_y
+
+__all__ = [
+    "Hyper",
+    "TrainingDivergedError",
+    "train_loop",
+    "objective",
+    "fit",
+    "fit_many",
+    "ENGINES",
+    "model_streams",
+]
+
+ENGINES = ("reference",)
+
+Progress = Callable[[int, int], None]
+
+
+class TrainingDivergedError(ValueError):
+    """The cost became NaN or infinite: the learning rate is too large for this problem."""
+
+
+class Hyper(NamedTuple):
+    """Per-model training settings as arrays."""
+
+    learning_rate: np.ndarray  # (M,)
+    l2: np.ndarray  # (M,)
+    l1: np.ndarray  # (M,)
+    keep_prob: np.ndarray  # (M, H)
+
+    @classmethod
+    def from_configs(cls, configs: Sequence[TrainConfig]) -> Hyper:
+        return cls(
+            np.array([c.learning_rate for c in configs], dtype=float),
+            np.array([c.l2 for c in configs], dtype=float),
+            np.array([c.l1 for c in configs], dtype=float),
+            np.array([c.keep_prob for c in configs], dtype=float).reshape(len(configs), -1),
+        )
+
+    @property
+    def uses_dropout(self) -> bool:
+        return bool(np.any(self.keep_prob < 1))
+
+
+def objective(
+    params: Params, X: np.ndarray, Y: np.ndarray, hyper: Hyper, masks=None
+) -> tuple[np.ndarray, network.ForwardCache]:
+    """Regularized cost per model (M,): cross-entropy plus penalties; with its forward cache."""
+    cache = network.forward(params, X, masks, hyper.keep_prob)
+    m = X.shape[-1]
+    cost = network.ops.cross_entropy(cache.logits, Y) + penalties.penalty_cost(
+        params.weights, hyper.l2, hyper.l1, m
+    )
+    return cost, cache
+
+
+def gradients(
+    params: Params, cache: network.ForwardCache, Y: np.ndarray, hyper: Hyper
+) -> tuple[list[np.ndarray], tuple[np.ndarray, ...]]:
+    """(dweights, dbiases) of the regularized cost."""
+    grads = network.backward(params, cache, Y, hyper.keep_prob)
+    m = Y.shape[-1]
+    dweights = penalties.add_penalty_gradients(grads.dweights, params.weights, hyper.l2, hyper.l1, m)
+    return dweights, grads.dbiases
+
+
+def model_streams(seed: int, n_models: int = 1) -> tuple[list[np.random.Generator], list[np.random.Generator]]:
+    """Independent (initialisation, mask) generators for ``n_models`` models sharing one seed."""
+    children = np.random.SeedSequence(seed).spawn(2)
+    init = [np.random.default_rng(s) for s in children[0].spawn(n_models)]
+    mask = [np.random.default_rng(s) for s in children[1].spawn(n_models)]
+    return init, mask
+
+
+def train_loop(
+    X: np.ndarray,
+    Y: np.ndarray,
+    params: Params,
+    hyper: Hyper,
+    mask_source=None,
+    n_iterations: int = 30000,
+    record_every: int = 100,
+    progress: Progress | None = None,
+) -> tuple[Params, History]:
+    """Full-batch gradient descent for M networks at once.
+
+    X (n_0, m) shared by all models; Y (1, m) in {0, 1}. ``mask_source`` (see ``masks``) is
+    called every iteration when not None. The cost of iteration i (before its update, as the
+    course records it) is kept for i = 0, record_every, 2*record_every, ... and the last one.
+    """
+    hidden_shapes = [(n, X.shape[-1]) for n in params.layer_sizes[1:-1]]
+    lr = hyper.learning_rate[:, None, None]  # (M, 1, 1)
+    recorded_at = sorted(set(range(0, n_iterations, record_every)) | {n_iterations - 1})
+    record = set(recorded_at)
+    costs = np.empty((params.n_models, len(recorded_at)))
+    column = 0
+    weights, biases = list(params.weights), list(params.biases)
+    # Overflow in a diverging model is caught below as a non-finite cost, with a clear message.
+    with np.errstate(over="ignore", invalid="ignore"):
+        for i in range(n_iterations):
+            current = Params(tuple(weights), tuple(biases))
+            masks = None if mask_source is None else mask_source(hidden_shapes)
+            if i in record:
+                cost, cache = objective(current, X, Y, hyper, masks)
+                costs[:, column] = cost
+                column += 1
+                _check_finite(cost, i, hyper)
+                if progress is not None:
+                    progress(i + 1, n_iterations)
+            else:
+                cache = network.forward(current, X, masks, hyper.keep_prob)
+            dweights, dbiases = gradients(current, cache, Y, hyper)
+            for layer in range(len(weights)):
+                weights[layer] = weights[layer] - lr * dweights[layer]
+                biases[layer] = biases[layer] - lr * dbiases[layer]
+    final = Params(tuple(weights), tuple(biases))
+    finite = np.all([np.isfinite(W).all(axis=(1, 2)) for W in final.weights], axis=0)  # (M,)
+    _check_finite(np.where(finite, 0.0, np.nan), n_iterations, hyper)
+    return final, History(np.array(recorded_at), costs)
+
+
+def _check_finite(cost: np.ndarray, iteration: int, hyper: Hyper) -> None:
+    bad = np.flatnonzero(~np.isfinite(cost))
+    if bad.size:
+        k = int(bad[0])
+        raise TrainingDivergedError(
+            f"training diverged: the cost of model {k} became {cost[k]} by iteration {iteration} "
+            f"with learning_rate={hyper.learning_rate[k]:g}; use a smaller learning_rate"
+        )
+
+
+def _initial_params(layer_sizes: Sequence[int], configs: Sequence[TrainConfig]) -> Params:
+    batches = []
+    for config in configs:
+        if config.init == "course":
+            batches.append(init_course(layer_sizes, config.seed))
+        else:
+            init_rngs, _ = model_streams(config.seed)
+            batches.append(init_fresh(layer_sizes, init_rngs))
+    return stack(batches)
+
+
+def _mask_source(configs: Sequence[TrainConfig], hyper: Hyper):
+    if not hyper.uses_dropout:
+        return None
+    if configs[0].mask_mode == "course":  # batches share one mask mode (see _batch_key)
+        return CourseMasks(hyper.keep_prob)
+    return FreshMasks(hyper.keep_prob, [model_streams(c.seed)[1][0] for c in configs])
+
+
+def _batch_key(config: TrainConfig) -> tuple:
+    return (config.hidden_layer_sizes, config.n_iterations, config.mask_mode if config.uses_dropout else None)
+
+
+def fit_many(
+    X,
+    y,
+    configs: Sequence[TrainConfig],
+    *,
+    engine: str = "reference",
+    record_every: int = 100,
+    progress: Progress | None = None,
+) -> list[Model]:
+    """Train one model per config on (X (n_samples, n_features), y (n_samples,)).
+
+    Configs that share layer sizes, iteration count and mask mode are trained together as one
+    batch along the model axis. Returns the models in the order of ``configs``.
+    """
+    check_choice("engine", engine, ENGINES)
+    record_every = check_int("record_every", record_every, low=1)
+    configs = list(configs)
+    if not configs:
+        raise ValueError("configs must hold at least one TrainConfig; got none")
+    for k, config in enumerate(configs):
+        if not isinstance(config, TrainConfig):
+            raise TypeError(f"configs[{k}] must be a TrainConfig; got {type(config).__name__}")
+    X, _ = check_X_y(X, y)
+    y_encoded, classes = binary_labels(y)
+    XT, YT = X.T, y_encoded[None, :]  # the engine's (features x examples) layout
+    groups: dict[tuple, list[int]] = {}
+    for k, config in enumerate(configs):
+        groups.setdefault(_batch_key(config), []).append(k)
+    total = sum(configs[k].n_iterations for k in range(len(configs)))
+    done_before = 0
+    models: list[Model | None] = [None] * len(configs)
+    for indices in groups.values():
+        batch = [configs[k] for k in indices]
+        layer_sizes = batch[0].layer_sizes(X.shape[1])
+        hyper = Hyper.from_configs(batch)
+
+        def report(i, n, _offset=done_before, _size=len(batch)):
+            if progress is not None:
+                progress(_offset + i * _size, total)
+
+        params, history = train_loop(
+            XT,
+            YT,
+            _initial_params(layer_sizes, batch),
+            hyper,
+            _mask_source(batch, hyper),
+            batch[0].n_iterations,
+            record_every,
+            report,
+        )
+        for j, k in enumerate(indices):
+            models[k] = Model(configs[k], params.model(j), history.model(j), classes)
+        done_before += batch[0].n_iterations * len(batch)
+    if progress is not None:
+        progress(total, total)
+    return models  # type: ignore[return-value]
+
+
+def fit(X, y, config: TrainConfig | None = None, **kwargs) -> Model:
+    """Train one network. ``config`` defaults to the notebook's plain model (``TrainConfig()``).
+
+    Parameters
+    ----------
+    X : array of shape (n_samples, n_features)
+    y : array of shape (n_samples,), two classes
+    config : TrainConfig, optional
+    **kwargs
+        ``engine``, ``record_every``, ``progress``: see ``fit_many``.
+    """
+    return fit_many(X, y, [config if config is not None else TrainConfig()], **kwargs)[0]
