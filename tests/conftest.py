@@ -1,0 +1,44 @@
+"""Shared fixtures: the course's files are read in place from ../shared, never copied."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import matplotlib
+import pytest
+
+matplotlib.use("Agg")  # tests never open windows
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("REGLAB_SHARED", REPO.parent / "shared"))
+
+
+@pytest.fixture(scope="session")
+def course_data_path() -> Path:
+    """The course's data.mat, from $REGLAB_COURSE_DATA (set by .ci/run)."""
+    value = os.environ.get("REGLAB_COURSE_DATA")
+    if not value:
+        pytest.skip("REGLAB_COURSE_DATA is not set: it must point at the course's data.mat")
+    path = Path(value)
+    if not path.is_file():
+        pytest.skip(f"REGLAB_COURSE_DATA={value} does not exist")
+    return path
+
+
+@pytest.fixture(scope="session")
+def course_vectors() -> dict:
+    """Inputs and expected outputs of the notebook's graded functions."""
+    path = SHARED / "reference" / "course_test_vectors.json"
+    if not path.is_file():
+        pytest.skip(f"{path} not found: the shared folder must sit beside the checkout")
+    return json.loads(path.read_text())
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
