@@ -100,12 +100,14 @@ def train_loop(
     n_iterations: int = 30000,
     record_every: int = 100,
     progress: Progress | None = None,
+    on_record: Callable[[int, np.ndarray], None] | None = None,
 ) -> tuple[Params, History]:
     """Full-batch gradient descent for M networks at once.
 
     X (n_0, m) shared by all models; Y (1, m) in {0, 1}. ``mask_source`` (see ``masks``) is
     called every iteration when not None. The cost of iteration i (before its update, as the
-    course records it) is kept for i = 0, record_every, 2*record_every, ... and the last one.
+    course records it) is kept for i = 0, record_every, 2*record_every, ... and the last one;
+    ``on_record(i, cost (M,))`` and ``progress(i + 1, n_iterations)`` are called at those points.
     """
     hidden_shapes = [(n, X.shape[-1]) for n in params.layer_sizes[1:-1]]
     lr = hyper.learning_rate[:, None, None]  # (M, 1, 1)
@@ -124,6 +126,8 @@ def train_loop(
                 costs[:, column] = cost
                 column += 1
                 _check_finite(cost, i, hyper)
+                if on_record is not None:
+                    on_record(i, cost)
                 if progress is not None:
                     progress(i + 1, n_iterations)
             else:
