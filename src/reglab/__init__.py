@@ -8,12 +8,15 @@ return results and matplotlib figures.
 __version__ = "0.1.0"
 
 from .config import COURSE_CONFIGS, TrainConfig  # noqa: E402
+from .experiments import CompareResult, compare  # noqa: E402
 from .model import History, Model, load_model  # noqa: E402
 from .train import TrainingDivergedError, fit, fit_many  # noqa: E402
 
 __all__ = [
     "__version__",
     "COURSE_CONFIGS",
+    "CompareResult",
+    "compare",
     "History",
     "Model",
     "TrainConfig",

@@ -1,0 +1,27 @@
+# Two commands (see README): `make run` and `make test`. Only Python 3.10+ and make are needed.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+
+.PHONY: run test bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Install reglab and run the main job: the notebook's three-model comparison on the default data.
+run: $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/reglab compare
+
+# Install what the tests need and run the whole test suite.
+test: $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pytest
+
+bench: $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python benchmarks/bench_engines.py
+
+clean:
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache

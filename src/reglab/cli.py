@@ -1,0 +1,276 @@
+"""The ``reglab`` command: parse options, call the library, write files, print a summary.
+
+No logic of its own: every command is a thin layer over ``reglab``'s functions. User errors
+(bad options, unreadable files, diverging training) print one line on stderr and exit with 2.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import click
+
+__all__ = ["main", "cli"]
+
+EXIT_USAGE = 2
+
+
+class _Fail(click.ClickException):
+    exit_code = EXIT_USAGE
+
+
+def _float_list(text: str, option: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise click.BadParameter(f"expected a number or comma-separated numbers; got {text!r}", param_hint=option) from None
+    return values
+
+
+def _int_list(text: str, option: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise click.BadParameter(f"expected comma-separated integers such as 20,3; got {text!r}", param_hint=option) from None
+
+
+def _data_options(function):
+    options = [
+        click.option("--data", "data", default=None, metavar="FILE|NAME",
+                     help="A .mat (course layout), .csv or .npz file, or a built-in data set name "
+                     "(see `reglab datasets`). Default: ./datasets/data.mat, else $REGLAB_COURSE_DATA, else 'field'."),
+        click.option("--n-samples", type=int, default=None, help="Points of a built-in data set."),
+        click.option("--noise", type=float, default=None, help="Noise of a built-in data set."),
+        click.option("--test-fraction", type=float, default=None, help="Test share of a built-in data set."),
+        click.option("--data-seed", type=int, default=0, show_default=True, help="Seed of a built-in data set."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def _training_options(function):
+    options = [
+        click.option("--hidden", default="20,3", show_default=True, metavar="N,N,...", help="Hidden layer sizes."),
+        click.option("--lr", "learning_rate", type=float, default=0.3, show_default=True, help="Learning rate."),
+        click.option("--iterations", type=int, default=30000, show_default=True, help="Full-batch iterations."),
+        click.option("--seed", type=int, default=3, show_default=True, help="Seed of initialisation and fresh masks."),
+        click.option("--init", type=click.Choice(["course", "fresh"]), default="course", show_default=True,
+                     help="course: the notebook's initialisation; fresh: a seeded Generator."),
+        click.option("--masks", "mask_mode", type=click.Choice(["course", "fresh"]), default="course", show_default=True,
+                     help="course: the notebook's fixed dropout masks; fresh: new masks every iteration."),
+        click.option("--engine", type=click.Choice(["reference"]), default="reference", show_default=True,
+                     help="Training engine."),
+        click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+                     help="Run folder (default runs/<UTC time>-<command>/)."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def _load_data(data, n_samples, noise, test_fraction, data_seed):
+    from .datasets import resolve_data
+
+    generator_options = {k: v for k, v in dict(n_samples=n_samples, noise=noise, test_fraction=test_fraction).items() if v is not None}
+    dataset = resolve_data(data, seed=data_seed, **generator_options)
+    click.echo(f"Data: {dataset.source} ({len(dataset.y_train)} train / {len(dataset.y_test)} test points)")
+    return dataset
+
+
+class _ProgressBar:
+    """A tqdm bar on stderr that appears only when the work lasts more than about a second."""
+
+    def __init__(self, description: str):
+        from tqdm import tqdm
+
+        self._bar = tqdm(total=None, desc=description, unit="it", unit_scale=True, delay=1.0, leave=False, file=sys.stderr)
+
+    def __call__(self, done: int, total: int) -> None:
+        if self._bar.total != total:
+            self._bar.total = total
+        self._bar.update(done - self._bar.n)
+
+    def close(self) -> None:
+        self._bar.close()
+
+
+def _command_line() -> str:
+    return "reglab " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="reglab")
+def cli():
+    """reglab: regularization (L2, L1, dropout) in small neural networks, from the course notebook to grids of models."""
+
+
+@cli.command()
+@_data_options
+@_training_options
+@click.option("--l2", "l2", type=float, default=0.7, show_default=True, help="lambd of the L2 model.")
+@click.option("--keep-prob", default="0.86", show_default=True, metavar="P[,P...]",
+              help="keep_prob of the dropout model: one value, or one per hidden layer.")
+def compare(data, n_samples, noise, test_fraction, data_seed, hidden, learning_rate, iterations, seed, init, mask_mode,
+            engine, out, l2, keep_prob):
+    """Train the notebook's three models (plain, L2, dropout) and compare them.
+
+    By default this reproduces the notebook exactly (course initialisation and dropout masks).
+    """
+    from .config import TrainConfig
+    from .experiments import compare as run_compare
+    from .experiments import course_study_configs
+    from .report import COURSE_MASKS_NOTE, default_run_dir, text_table, write_compare_run
+
+    dataset = _load_data(data, n_samples, noise, test_fraction, data_seed)
+    base = TrainConfig(hidden_layer_sizes=_int_list(hidden, "--hidden"), learning_rate=learning_rate,
+                       n_iterations=iterations, init=init, mask_mode=mask_mode, seed=seed)
+    keep = _float_list(keep_prob, "--keep-prob")
+    configs = course_study_configs(base, l2=l2, keep_prob=keep[0] if len(keep) == 1 else keep)
+    out = out or default_run_dir("compare")
+    bar = _ProgressBar("training")
+    try:
+        result = run_compare(dataset, configs, engine=engine, progress=bar)
+    finally:
+        bar.close()
+    write_compare_run(result, out, command=_command_line())
+    click.echo(text_table(result.rows()))
+    if any(r.config.uses_dropout and r.config.mask_mode == "course" for r in result.results):
+        click.echo(f"Note: {COURSE_MASKS_NOTE}")
+    click.echo(f"Run folder: {out}")
+
+
+@cli.command()
+@_data_options
+@_training_options
+@click.option("--l2", "l2", type=float, default=0.0, show_default=True, help="L2 strength (the course's lambd).")
+@click.option("--l1", "l1", type=float, default=0.0, show_default=True, help="L1 strength.")
+@click.option("--keep-prob", default="1", show_default=True, metavar="P[,P...]",
+              help="Dropout keep_prob: one value, or one per hidden layer.")
+def train(data, n_samples, noise, test_fraction, data_seed, hidden, learning_rate, iterations, seed, init, mask_mode,
+          engine, out, l2, l1, keep_prob):
+    """Train one model and save it (model.npz) with its figures and report."""
+    from .config import TrainConfig
+    from .report import default_run_dir, model_row, text_table, write_train_run
+    from .train import fit
+
+    dataset = _load_data(data, n_samples, noise, test_fraction, data_seed)
+    keep = _float_list(keep_prob, "--keep-prob")
+    config = TrainConfig(hidden_layer_sizes=_int_list(hidden, "--hidden"), learning_rate=learning_rate,
+                         n_iterations=iterations, l2=l2, l1=l1, keep_prob=keep[0] if len(keep) == 1 else keep,
+                         init=init, mask_mode=mask_mode, seed=seed)
+    out = out or default_run_dir("train")
+    bar = _ProgressBar("training")
+    start = time.perf_counter()
+    try:
+        model = fit(dataset.X_train, dataset.y_train, config, engine=engine, progress=bar)
+    finally:
+        bar.close()
+    seconds = time.perf_counter() - start
+    write_train_run(model, dataset, out, command=_command_line(), seconds=seconds)
+    click.echo(text_table([model_row("model", model, dataset, seconds)]))
+    click.echo(f"Run folder: {out} (model: {out / 'model.npz'})")
+
+
+@cli.command()
+@click.argument("model_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("data_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the predictions as CSV (x1,...,probability,prediction).")
+def predict(model_file, data_file, out):
+    """Apply a saved model to the points of a data file (.csv, .npz or course .mat)."""
+    from .datasets import load_points
+    from .files import atomic_write_text
+    from .model import load_model
+
+    model = load_model(model_file)
+    X, y = load_points(data_file, n_features=model.n_features)
+    probability = model.predict_proba(X)
+    predicted = model.predict(X)
+    click.echo(f"Predicted {len(X)} points of {data_file} with {model_file}")
+    if y is not None:
+        accuracy = model.accuracy(X, y)
+        click.echo(f"Accuracy: {accuracy:.4f} ({int(round(accuracy * len(X)))}/{len(X)})")
+    if out is not None:
+        header = ",".join([f"x{i + 1}" for i in range(X.shape[1])] + ["probability", "prediction"])
+        lines = [header] + [
+            ",".join([*(repr(float(v)) for v in row), repr(float(p)), str(c)]) for row, p, c in zip(X, probability, predicted)
+        ]
+        atomic_write_text(out, "\n".join(lines) + "\n")
+        click.echo(f"Predictions: {out}")
+
+
+@cli.command()
+@click.option("--draw", "draw", default=None, metavar="NAME", help="Draw this data set to a PNG.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="PNG path for --draw (default NAME.png).")
+@click.option("--n-samples", type=int, default=None, help="Points of the drawn data set.")
+@click.option("--noise", type=float, default=None, help="Noise of the drawn data set.")
+@click.option("--test-fraction", type=float, default=None, help="Test share of the drawn data set.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the drawn data set.")
+def datasets(draw, out, n_samples, noise, test_fraction, seed):
+    """List the built-in data sets, or draw one (or a data file) to a PNG."""
+    from .datasets import DEFAULT_DATASET, GENERATORS
+
+    if draw is None:
+        if out is not None:
+            raise click.BadParameter("--out needs --draw NAME", param_hint="--out")
+        width = max(len(name) for name in GENERATORS)
+        for name, description in GENERATORS.items():
+            marker = " (default)" if name == DEFAULT_DATASET else ""
+            click.echo(f"{name.ljust(width)}  {description}{marker}")
+        click.echo("Files: --data path/to/file.mat|.csv|.npz (the course's data.mat: keys X, y, Xval, yval).")
+        return
+    from . import plots
+
+    dataset = _load_data(draw, n_samples, noise, test_fraction, seed)
+    out = out or Path(f"{dataset.name}.png")
+    plots.save_figure(plots.dataset_figure(dataset), out)
+    click.echo(f"Figure: {out}")
+
+
+@cli.command()
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random test problem.")
+def gradcheck(seed):
+    """Check the network's gradients against central differences (pass: relative error < 1e-7)."""
+    from .gradcheck import run_gradchecks
+
+    results = run_gradchecks(seed=seed)
+    width = max(len(r.name) for r in results)
+    click.echo(f"{'check'.ljust(width)}  relative error  result")
+    for r in results:
+        click.echo(f"{r.name.ljust(width)}  {r.relative_error:14.3e}  {'pass' if r.passed else 'FAIL'}")
+    failed = [r.name for r in results if not r.passed]
+    if failed:
+        click.echo(f"{len(failed)} of {len(results)} checks failed: {', '.join(failed)}", err=True)
+        sys.exit(1)
+    click.echo(f"all {len(results)} checks pass (threshold {results[0].threshold:g})")
+
+
+def main(argv=None) -> int:
+    """Entry point: run the command; user errors become one line on stderr and exit status 2."""
+    from .train import TrainingDivergedError
+
+    try:
+        cli.main(args=argv, prog_name="reglab", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("reglab: aborted", err=True)
+        return 130
+    except click.ClickException as error:
+        click.echo(f"reglab: error: {error.format_message()}", err=True)
+        return EXIT_USAGE
+    except (ValueError, FileNotFoundError, FileExistsError, IsADirectoryError, PermissionError,
+            TrainingDivergedError) as error:
+        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        click.echo(f"reglab: error: {message}", err=True)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        click.echo("reglab: interrupted; nothing half-written was left behind", err=True)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

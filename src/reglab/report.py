@@ -1,0 +1,246 @@
+"""Run folders: figures, ``results.json``, ``report.md`` and model files of a training command.
+
+A run folder is built under a temporary name and renamed when complete (``files.staged_directory``),
+so an interrupted run never leaves a folder that looks finished.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import platform
+import re
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .files import atomic_write_text, staged_directory
+
+__all__ = [
+    "default_run_dir",
+    "environment",
+    "slug",
+    "text_table",
+    "markdown_table",
+    "write_compare_run",
+    "write_train_run",
+    "model_row",
+    "COURSE_MASKS_NOTE",
+]
+
+COURSE_MASKS_NOTE = (
+    "The course's dropout re-seeds NumPy with 1 at every forward pass, so all 30000 iterations use the same "
+    "two masks: its 95% test accuracy is one draw, not a property of dropout (with fresh masks each "
+    "iteration the same model reaches about 92-94% depending on the seed; see `--masks fresh`)."
+)
+
+_COLUMNS = (
+    ("model", "model"),
+    ("train_accuracy", "train accuracy"),
+    ("test_accuracy", "test accuracy"),
+    ("final_cost", "final cost"),
+    ("seconds", "time (s)"),
+)
+
+
+def _accuracy_cell(accuracy: float, n: int | None) -> str:
+    # Full precision, as the notebook prints it, and the count it stands for.
+    text = repr(float(accuracy))
+    return text if not n else f"{text} ({round(accuracy * n)}/{n})"
+
+
+def default_run_dir(command: str, root: str | Path = "runs") -> Path:
+    """``runs/<UTC time>-<command>``, made unique with a counter if it already exists."""
+    stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    path = Path(root) / f"{stamp}-{command}"
+    counter = 2
+    while path.exists():
+        path = Path(root) / f"{stamp}-{command}-{counter}"
+        counter += 1
+    return path
+
+
+def environment() -> dict:
+    """Versions that matter for reproducing a run."""
+    import matplotlib
+    import scipy
+
+    return {
+        "reglab": __version__,
+        "python": sys.version.split()[0],
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "matplotlib": matplotlib.__version__,
+        "platform": platform.platform(),
+    }
+
+
+def slug(name: str) -> str:
+    """A file-name-safe form of a model name: ``"L2 (lambd=0.7)"`` -> ``"l2-lambd-0.7"``."""
+    text = re.sub(r"[^a-z0-9.]+", "-", name.lower()).strip("-.")
+    return text or "model"
+
+
+def _cells(row: dict) -> list[str]:
+    return [
+        str(row["model"]),
+        _accuracy_cell(row["train_accuracy"], row.get("n_train")),
+        _accuracy_cell(row["test_accuracy"], row.get("n_test")),
+        f"{row['final_cost']:.4f}",
+        f"{row['seconds']:.2f}",
+    ]
+
+
+def text_table(rows: Sequence[dict]) -> str:
+    """Aligned plain-text table of compare rows, for the terminal."""
+    header = [title for _, title in _COLUMNS]
+    body = [_cells(row) for row in rows]
+    widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
+    lines = []
+    for k, line in enumerate([header, *body]):
+        lines.append("  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(line, widths))))
+        if k == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def markdown_table(rows: Sequence[dict]) -> str:
+    header = [title for _, title in _COLUMNS]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]
+    lines += ["| " + " | ".join(_cells(row)) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _model_record(name: str, model, metrics: dict, files: dict) -> dict:
+    return {
+        "name": name,
+        "config": model.config.to_dict(),
+        "seeds": {"init": model.config.seed if model.config.init == "fresh" else f"course ({model.config.seed})",
+                  "masks": "course (1)" if model.config.mask_mode == "course" else model.config.seed},
+        "metrics": metrics,
+        "history": {"iterations": model.history.iterations.tolist(), "cost": np.asarray(model.history.cost).tolist()},
+        "files": files,
+    }
+
+
+def _json_text(payload: dict) -> str:
+    return json.dumps(payload, indent=2, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o)) + "\n"
+
+
+def write_compare_run(result, out, *, command: str = "reglab compare") -> Path:
+    """Write the run folder of a ``compare``: figures, models, ``results.json``, ``report.md``."""
+    from . import plots
+
+    out = Path(out)
+    dataset = result.dataset
+    with staged_directory(out) as stage:
+        models, records, figure_files = {}, [], []
+        for r in result.results:
+            name = slug(r.name)
+            boundary = f"boundary-{name}.png"
+            plots.save_figure(
+                plots.decision_boundary(
+                    r.model.predict_proba,
+                    dataset.X_train,
+                    dataset.y_train,
+                    title=f"{r.name}: train {r.train_accuracy:.3f}, test {r.test_accuracy:.3f}",
+                    X_test=dataset.X_test,
+                    y_test=dataset.y_test,
+                ),
+                stage / boundary,
+            )
+            r.model.save(stage / f"model-{name}.npz")
+            models[r.name] = r.model
+            figure_files.append((r.name, boundary))
+            records.append(_model_record(r.name, r.model, r.row(), {"boundary": boundary, "model": f"model-{name}.npz"}))
+        plots.save_figure(
+            plots.models_side_by_side(models, dataset.X_train, dataset.y_train, X_test=dataset.X_test, y_test=dataset.y_test),
+            stage / "boundaries.png",
+        )
+        plots.save_figure(plots.cost_curves({r.name: r.model.history for r in result.results}), stage / "costs.png")
+        payload = {
+            "command": command,
+            "kind": "compare",
+            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "engine": result.engine,
+            "dataset": dataset.to_dict(),
+            "environment": environment(),
+            "models": records,
+        }
+        atomic_write_text(stage / "results.json", _json_text(payload))
+        uses_course_masks = any(r.config.uses_dropout and r.config.mask_mode == "course" for r in result.results)
+        lines = [
+            "# reglab compare",
+            "",
+            f"Data: {dataset.source} ({len(dataset.y_train)} train / {len(dataset.y_test)} test points).",
+            f"Command: `{command}`",
+            "",
+            markdown_table(result.rows()),
+            "",
+        ]
+        if uses_course_masks:
+            lines += [f"Note: {COURSE_MASKS_NOTE}", ""]
+        lines += ["## Decision boundaries", "", "![decision boundaries](boundaries.png)", ""]
+        lines += [f"- {name}: [{file}]({file})" for name, file in figure_files]
+        lines += ["", "## Cost during training", "", "![cost curves](costs.png)", ""]
+        lines += ["Settings and cost histories are in `results.json`; trained models in `model-*.npz`.", ""]
+        atomic_write_text(stage / "report.md", "\n".join(lines))
+    return out
+
+
+def model_row(name: str, model, dataset, seconds: float | None = None) -> dict:
+    """The table row of one model measured on a data set."""
+    return {
+        "model": name,
+        "train_accuracy": model.accuracy(dataset.X_train, dataset.y_train),
+        "test_accuracy": model.accuracy(dataset.X_test, dataset.y_test),
+        "final_cost": float(np.asarray(model.history.cost)[-1]),
+        "seconds": float("nan") if seconds is None else seconds,
+        "n_train": len(dataset.y_train),
+        "n_test": len(dataset.y_test),
+    }
+
+
+def write_train_run(model, dataset, out, *, command: str = "reglab train", seconds: float | None = None) -> Path:
+    """Write the run folder of one trained model: ``model.npz``, figures, ``results.json``, ``report.md``."""
+    from . import plots
+
+    out = Path(out)
+    row = model_row("model", model, dataset, seconds)
+    with staged_directory(out) as stage:
+        model.save(stage / "model.npz")
+        figures = []
+        if model.n_features == 2:
+            plots.save_figure(
+                plots.decision_boundary(
+                    model.predict_proba,
+                    dataset.X_train,
+                    dataset.y_train,
+                    title=f"train {row['train_accuracy']:.3f}, test {row['test_accuracy']:.3f}",
+                    X_test=dataset.X_test,
+                    y_test=dataset.y_test,
+                ),
+                stage / "boundary.png",
+            )
+            figures.append(("Decision boundary", "boundary.png"))
+        plots.save_figure(plots.cost_curves({"model": model.history}), stage / "costs.png")
+        figures.append(("Cost during training", "costs.png"))
+        payload = {
+            "command": command,
+            "kind": "train",
+            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "dataset": dataset.to_dict(),
+            "environment": environment(),
+            "models": [_model_record("model", model, row, {"model": "model.npz"})],
+        }
+        atomic_write_text(stage / "results.json", _json_text(payload))
+        settings = ", ".join(f"{k}={v}" for k, v in model.config.to_dict().items())
+        lines = ["# reglab train", "", f"Data: {dataset.source}.", f"Command: `{command}`", "", f"Settings: {settings}", ""]
+        lines += [markdown_table([row]), ""]
+        for title, file in figures:
+            lines += [f"## {title}", "", f"![{title.lower()}]({file})", ""]
+        atomic_write_text(stage / "report.md", "\n".join(lines))
+    return out

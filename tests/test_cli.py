@@ -1,0 +1,233 @@
+"""The ``reglab`` command, driven through subprocesses as a user would."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+QUICK = ["--iterations", "300"]
+
+
+def run(*args, cwd=None, env_extra=None, check_ok=True):
+    env = dict(os.environ)
+    env.pop("REGLAB_COURSE_DATA", None)
+    env["MPLBACKEND"] = "Agg"
+    env.update(env_extra or {})
+    completed = subprocess.run(
+        [sys.executable, "-m", "reglab", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=600,
+    )
+    if check_ok:
+        assert completed.returncode == 0, completed.stderr
+    return completed
+
+
+def assert_png(path: Path, min_width: int = 400):
+    from PIL import Image
+
+    assert path.read_bytes()[:8] == PNG_SIGNATURE, path
+    with Image.open(path) as image:
+        width, height = image.size
+    assert width >= min_width and height >= 250, (path, image.size)
+    assert width <= 5000 and height <= 5000, (path, image.size)
+
+
+def assert_user_error(completed, *fragments):
+    assert completed.returncode == 2, (completed.returncode, completed.stdout, completed.stderr)
+    lines = completed.stderr.strip().splitlines()
+    assert len(lines) == 1, completed.stderr
+    assert "Traceback" not in completed.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+def test_help_lists_the_commands():
+    completed = run("--help")
+    for command in ("compare", "train", "predict", "datasets", "gradcheck"):
+        assert command in completed.stdout
+
+
+def test_compare_writes_a_complete_run_folder(tmp_path):
+    out = tmp_path / "run"
+    completed = run("compare", "--data", "field", *QUICK, "--out", out, cwd=tmp_path)
+    assert "Data: built-in 'field'" in completed.stdout
+    for name in ("no regularization", "L2 (lambd=0.7)", "dropout (keep_prob=0.86)"):
+        assert name in completed.stdout
+    files = {p.name for p in out.iterdir()}
+    expected = {
+        "boundaries.png",
+        "costs.png",
+        "results.json",
+        "report.md",
+        "boundary-no-regularization.png",
+        "boundary-l2-lambd-0.7.png",
+        "boundary-dropout-keep_prob-0.86.png".replace("_", "-"),
+        "model-no-regularization.npz",
+        "model-l2-lambd-0.7.npz",
+        "model-dropout-keep-prob-0.86.npz",
+    }
+    assert expected <= files, files
+    assert not [f for f in files if f.startswith(".") or f.endswith(".partial")]
+    for png in out.glob("*.png"):
+        assert_png(png)
+    results = json.loads((out / "results.json").read_text())
+    assert [m["name"] for m in results["models"]] == ["no regularization", "L2 (lambd=0.7)", "dropout (keep_prob=0.86)"]
+    for record in results["models"]:
+        assert 0.0 <= record["metrics"]["test_accuracy"] <= 1.0
+        assert len(record["history"]["cost"]) == len(record["history"]["iterations"]) > 1
+        assert record["config"]["n_iterations"] == 300
+    assert results["environment"]["numpy"] == np.__version__
+    report = (out / "report.md").read_text()
+    assert "boundaries.png" in report and "costs.png" in report and "| model |" in report
+
+
+def test_compare_without_data_uses_the_course_layout_then_the_environment_then_field(tmp_path, course_data_path):
+    completed = run("compare", *QUICK, "--out", tmp_path / "a", cwd=tmp_path)
+    assert "built-in 'field'" in completed.stdout
+    completed = run(
+        "compare", *QUICK, "--out", tmp_path / "b", cwd=tmp_path, env_extra={"REGLAB_COURSE_DATA": str(course_data_path)}
+    )
+    assert str(course_data_path) in completed.stdout.splitlines()[0]
+    layout = tmp_path / "course"
+    (layout / "datasets").mkdir(parents=True)
+    (layout / "datasets" / "data.mat").symlink_to(course_data_path)
+    completed = run("compare", *QUICK, "--out", tmp_path / "c", cwd=layout)
+    assert "datasets/data.mat" in completed.stdout.splitlines()[0]
+
+
+@pytest.mark.slow
+def test_compare_on_the_course_data_is_the_notebooks_table(tmp_path, course_data_path):
+    out = tmp_path / "course-run"
+    completed = run("compare", "--data", course_data_path, "--out", out)
+    table = completed.stdout
+    assert "0.9478672985781991 (200/211)" in table and "0.915 (183/200)" in table
+    assert "0.9383886255924171 (198/211)" in table and "0.93 (186/200)" in table
+    assert "0.9289099526066351 (196/211)" in table and "0.95 (190/200)" in table
+    metrics = [m["metrics"] for m in json.loads((out / "results.json").read_text())["models"]]
+    assert [(m["train_accuracy"], m["test_accuracy"]) for m in metrics] == [
+        (0.9478672985781991, 0.915),
+        (0.9383886255924171, 0.93),
+        (0.9289099526066351, 0.95),
+    ]
+
+
+def test_train_then_predict_round_trips(tmp_path):
+    import reglab
+    from reglab.datasets import make_dataset
+
+    out = tmp_path / "train-run"
+    run("train", "--data", "moons", "--data-seed", "4", *QUICK, "--l2", "0.3", "--l1", "0.01", "--keep-prob", "0.9,0.8",
+        "--masks", "fresh", "--out", out)
+    for name in ("model.npz", "boundary.png", "costs.png", "results.json", "report.md"):
+        assert (out / name).is_file(), name
+    model = reglab.load_model(out / "model.npz")
+    assert model.config.keep_prob == (0.9, 0.8) and model.config.l1 == 0.01 and model.config.mask_mode == "fresh"
+    data = make_dataset("moons", seed=4)
+    points = tmp_path / "points.csv"
+    np.savetxt(points, np.column_stack([data.X_test, data.y_test]), delimiter=",", header="x1,x2,label", comments="")
+    predictions = tmp_path / "predictions.csv"
+    completed = run("predict", out / "model.npz", points, "--out", predictions)
+    expected_accuracy = float(np.mean(model.predict(data.X_test) == data.y_test))
+    assert f"Accuracy: {expected_accuracy:.4f}" in completed.stdout
+    table = np.loadtxt(predictions, delimiter=",", skiprows=1)
+    np.testing.assert_array_equal(table[:, -1], model.predict(data.X_test))
+    np.testing.assert_allclose(table[:, -2], model.predict_proba(data.X_test), rtol=1e-15)
+
+
+def test_datasets_lists_and_draws(tmp_path):
+    completed = run("datasets")
+    for name in ("field", "circle", "xor", "gauss", "spiral", "moons"):
+        assert name in completed.stdout
+    run("datasets", "--draw", "spiral", "--out", tmp_path / "spiral.png")
+    assert_png(tmp_path / "spiral.png")
+
+
+def test_gradcheck_passes_and_names_every_combination():
+    completed = run("gradcheck")
+    for name in ("plain", "L2", "L1", "dropout"):
+        assert name in completed.stdout
+    assert "FAIL" not in completed.stdout
+
+
+@pytest.mark.parametrize(
+    "args, fragments",
+    [
+        (["--keep-prob", "0"], ["keep_prob", "(0, 1]", "0"]),
+        (["--keep-prob", "1.5"], ["keep_prob", "1.5"]),
+        (["--keep-prob", "0.9,0.8,0.7"], ["keep_prob", "2"]),
+        (["--keep-prob", "abc"], ["--keep-prob", "abc"]),
+        (["--l2", "-1"], ["l2", ">= 0", "-1"]),
+        (["--lr", "0"], ["learning_rate", "> 0"]),
+        (["--iterations", "0"], ["n_iterations", ">= 1"]),
+        (["--hidden", "20,0"], ["hidden_layer_sizes", ">= 1"]),
+        (["--hidden", "a,b"], ["--hidden"]),
+        (["--data", "no-such-file.mat"], ["no-such-file.mat"]),
+        (["--data", "nosuchset"], ["nosuchset"]),
+        (["--masks", "sometimes"], ["sometimes"]),
+    ],
+)
+def test_bad_options_give_one_line_and_status_2(tmp_path, args, fragments):
+    out = tmp_path / "never"
+    completed = run("compare", *QUICK, *args, "--out", out, cwd=tmp_path, check_ok=False)
+    assert_user_error(completed, *fragments)
+    assert not out.exists()
+    assert not list(tmp_path.glob("*.partial")) and not list(tmp_path.glob(".*"))
+
+
+@pytest.mark.parametrize(
+    "content, fragment",
+    [
+        (b"", "data.mat"),
+        (b"\x00\x01garbage" * 50, "data.mat"),
+    ],
+)
+def test_corrupt_data_files_are_refused(tmp_path, content, fragment):
+    bad = tmp_path / "data.mat"
+    bad.write_bytes(content)
+    completed = run("compare", "--data", bad, *QUICK, "--out", tmp_path / "never", check_ok=False)
+    assert_user_error(completed, fragment)
+
+
+def test_truncated_course_file_is_refused(tmp_path, course_data_path):
+    bad = tmp_path / "half.mat"
+    bad.write_bytes(course_data_path.read_bytes()[: course_data_path.stat().st_size // 2])
+    completed = run("compare", "--data", bad, *QUICK, "--out", tmp_path / "never", check_ok=False)
+    assert_user_error(completed, "half.mat")
+
+
+def test_an_existing_output_folder_is_not_overwritten(tmp_path):
+    out = tmp_path / "busy"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    completed = run("compare", "--data", "field", *QUICK, "--out", out, check_ok=False)
+    assert_user_error(completed, "busy", "not empty")
+    assert [p.name for p in out.iterdir()] == ["keep.txt"]
+
+
+def test_diverging_training_names_the_learning_rate(tmp_path):
+    completed = run("train", "--data", "field", "--lr", "1e6", *QUICK, "--out", tmp_path / "never", check_ok=False)
+    assert_user_error(completed, "learning_rate=1e+06")
+    assert not (tmp_path / "never").exists()
+
+
+def test_predict_refuses_bad_model_files(tmp_path):
+    points = tmp_path / "points.csv"
+    points.write_text("x1,x2,label\n0.1,0.2,1\n0.3,-0.1,0\n")
+    fake = tmp_path / "model.npz"
+    fake.write_bytes(b"not a zip file at all")
+    assert_user_error(run("predict", fake, points, check_ok=False), "model.npz")
+    assert_user_error(run("predict", tmp_path / "absent.npz", points, check_ok=False), "absent.npz")
+    pickled = tmp_path / "objects.npz"
+    np.savez(pickled, meta=np.array([{"a": 1}], dtype=object))
+    assert_user_error(run("predict", pickled, points, check_ok=False), "object arrays")
