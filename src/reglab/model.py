@@ -112,8 +112,10 @@ def load_model(path) -> Model:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"model file {str(path)!r} does not exist")
+    if not zipfile.is_zipfile(path):
+        raise _model_error(path, "not a complete .npz file (no zip archive found)")
     try:
-        with np.load(path, allow_pickle=False) as npz:
+        with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as npz:
             arrays = {key: npz[key] for key in npz.files}
     except ValueError as error:
         if "allow_pickle" in str(error):

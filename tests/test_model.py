@@ -1,0 +1,136 @@
+"""Saved models and run-folder files: round trips, and refusal of anything that is not ours."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+
+import numpy as np
+import pytest
+
+import reglab
+from reglab.files import atomic_path, staged_directory
+from reglab.model import MODEL_FORMAT_VERSION
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(60, 2))
+    y = (X[:, 0] + 0.5 * X[:, 1] + 0.3 * rng.normal(size=60) > 0).astype(int)
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def model(data):
+    X, y = data
+    config = reglab.TrainConfig(n_iterations=200, l2=0.2, keep_prob=(0.9, 0.7), mask_mode="fresh", seed=5, init="fresh")
+    return reglab.fit(X, y, config)
+
+
+def test_round_trip_is_exact(tmp_path, model, data):
+    X, _ = data
+    path = model.save(tmp_path / "m.npz")
+    loaded = reglab.load_model(path)
+    assert loaded.config == model.config
+    for a, b in zip(loaded.params.weights + loaded.params.biases, model.params.weights + model.params.biases):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+    np.testing.assert_array_equal(loaded.history.cost, model.history.cost)
+    with np.load(path, allow_pickle=False) as npz:  # the documented promise
+        assert {"W1", "b1", "W3", "b3", "meta", "classes"} <= set(npz.files)
+    assert not list(tmp_path.glob("*.partial")) and not list(tmp_path.glob(".*"))
+
+
+def test_string_labels_survive_a_round_trip(tmp_path, data):
+    X, y = data
+    labels = np.where(y == 1, "blue", "red")
+    model = reglab.fit(X, labels, reglab.TrainConfig(n_iterations=50))
+    loaded = reglab.load_model(model.save(tmp_path / "s.npz"))
+    assert set(loaded.predict(X)) <= {"blue", "red"}
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+
+
+def _rewrite(path, target, **changes):
+    with np.load(path, allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    for key, value in changes.items():
+        if value is None:
+            arrays.pop(key)
+        else:
+            arrays[key] = value
+    np.savez(target, **arrays)
+    return target
+
+
+def _meta(path, **changes):
+    with np.load(path, allow_pickle=False) as npz:
+        meta = json.loads(str(npz["meta"]))
+    meta.update(changes)
+    return np.array(json.dumps(meta))
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda p, t: t.write_bytes(b"plain text, not a model"), "not a complete .npz"),
+        (lambda p, t: t.write_bytes(p.read_bytes()[: p.stat().st_size // 2]), "not a complete .npz|not a readable"),
+        (lambda p, t: _rewrite(p, t, W2=np.zeros((4, 20))), r"W2 has shape \(4, 20\)"),
+        (lambda p, t: _rewrite(p, t, b1=None), "missing array 'b1'"),
+        (lambda p, t: _rewrite(p, t, meta=None), "no 'meta'"),
+        (lambda p, t: _rewrite(p, t, meta=_meta(p, format_version=MODEL_FORMAT_VERSION + 1)), "format version 2"),
+        (lambda p, t: _rewrite(p, t, meta=_meta(p, layer_sizes=[2, 5, 3, 1])), "disagree"),
+        (lambda p, t: _rewrite(p, t, W1=np.full((20, 2), np.nan)), "finite"),
+        (lambda p, t: _rewrite(p, t, meta=np.array("{not json")), "not JSON"),
+        (lambda p, t: np.savez(t, meta=np.array([{"x": 1}], dtype=object)), "object arrays"),
+    ],
+)
+def test_bad_model_files_are_refused(tmp_path, model, make, message):
+    good = model.save(tmp_path / "good.npz")
+    bad = tmp_path / "bad.npz"
+    make(good, bad)
+    with pytest.raises(ValueError, match=message):
+        reglab.load_model(bad)
+
+
+def test_missing_model_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="absent.npz"):
+        reglab.load_model(tmp_path / "absent.npz")
+
+
+def test_predict_checks_the_number_of_features(model):
+    with pytest.raises(ValueError, match="2 features"):
+        model.predict(np.zeros((3, 5)))
+    with pytest.raises(ValueError, match="finite"):
+        model.predict(np.array([[0.0, np.nan]]))
+
+
+def test_atomic_path_leaves_nothing_on_failure(tmp_path):
+    target = tmp_path / "out.txt"
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as temporary:
+            temporary.write_text("half")
+            raise RuntimeError("interrupted")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_staged_directory_appears_only_when_complete(tmp_path):
+    target = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        with staged_directory(target) as stage:
+            (stage / "results.json").write_text("{}")
+            assert not target.exists()
+            raise KeyboardInterrupt
+    assert list(tmp_path.iterdir()) == []
+    with staged_directory(target) as stage:
+        (stage / "report.md").write_text("done")
+    assert (target / "report.md").read_text() == "done"
+    with pytest.raises(FileExistsError, match="not empty"):
+        with staged_directory(target):
+            pass
+
+
+def test_a_saved_file_is_a_zip_of_plain_arrays(tmp_path, model):
+    path = model.save(tmp_path / "m.npz")
+    with zipfile.ZipFile(path) as archive:
+        assert all(name.endswith(".npy") for name in archive.namelist())
