@@ -25,3 +25,14 @@ __all__ = [
     "fit_many",
     "load_model",
 ]
+
+_SUBMODULES = ("course", "datasets", "experiments", "gradcheck", "plots", "report", "stats", "store")
+
+
+def __getattr__(name):
+    # Submodules that pull in matplotlib or SQLite load on first use, keeping `import reglab` light.
+    if name in _SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module 'reglab' has no attribute {name!r}")

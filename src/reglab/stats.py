@@ -1,0 +1,51 @@
+"""Summaries of repeated measurements: mean and a 95% confidence interval."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Interval", "mean_interval"]
+
+
+@dataclass(frozen=True)
+class Interval:
+    """Mean of n values with a two-sided confidence interval [low, high]."""
+
+    mean: float
+    low: float
+    high: float
+    n: int
+    level: float = 0.95
+
+    @property
+    def half_width(self) -> float:
+        return (self.high - self.low) / 2
+
+    def __str__(self) -> str:
+        if self.n < 2:
+            return f"{self.mean:.4f} (n=1)"
+        return f"{self.mean:.4f} ± {self.half_width:.4f}"
+
+
+def mean_interval(values, level: float = 0.95) -> Interval:
+    """Mean with Student's t interval (the values are treated as independent draws, e.g. seeds).
+
+    One value gives a zero-width interval at that value (n = 1 says there is no spread to show).
+    """
+    from scipy import stats
+
+    data = np.asarray(values, dtype=float).ravel()
+    if data.size == 0:
+        raise ValueError("values must hold at least one number; got none")
+    if not np.all(np.isfinite(data)):
+        raise ValueError("values must be finite")
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1); got {level!r}")
+    mean = float(np.mean(data))
+    if data.size < 2:
+        return Interval(mean, mean, mean, 1, level)
+    sem = float(np.std(data, ddof=1)) / np.sqrt(data.size)
+    half = float(stats.t.ppf(0.5 + level / 2, df=data.size - 1)) * sem
+    return Interval(mean, mean - half, mean + half, int(data.size), level)
