@@ -149,9 +149,10 @@ def test_l2_gradient_at_half_scale_is_caught(monkeypatch):
 
 def test_l1_cost_without_division_by_m_is_caught(monkeypatch):
     # A wrong cost (not a wrong gradient) shows up too: the numeric side uses the cost.
-    monkeypatch.setattr(
-        penalties, "l1_cost", lambda weights, l1, m: np.asarray(l1) * sum(np.sum(np.abs(W), axis=(-2, -1)) for W in weights)
-    )
+    def l1_cost_times_m(weights, l1, m):
+        return np.asarray(l1) * sum(np.sum(np.abs(W), axis=(-2, -1)) for W in weights)
+
+    monkeypatch.setattr(penalties, "l1_cost", l1_cost_times_m)
     results = {r.name: r for r in run_gradchecks()}
     assert not results["L1"].passed and results["L1"].relative_error > 1e-3
     assert results["plain"].passed and results["L2 + dropout"].passed
@@ -219,7 +220,9 @@ def test_gradient_check_rejects_bad_arguments():
     X, Y, params = _small_problem()
     with pytest.raises(ValueError, match="epsilon must be a real number > 0; got 0"):
         gradient_check(X, Y, params, _hyper(), epsilon=0)
-    two = Params(tuple(np.concatenate([W, W]) for W in params.weights), tuple(np.concatenate([b, b]) for b in params.biases))
+    two = Params(
+        tuple(np.concatenate([W, W]) for W in params.weights), tuple(np.concatenate([b, b]) for b in params.biases)
+    )
     with pytest.raises(ValueError, match="M = 2"):
         gradient_check(X, Y, two, _hyper())
     with pytest.raises(ValueError, match=r"X must be \(n_0, m\) = \(3, m >= 1\).*got shape \(6, 3\)"):
@@ -237,4 +240,5 @@ def test_gradient_check_rejects_bad_arguments():
     with pytest.raises(ValueError, match="masks must be a sequence of 2 arrays"):
         gradient_check(X, Y, params, _hyper(keep_prob=(0.5, 1.0)), [np.ones((1, 4, 6), bool)])
     with pytest.raises(ValueError, match=r"masks\[1\] must be a bool array of shape \(1, 2, 6\)"):
-        gradient_check(X, Y, params, _hyper(keep_prob=(0.5, 1.0)), [np.ones((1, 4, 6), bool), np.ones((1, 2, 5), bool)])
+        wrong_shape = [np.ones((1, 4, 6), bool), np.ones((1, 2, 5), bool)]
+        gradient_check(X, Y, params, _hyper(keep_prob=(0.5, 1.0)), wrong_shape)

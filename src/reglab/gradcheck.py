@@ -307,7 +307,9 @@ def _check_arguments(X, Y, params, hyper, masks, epsilon):
     check_real("hyper.l2", float(hyper.l2[0]), low=0)
     check_real("hyper.l1", float(hyper.l1[0]), low=0)
     for k in range(n_hidden):
-        check_real(f"hyper.keep_prob[0, {k}]", float(hyper.keep_prob[0, k]), low=0, high=1, low_inclusive=False)
+        check_real(
+            f"hyper.keep_prob[0, {k}]", float(hyper.keep_prob[0, k]), low=0, high=1, low_inclusive=False
+        )
     if masks is None:
         if hyper.uses_dropout:
             raise ValueError(
@@ -316,12 +318,16 @@ def _check_arguments(X, Y, params, hyper, masks, epsilon):
             )
         return X, Y, None, epsilon
     if isinstance(masks, (np.ndarray, numbers.Number)) or len(masks) != n_hidden:
-        raise ValueError(f"masks must be a sequence of {n_hidden} arrays (one per hidden layer); got {masks!r:.60}")
+        raise ValueError(
+            f"masks must be a sequence of {n_hidden} arrays (one per hidden layer); got {masks!r:.60}"
+        )
     checked = []
     for k, mask in enumerate(masks):
         mask = np.asarray(mask)
         expected = (1, sizes[k + 1], m)
         if mask.shape != expected or mask.dtype != bool:
-            raise ValueError(f"masks[{k}] must be a bool array of shape {expected}; got {mask.dtype} {mask.shape}")
+            raise ValueError(
+                f"masks[{k}] must be a bool array of shape {expected}; got {mask.dtype} {mask.shape}"
+            )
         checked.append(mask)
     return X, Y, checked, epsilon

@@ -34,7 +34,7 @@ class ForwardCache(NamedTuple):
 class Grads(NamedTuple):
     dweights: tuple[np.ndarray, ...]  # like Params.weights
     dbiases: tuple[np.ndarray, ...]  # like Params.biases
-    dinputs: tuple[np.ndarray, ...]  # gradient w.r.t. each hidden activation (after dropout), (M, n_l, m)
+    dinputs: tuple[np.ndarray, ...]  # m * dJ/dR, R each hidden ReLU output before dropout (course dA_l), (M, n_l, m)
 
 
 def forward(
