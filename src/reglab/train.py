@@ -36,7 +36,8 @@ Progress = Callable[[int, int], None]
 
 
 class TrainingDivergedError(ValueError):
-    """The cost became NaN or infinite: the learning rate is too large for this problem."""
+    """The cost became NaN or infinite, or rose far above where it started (see ``DIVERGENCE_FACTOR``):
+    the learning rate is too large for this problem."""
 
 
 class Hyper(NamedTuple):
@@ -125,7 +126,7 @@ def train_loop(
                 cost, cache = objective(current, X, Y, hyper, masks)
                 costs[:, column] = cost
                 column += 1
-                _check_finite(cost, i, hyper)
+                _check_finite(cost, i, hyper, start_cost=costs[:, 0])
                 if on_record is not None:
                     on_record(i, cost)
                 if progress is not None:
@@ -142,7 +143,23 @@ def train_loop(
     return final, History(np.array(recorded_at), costs)
 
 
-def _check_finite(cost: np.ndarray, iteration: int, hyper: Hyper) -> None:
+#: A recorded cost above DIVERGENCE_FACTOR * max(first recorded cost, log 2) counts as diverged.
+DIVERGENCE_FACTOR = 100.0
+
+
+def _check_finite(cost: np.ndarray, iteration: int, hyper: Hyper, start_cost: np.ndarray | None = None) -> None:
+    # The cross-entropy is computed from logits, so it stays finite when a too-large step has blown
+    # the weights up (dead ReLUs, a saturated output): a cost far above its start counts as well.
+    if start_cost is not None:
+        ceiling = DIVERGENCE_FACTOR * np.maximum(start_cost, np.log(2.0))
+        high = np.flatnonzero(np.isfinite(cost) & (cost > ceiling))
+        if high.size:
+            k = int(high[0])
+            raise TrainingDivergedError(
+                f"training diverged: the cost of model {k} rose from {start_cost[k]:.4g} at iteration 0 to "
+                f"{cost[k]:.4g} by iteration {iteration} with learning_rate={hyper.learning_rate[k]:g}; "
+                f"use a smaller learning_rate"
+            )
     bad = np.flatnonzero(~np.isfinite(cost))
     if bad.size:
         k = int(bad[0])

@@ -169,7 +169,7 @@ def binary_labels(y, *, name: str = "y") -> tuple[np.ndarray, np.ndarray]:
         return (array == 1).astype(np.float64), np.array([0, 1])
     if classes.size < 2:
         raise ValueError(
-            f"{name} must hold two classes (or labels 0/1); got the single class {classes[0]!r}"
+            f"{name} must hold two classes (or labels 0/1); got the single class {classes[0].item()!r}"
         )
     return (array == classes[1]).astype(np.float64), classes
 

@@ -1,0 +1,326 @@
+"""How training behaves, through the public API: what each regularizer does, determinism, errors.
+
+Every test trains a few hundred iterations on a small data set made here (two noisy blobs), so
+the file runs in seconds; the course's exact numbers are tested elsewhere.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import reglab
+from reglab import TrainConfig, masks, train
+from reglab.masks import CourseMasks, FreshMasks
+from reglab.params import init_course
+from reglab.train import Hyper
+
+
+def blobs(seed: int = 0, n: int = 80) -> tuple[np.ndarray, np.ndarray]:
+    """Two overlapping Gaussian blobs around (-1, -1) and (1, 1): X (n, 2), y (n,) in {0, 1}."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 2
+    X = 0.9 * rng.standard_normal((n, 2)) + np.where(y[:, None] == 1, 1.0, -1.0)
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def data():
+    return blobs()
+
+
+def weights_of(model: reglab.Model) -> np.ndarray:
+    return np.concatenate([W.ravel() for W in model.params.weights])
+
+
+def assert_same_model(a: reglab.Model, b: reglab.Model, atol: float = 0.0) -> None:
+    for left, right in zip((*a.params.weights, *a.params.biases), (*b.params.weights, *b.params.biases)):
+        np.testing.assert_allclose(left, right, rtol=0, atol=atol)
+    np.testing.assert_allclose(a.history.cost, b.history.cost, rtol=0, atol=atol)
+
+
+def differs(a: reglab.Model, b: reglab.Model) -> bool:
+    return any(not np.array_equal(x, y) for x, y in zip(a.params.weights, b.params.weights))
+
+
+def sigmoid(z):
+    return 0.5 * (1.0 + np.tanh(0.5 * z))
+
+
+def manual_proba(model: reglab.Model, X: np.ndarray) -> np.ndarray:
+    """The network without dropout, written out in the samples x features layout."""
+    A = X
+    n_layers = len(model.params.weights)
+    for layer, (W, b) in enumerate(zip(model.params.weights, model.params.biases)):
+        Z = A @ W[0].T + b[0].T  # (n, n_out)
+        A = sigmoid(Z) if layer == n_layers - 1 else np.maximum(Z, 0.0)
+    return A[:, 0]
+
+
+# ---- what each regularizer does --------------------------------------------------------------------
+
+
+def test_larger_l2_gives_smaller_weights(data):
+    X, y = data
+    strengths = (0.0, 0.5, 2.0, 8.0)
+    models = reglab.fit_many(X, y, [TrainConfig(l2=l2, n_iterations=500) for l2 in strengths])
+    norms = [m.weight_norm() for m in models]
+    assert all(a > b for a, b in zip(norms, norms[1:])), norms
+    # weight_norm is the norm of all weights (biases excluded), checked by hand on one model.
+    assert norms[0] == pytest.approx(np.sqrt(np.sum(weights_of(models[0]) ** 2)), rel=1e-12)
+
+
+def test_larger_l1_drives_more_weights_towards_zero(data):
+    X, y = data
+    strengths = (0.0, 0.3, 1.0, 3.0)
+    models = reglab.fit_many(X, y, [TrainConfig(l1=l1, n_iterations=500) for l1 in strengths])
+    near_zero = [np.mean(np.abs(weights_of(m)) < 0.05) for m in models]
+    absolute = [np.sum(np.abs(weights_of(m))) for m in models]
+    assert all(a < b for a, b in zip(near_zero, near_zero[1:])), near_zero
+    assert all(a > b for a, b in zip(absolute, absolute[1:])), absolute
+    assert near_zero[0] < 0.1 and near_zero[-1] > 0.8
+    assert all(m.accuracy(X, y) > 0.85 for m in models)  # the few weights left still classify
+
+
+@pytest.mark.parametrize("mask_mode", ["course", "fresh"])
+def test_dropout_is_the_identity_at_prediction(data, mask_mode, monkeypatch):
+    X, y = data
+    model = reglab.fit(X, y, TrainConfig(keep_prob=0.6, mask_mode=mask_mode, n_iterations=300))
+
+    # No randomness at prediction: every way reglab could draw a mask now raises.
+    def no_randomness(*args, **kwargs):
+        raise AssertionError("prediction drew random numbers")
+
+    monkeypatch.setattr(np.random, "default_rng", no_randomness)
+    monkeypatch.setattr(np.random, "RandomState", no_randomness)
+    monkeypatch.setattr(masks, "course_draws", no_randomness)
+    monkeypatch.setattr(CourseMasks, "__call__", no_randomness)
+    monkeypatch.setattr(FreshMasks, "__call__", no_randomness)
+    legacy_state = np.random.get_state()[1].copy()
+
+    first, second = model.predict_proba(X), model.predict_proba(X)
+    np.testing.assert_array_equal(first, second)
+    np.testing.assert_array_equal(model.predict(X), model.predict(X))
+    # Full units, no 1/keep_prob scaling: the plain forward pass.
+    np.testing.assert_allclose(first, manual_proba(model, X), rtol=1e-12, atol=1e-15)
+    np.testing.assert_array_equal(np.random.get_state()[1], legacy_state)
+
+
+def test_l2_and_dropout_together_train(data):
+    X, y = data
+    model = reglab.fit(X, y, TrainConfig(l2=0.7, keep_prob=0.8, mask_mode="fresh", seed=1, n_iterations=1000))
+    cost = model.history.cost
+    assert cost[-1] < 0.5 * cost[0], cost
+    assert model.accuracy(X, y) > 0.85  # chance is 0.5
+    X_test, y_test = blobs(seed=1)
+    assert model.accuracy(X_test, y_test) > 0.8
+
+
+def test_per_layer_keep_prob(data):
+    X, y = data
+    per_layer = TrainConfig(keep_prob=(0.5, 1.0), n_iterations=300)
+    assert per_layer.keep_prob == (0.5, 1.0)
+    np.testing.assert_array_equal(Hyper.from_configs([per_layer]).keep_prob, [[0.5, 1.0]])
+
+    plain, first_only, both, second_only, ones = reglab.fit_many(
+        X,
+        y,
+        [
+            TrainConfig(n_iterations=300),
+            per_layer,
+            TrainConfig(keep_prob=0.5, n_iterations=300),
+            TrainConfig(keep_prob=(1.0, 0.5), n_iterations=300),
+            TrainConfig(keep_prob=(1.0, 1.0), n_iterations=300),
+        ],
+    )
+    assert first_only.history.cost[-1] < 0.6 * first_only.history.cost[0]
+    assert first_only.accuracy(X, y) > 0.85
+    # Each layer's value is used: every combination gives a different model...
+    for a, b in [(first_only, both), (first_only, second_only), (second_only, both), (first_only, plain)]:
+        assert differs(a, b)
+    # ...and keep_prob 1 in every layer is no dropout at all.
+    assert_same_model(ones, plain)
+
+    # The course masks for (0.5, 1.0): the second hidden layer keeps every unit.
+    shapes = [(20, 80), (3, 80)]
+    mask_1, mask_2 = CourseMasks(np.array([[0.5, 1.0]]))(shapes)
+    assert mask_2.all()
+    assert 0.4 < mask_1.mean() < 0.6
+
+
+# ---- batching and randomness ---------------------------------------------------------------------------
+
+
+def test_fit_many_equals_fit_one_by_one(data):
+    X, y = data
+    configs = [
+        TrainConfig(n_iterations=300),
+        TrainConfig(l2=0.7, n_iterations=300),
+        TrainConfig(l1=0.2, learning_rate=0.1, n_iterations=300),
+        TrainConfig(l2=0.3, l1=0.1, keep_prob=0.8, n_iterations=300),
+        TrainConfig(keep_prob=(0.7, 0.9), mask_mode="fresh", seed=1, n_iterations=300),
+        TrainConfig(keep_prob=0.8, mask_mode="fresh", seed=2, init="fresh", n_iterations=300),
+        TrainConfig(init="fresh", seed=5, n_iterations=300),
+        TrainConfig(hidden_layer_sizes=(5,), keep_prob=0.9, n_iterations=200),
+    ]
+    together = reglab.fit_many(X, y, configs)
+    assert [m.config for m in together] == configs
+    for config, batched in zip(configs, together):
+        assert_same_model(batched, reglab.fit(X, y, config), atol=1e-12)
+
+
+def test_fresh_masks_same_seed_same_model_different_seed_different(data):
+    X, y = data
+
+    def config(seed):
+        return TrainConfig(keep_prob=0.7, mask_mode="fresh", init="fresh", seed=seed, n_iterations=200)
+
+    a, b, c = reglab.fit(X, y, config(7)), reglab.fit(X, y, config(7)), reglab.fit(X, y, config(8))
+    assert_same_model(a, b)
+    assert differs(a, c)
+    # With the same initialisation, fresh masks give another model than the course's fixed masks.
+    course = reglab.fit(X, y, config(7).replace(mask_mode="course"))
+    assert differs(a, course)
+
+
+def test_fresh_masks_alone_change_the_model(data):
+    X, y = data
+    XT, YT = X.T, y[None, :].astype(float)
+    params = init_course((2, 20, 3, 1))
+    hyper = Hyper.from_configs([TrainConfig(keep_prob=0.7)])
+
+    def run(seed):
+        source = FreshMasks(hyper.keep_prob, [np.random.default_rng(seed)])
+        return train.train_loop(XT, YT, params, hyper, source, n_iterations=100)[0]
+
+    same_1, same_2, other = run(1), run(1), run(2)
+    np.testing.assert_array_equal(same_1.weights[0], same_2.weights[0])
+    assert not np.array_equal(same_1.weights[0], other.weights[0])
+
+
+class Recorder:
+    """A mask source that remembers what the wrapped source returned, iteration by iteration."""
+
+    def __init__(self, source):
+        self.source, self.calls = source, []
+
+    def __call__(self, shapes):
+        result = self.source(shapes)
+        self.calls.append([mask.copy() for mask in result])
+        return result
+
+
+def test_course_masks_are_the_same_every_iteration(data):
+    X, y = data
+    XT, YT = X.T, y[None, :].astype(float)
+    m = XT.shape[1]
+    hyper = Hyper.from_configs([TrainConfig(keep_prob=0.86)])
+    recorder = Recorder(CourseMasks(hyper.keep_prob))
+    train.train_loop(XT, YT, init_course((2, 20, 3, 1)), hyper, recorder, n_iterations=25)
+    assert len(recorder.calls) == 25
+    # The notebook's masks: RandomState(1), rand(20, m) then rand(3, m), kept where below keep_prob.
+    legacy = np.random.RandomState(1)
+    expected = [legacy.rand(20, m) < 0.86, legacy.rand(3, m) < 0.86]
+    for call in recorder.calls:
+        for mask, want in zip(call, expected):
+            np.testing.assert_array_equal(mask, want[None])
+
+
+def test_fresh_masks_change_every_iteration(data):
+    X, y = data
+    XT, YT = X.T, y[None, :].astype(float)
+    hyper = Hyper.from_configs([TrainConfig(keep_prob=0.86)])
+    recorder = Recorder(FreshMasks(hyper.keep_prob, [np.random.default_rng(0)]))
+    train.train_loop(XT, YT, init_course((2, 20, 3, 1)), hyper, recorder, n_iterations=10)
+    first_layer = [call[0] for call in recorder.calls]
+    assert all(not np.array_equal(a, b) for a, b in zip(first_layer, first_layer[1:]))
+
+
+# ---- errors ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("hidden", [(20, 3), (5,)], ids=["course network", "one hidden layer"])
+def test_too_large_learning_rate_raises(data, hidden):
+    X, y = data
+    config = TrainConfig(hidden_layer_sizes=hidden, learning_rate=1e6, n_iterations=300)
+    with pytest.raises(reglab.TrainingDivergedError, match=r"learning_rate=1e\+06.*smaller learning_rate"):
+        reglab.fit(X, y, config)
+
+
+def test_too_large_learning_rate_in_a_batch_names_that_model(data):
+    X, y = data
+    configs = [TrainConfig(n_iterations=300), TrainConfig(learning_rate=1e5, n_iterations=300)]
+    with pytest.raises(reglab.TrainingDivergedError, match=r"model 1 .*learning_rate=100000"):
+        reglab.fit_many(X, y, configs)
+    assert issubclass(reglab.TrainingDivergedError, ValueError)
+
+
+def test_a_sound_learning_rate_does_not_raise(data):
+    X, y = data
+    model = reglab.fit(X, y, TrainConfig(learning_rate=1.0, n_iterations=300))
+    assert np.all(np.isfinite(model.history.cost))
+
+
+@pytest.mark.parametrize(
+    "settings, match",
+    [
+        (dict(keep_prob=0), r"keep_prob must be a real number in \(0, 1\]; got 0"),
+        (dict(keep_prob=1.5), r"keep_prob must be a real number in \(0, 1\]; got 1.5"),
+        (dict(keep_prob=(0.5, 0.0)), r"keep_prob\[1\] must be a real number in \(0, 1\]; got 0.0"),
+        (dict(keep_prob=(0.5, 0.5, 0.5)), r"keep_prob must be one number or 2 numbers .*got 3"),
+        (dict(l2=-0.1), "l2 must be a real number >= 0; got -0.1"),
+        (dict(l1=-1), "l1 must be a real number >= 0; got -1"),
+        (dict(learning_rate=0), "learning_rate must be a real number > 0; got 0"),
+        (dict(learning_rate=-0.3), "learning_rate must be a real number > 0; got -0.3"),
+        (dict(n_iterations=0), "n_iterations must be an integer >= 1; got 0"),
+        (dict(hidden_layer_sizes=(20, 0)), r"hidden_layer_sizes\[1\] must be an integer >= 1; got 0"),
+        (dict(hidden_layer_sizes=()), "hidden_layer_sizes must hold at least one layer size"),
+        (dict(mask_mode="sometimes"), "mask_mode must be one of 'course', 'fresh'; got 'sometimes'"),
+        (dict(init="zeros"), "init must be one of 'course', 'fresh'; got 'zeros'"),
+        (dict(seed=-1), r"seed must be an integer in \[0, 4294967295\]; got -1"),
+    ],
+)
+def test_bad_settings_are_refused(settings, match):
+    with pytest.raises(ValueError, match=match):
+        TrainConfig(**settings)
+
+
+def test_wrong_types_of_settings_are_refused():
+    with pytest.raises(TypeError, match="n_iterations must be an integer >= 1; got 10.5"):
+        TrainConfig(n_iterations=10.5)
+    with pytest.raises(TypeError, match="l2 must be a real number >= 0; got '0.7'"):
+        TrainConfig(l2="0.7")
+
+
+def test_bad_data_is_refused(data):
+    X, y = data
+    config = TrainConfig(n_iterations=10)
+    with_nan = X.copy()
+    with_nan[3, 1] = np.nan
+    cases = [
+        (with_nan, y, "X must hold finite numbers; got 1 NaN or infinite value"),
+        (X[:, 0], y, r"X must be 2-D \(n_samples, n_features\); got 1-D with shape \(80,\)"),
+        (X[None], y, "X must be 2-D .*got 3-D"),
+        (X, y[:-1], "X and y must have the same number of samples; got 80 and 79"),
+        (X, np.arange(80) % 3, "y must hold two classes; got 3"),
+        (np.empty((0, 2)), np.empty(0), r"X must not be empty; got shape \(0, 2\)"),
+        (X, np.empty(0), "y must not be empty"),
+        (X, np.stack([y, y], axis=1), r"y must be 1-D \(n_samples,\); got shape \(80, 2\)"),
+        (X, np.full(80, 7), r"y must hold two classes \(or labels 0/1\); got the single class 7$"),
+    ]
+    for bad_X, bad_y, match in cases:
+        with pytest.raises(ValueError, match=match):
+            reglab.fit(bad_X, bad_y, config)
+    with pytest.raises(TypeError, match="configs\\[0\\] must be a TrainConfig; got dict"):
+        reglab.fit_many(X, y, [dict(l2=0.7)])
+    with pytest.raises(ValueError, match="configs must hold at least one TrainConfig"):
+        reglab.fit_many(X, y, [])
+
+
+def test_prediction_checks_its_input(data):
+    X, y = data
+    model = reglab.fit(X, y, TrainConfig(n_iterations=50))
+    with pytest.raises(ValueError, match=r"X must have 2 features \(columns\); got 3"):
+        model.predict(np.zeros((4, 3)))
+    with pytest.raises(ValueError, match="X must hold finite numbers"):
+        model.predict_proba(np.full((2, 2), np.inf))
