@@ -154,14 +154,14 @@ def test_per_layer_keep_prob(data):
 def test_fit_many_equals_fit_one_by_one(data):
     X, y = data
     configs = [
-        TrainConfig(n_iterations=300),
-        TrainConfig(l2=0.7, n_iterations=300),
-        TrainConfig(l1=0.2, learning_rate=0.1, n_iterations=300),
-        TrainConfig(l2=0.3, l1=0.1, keep_prob=0.8, n_iterations=300),
-        TrainConfig(keep_prob=(0.7, 0.9), mask_mode="fresh", seed=1, n_iterations=300),
-        TrainConfig(keep_prob=0.8, mask_mode="fresh", seed=2, init="fresh", n_iterations=300),
-        TrainConfig(init="fresh", seed=5, n_iterations=300),
-        TrainConfig(hidden_layer_sizes=(5,), keep_prob=0.9, n_iterations=200),
+        TrainConfig(n_iterations=150),
+        TrainConfig(l2=0.7, n_iterations=150),
+        TrainConfig(l1=0.2, learning_rate=0.1, n_iterations=150),
+        TrainConfig(l2=0.3, l1=0.1, keep_prob=0.8, n_iterations=150),
+        TrainConfig(keep_prob=(0.7, 0.9), mask_mode="fresh", seed=1, n_iterations=150),
+        TrainConfig(keep_prob=0.8, mask_mode="fresh", seed=2, init="fresh", n_iterations=150),
+        TrainConfig(init="fresh", seed=5, n_iterations=150),
+        TrainConfig(hidden_layer_sizes=(5,), keep_prob=0.9, n_iterations=100),
     ]
     together = reglab.fit_many(X, y, configs)
     assert [m.config for m in together] == configs
