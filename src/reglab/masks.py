@@ -67,6 +67,11 @@ class FreshMasks:
                 f"{len(self._rngs)} generators"
             )
 
+    @property
+    def rngs(self) -> tuple[np.random.Generator, ...]:
+        """The per-model generators (the compiled engine draws from them directly)."""
+        return tuple(self._rngs)
+
     def __call__(self, shapes: Sequence[tuple[int, int]]) -> list[np.ndarray]:
         masks = []
         for layer, shape in enumerate(shapes):

@@ -30,7 +30,7 @@ __all__ = [
     "model_streams",
 ]
 
-ENGINES = ("reference",)
+ENGINES = ("reference", "compiled")
 
 Progress = Callable[[int, int], None]
 
@@ -200,13 +200,25 @@ def fit_many(
     engine: str = "reference",
     record_every: int = 100,
     progress: Progress | None = None,
+    dtype=np.float64,
 ) -> list[Model]:
     """Train one model per config on (X (n_samples, n_features), y (n_samples,)).
 
     Configs that share layer sizes, iteration count and mask mode are trained together as one
     batch along the model axis. Returns the models in the order of ``configs``.
+    ``engine="compiled"`` runs ``kernels.train_loop_compiled`` (numba), in ``dtype`` (float64 or
+    float32); the reference engine computes in float64 only.
     """
     check_choice("engine", engine, ENGINES)
+    loop, loop_options = train_loop, {}
+    if engine == "compiled":
+        from .kernels import train_loop_compiled as loop  # numba is imported on first use only
+
+        loop_options = {"dtype": dtype}
+    elif np.dtype(dtype) != np.float64:
+        raise ValueError(
+            f"dtype must be float64 for engine 'reference' (float32 needs engine 'compiled'); got {dtype!r}"
+        )
     record_every = check_int("record_every", record_every, low=1)
     configs = list(configs)
     if not configs:
@@ -232,7 +244,7 @@ def fit_many(
             if progress is not None:
                 progress(_offset + i * _size, total)
 
-        params, history = train_loop(
+        params, history = loop(
             XT,
             YT,
             _initial_params(layer_sizes, batch),
@@ -241,6 +253,7 @@ def fit_many(
             batch[0].n_iterations,
             record_every,
             report,
+            **loop_options,
         )
         for j, k in enumerate(indices):
             models[k] = Model(configs[k], params.model(j), history.model(j), classes)

@@ -1,0 +1,240 @@
+"""The compiled engine against the reference loop, which is the definition of correct.
+
+The comparisons run 1000 iterations on a small generated problem. Both engines round
+differently (the order of sums differs), so they agree to rounding, not bit for bit; the
+problem and learning rates are chosen so that training is well-conditioned (no ReLU unit
+balanced on its kink), where rounding differences stay near 1e-15 instead of being amplified.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.io import loadmat
+
+import reglab
+from reglab import kernels, train
+from reglab.masks import CourseMasks, FreshMasks
+from reglab.params import init_fresh
+from reglab.train import Hyper, TrainingDivergedError, train_loop
+from reglab.kernels import train_loop_compiled
+
+N_ITER = 1000
+TOL = 1e-9
+
+
+def _problem(m: int = 60, seed: int = 7):
+    """A noisy curved boundary in 2-D: X (2, m), Y (1, m), the engine's layout."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((2, m))
+    Y = ((X[0] + 0.5 * X[1] ** 2 + 0.3 * rng.standard_normal(m)) > 0.3).astype(float)[None, :]
+    return X, Y
+
+
+def _hyper(n_models: int, n_hidden: int, l2: float, l1: float, keep_prob: float) -> Hyper:
+    """Different settings per model: learning rates 0.1..0.2, strengths and keep_prob spread out."""
+    spread = np.linspace(1.0, 0.5, n_models)
+    keep = 1.0 - (1.0 - keep_prob) * spread  # (M,), keep_prob for model 0
+    return Hyper(
+        np.linspace(0.1, 0.2, n_models),
+        l2 * spread,
+        l1 * spread,
+        np.repeat(keep[:, None], n_hidden, axis=1) * np.linspace(1.0, 0.97, n_hidden)[None, :]
+        if keep_prob < 1
+        else np.ones((n_models, n_hidden)),
+    )
+
+
+def _sources(mode, hyper: Hyper, n_models: int):
+    """Two identical, independent mask sources (one per engine)."""
+    if mode is None:
+        return None, None
+    if mode == "course":
+        return CourseMasks(hyper.keep_prob), CourseMasks(hyper.keep_prob)
+    make = lambda: FreshMasks(hyper.keep_prob, [np.random.default_rng(50 + k) for k in range(n_models)])  # noqa: E731
+    return make(), make()
+
+
+def _max_difference(a: reglab.params.Params, b: reglab.params.Params) -> float:
+    return max(float(np.max(np.abs(x - y))) for x, y in zip(a.weights + a.biases, b.weights + b.biases))
+
+
+# (l2, l1, keep_prob): every combination of the three regularizers.
+COMBINATIONS = {
+    "plain": (0.0, 0.0, 1.0),
+    "l2": (0.7, 0.0, 1.0),
+    "l1": (0.0, 0.05, 1.0),
+    "l2+l1": (0.5, 0.03, 1.0),
+    "dropout": (0.0, 0.0, 0.86),
+    "l2+dropout": (0.7, 0.0, 0.8),
+    "l1+dropout": (0.0, 0.05, 0.85),
+    "l2+l1+dropout": (0.3, 0.02, 0.9),
+}
+# Depths and batch sizes, rotated over the cases so that each appears with every kind of case.
+SHAPES = [((2, 20, 3, 1), 1), ((2, 8, 1), 3), ((2, 6, 5, 4, 1), 2)]
+CASES = []
+for number, (name, settings) in enumerate(COMBINATIONS.items()):
+    modes = [None] if settings[2] == 1.0 else ["course", "fresh"]
+    for shift, mode in enumerate(modes):
+        CASES.append(pytest.param(name, settings, mode, SHAPES[(number + shift) % 3], id=f"{name}-{mode}"))
+
+
+@pytest.mark.parametrize("name, settings, mode, shape", CASES)
+def test_compiled_matches_reference(name, settings, mode, shape):
+    sizes, n_models = shape
+    X, Y = _problem()
+    params = init_fresh(sizes, [np.random.default_rng(10 + k) for k in range(n_models)])
+    hyper = _hyper(n_models, len(sizes) - 2, *settings)
+    reference_masks, compiled_masks = _sources(mode, hyper, n_models)
+
+    expected, expected_history = train_loop(X, Y, params, hyper, reference_masks, N_ITER, 100)
+    got, history = train_loop_compiled(X, Y, params, hyper, compiled_masks, N_ITER, 100)
+
+    assert got.layer_sizes == tuple(sizes) and got.n_models == n_models
+    assert _max_difference(expected, got) < TOL
+    np.testing.assert_array_equal(history.iterations, expected_history.iterations)
+    np.testing.assert_allclose(history.cost, expected_history.cost, rtol=0, atol=TOL)
+    # Training moved the parameters well beyond the tolerance: the comparison is not vacuous.
+    assert _max_difference(params, got) > 1e-2
+    if mode == "fresh":  # the same draws, so the generators end in the same state
+        for a, b in zip(reference_masks.rngs, compiled_masks.rngs):
+            assert a.bit_generator.state == b.bit_generator.state
+
+
+def test_fresh_masks_differ_between_models_and_from_course_masks():
+    # Guards the fresh-mask path against one stream shared by all models or the fixed draws.
+    X, Y = _problem()
+    one = init_fresh((2, 8, 1), [np.random.default_rng(3)])
+    params = reglab.params.stack([one, one])  # two identical networks
+    hyper = Hyper(np.full(2, 0.1), np.zeros(2), np.zeros(2), np.full((2, 1), 0.8))
+
+    def fresh(*seeds):
+        return FreshMasks(hyper.keep_prob, [np.random.default_rng(s) for s in seeds])
+
+    different, _ = train_loop_compiled(X, Y, params, hyper, fresh(1, 2), 50)
+    same_seed, _ = train_loop_compiled(X, Y, params, hyper, fresh(1, 1), 50)
+    course, _ = train_loop_compiled(X, Y, params, hyper, CourseMasks(hyper.keep_prob), 50)
+    assert np.max(np.abs(different.weights[0][0] - different.weights[0][1])) > 1e-3
+    assert np.max(np.abs(same_seed.weights[0][0] - same_seed.weights[0][1])) == 0.0
+    assert np.max(np.abs(course.weights[0][0] - course.weights[0][1])) == 0.0
+    assert np.max(np.abs(different.weights[0] - course.weights[0])) > 1e-3
+
+
+def test_parallel_and_serial_give_identical_results():
+    X, Y = _problem()
+    sizes, n_models = (2, 8, 3, 1), 5
+    params = init_fresh(sizes, [np.random.default_rng(k) for k in range(n_models)])
+    hyper = _hyper(n_models, 2, 0.3, 0.01, 0.8)
+    a, history_a = train_loop_compiled(X, Y, params, hyper, _sources("fresh", hyper, n_models)[0], 300)
+    b, history_b = train_loop_compiled(
+        X, Y, params, hyper, _sources("fresh", hyper, n_models)[0], 300, parallel=False
+    )
+    assert _max_difference(a, b) == 0.0
+    np.testing.assert_array_equal(history_a.cost, history_b.cost)
+
+
+def test_input_parameters_are_not_modified():
+    X, Y = _problem()
+    params = init_fresh((2, 8, 1), [np.random.default_rng(0)])
+    before = reglab.params.copy(params)
+    train_loop_compiled(X, Y, params, _hyper(1, 1, 0.1, 0.0, 1.0), None, 20)
+    assert _max_difference(before, params) == 0.0
+
+
+def test_float32_is_close_to_float64():
+    X, Y = _problem()
+    sizes, n_models = (2, 20, 3, 1), 3
+    params = init_fresh(sizes, [np.random.default_rng(k) for k in range(n_models)])
+    hyper = _hyper(n_models, 2, 0.7, 0.0, 0.86)
+    p64, h64 = train_loop_compiled(X, Y, params, hyper, CourseMasks(hyper.keep_prob), N_ITER)
+    p32, h32 = train_loop_compiled(X, Y, params, hyper, CourseMasks(hyper.keep_prob), N_ITER, dtype=np.float32)
+    assert all(W.dtype == np.float64 for W in p32.weights)  # returned as float64
+    # Single precision: about 1e-7 relative per operation, grown over 1000 iterations.
+    assert _max_difference(p64, p32) < 1e-4
+    np.testing.assert_allclose(h32.cost, h64.cost, rtol=1e-5)
+    assert _max_difference(p64, p32) > 0.0  # it did compute in single precision
+
+
+def test_callbacks_are_called_at_the_record_points():
+    X, Y = _problem()
+    params = init_fresh((2, 8, 1), [np.random.default_rng(k) for k in range(2)])
+    hyper = _hyper(2, 1, 0.2, 0.0, 1.0)
+    records, steps = [], []
+    _, history = train_loop_compiled(
+        X, Y, params, hyper, None, 250, record_every=100,
+        progress=lambda i, n: steps.append((i, n)),
+        on_record=lambda i, cost: records.append((i, cost)),
+    )
+    assert [i for i, _ in records] == [0, 100, 200, 249]
+    assert steps == [(1, 250), (101, 250), (201, 250), (250, 250)]
+    np.testing.assert_array_equal(history.iterations, [0, 100, 200, 249])
+    for column, (_, cost) in enumerate(records):
+        assert cost.shape == (2,)
+        np.testing.assert_array_equal(cost, history.cost[:, column])
+    # The cost at iteration 0 is that of the initial parameters.
+    initial, _ = train.objective(params, X, Y, hyper)
+    np.testing.assert_allclose(records[0][1], initial, rtol=1e-12)
+
+
+def test_divergence_raises_and_names_the_learning_rate():
+    X, Y = _problem()
+    params = init_fresh((2, 8, 1), [np.random.default_rng(k) for k in range(3)])
+    hyper = Hyper(np.array([0.1, 1e6, 0.1]), np.zeros(3), np.zeros(3), np.ones((3, 1)))
+    with pytest.raises(TrainingDivergedError, match=r"model 1 .*learning_rate=1e\+06"):
+        train_loop_compiled(X, Y, params, hyper, None, 300)
+
+
+def test_user_errors():
+    X, Y = _problem()
+    params = init_fresh((2, 8, 1), [np.random.default_rng(0)])
+    hyper = _hyper(1, 1, 0.0, 0.0, 1.0)
+    with pytest.raises(ValueError, match=r"dtype must be one of 'float64', 'float32'; got 'int32'"):
+        train_loop_compiled(X, Y, params, hyper, None, 10, dtype=np.int32)
+    with pytest.raises(ValueError, match="n_iterations must be an integer >= 1; got 0"):
+        train_loop_compiled(X, Y, params, hyper, None, 0)
+    with pytest.raises(TypeError, match="mask_source must be None, .*got function"):
+        train_loop_compiled(X, Y, params, hyper, lambda shapes: None, 10)
+    with pytest.raises(ValueError, match="one generator per model"):
+        train_loop_compiled(X, Y, params, hyper, FreshMasks(np.ones((2, 1)), [np.random.default_rng(0)] * 2), 10)
+
+
+def test_pack_and_unpack_are_inverse():
+    params = init_fresh((3, 4, 2, 1), [np.random.default_rng(k) for k in range(2)])
+    theta = kernels.pack(params)
+    assert theta.shape == (2, 3 * 4 + 4 + 4 * 2 + 2 + 2 + 1)
+    np.testing.assert_array_equal(theta[1, :12], params.weights[0][1].ravel())
+    assert _max_difference(kernels.unpack(theta, params.layer_sizes), params) == 0.0
+
+
+def test_fit_many_dispatches_to_the_compiled_engine():
+    X, Y = _problem(m=80, seed=2)
+    configs = [
+        reglab.TrainConfig(hidden_layer_sizes=(8,), n_iterations=400, l2=0.3),
+        reglab.TrainConfig(hidden_layer_sizes=(8,), n_iterations=400, keep_prob=0.8, mask_mode="fresh", seed=5),
+    ]
+    reference = reglab.fit_many(X.T, Y[0], configs)
+    compiled = reglab.fit_many(X.T, Y[0], configs, engine="compiled")
+    for r, c in zip(reference, compiled):
+        assert c.config == r.config
+        assert _max_difference(r.params, c.params) < TOL
+        np.testing.assert_allclose(c.history.cost, r.history.cost, rtol=0, atol=TOL)
+    single = reglab.fit_many(X.T, Y[0], configs[:1], engine="compiled", dtype=np.float32)
+    assert 0.0 < _max_difference(single[0].params, reference[0].params) < 1e-4
+    with pytest.raises(ValueError, match="dtype must be float64 for engine 'reference'"):
+        reglab.fit_many(X.T, Y[0], configs, dtype=np.float32)
+
+
+@pytest.mark.slow
+def test_course_table_exact_with_the_compiled_engine(course_data_path):
+    data = loadmat(course_data_path)
+    X, y = data["X"], data["y"].ravel()
+    X_test, y_test = data["Xval"], data["yval"].ravel()
+    models = reglab.fit_many(X, y, list(reglab.COURSE_CONFIGS.values()), engine="compiled")
+    expected = [
+        (0.9478672985781991, 0.915),
+        (0.9383886255924171, 0.93),
+        (0.9289099526066351, 0.95),
+    ]
+    for model, (train_accuracy, test_accuracy) in zip(models, expected):
+        assert model.accuracy(X, y) == train_accuracy
+        assert model.accuracy(X_test, y_test) == test_accuracy
