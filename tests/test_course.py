@@ -446,7 +446,7 @@ def test_load_2D_dataset_prefers_the_courses_folder(course_data_path, datasets_m
 def test_load_2D_dataset_says_where_it_looked(datasets_module, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("REGLAB_COURSE_DATA", raising=False)
-    with pytest.raises(Exception, match=r"(?s)(datasets/data\.mat.*REGLAB_COURSE_DATA|REGLAB_COURSE_DATA.*datasets/data\.mat)"):
+    with pytest.raises(FileNotFoundError, match=r"(?s)(datasets/data\.mat.*REGLAB_COURSE_DATA|REGLAB_COURSE_DATA.*datasets/data\.mat)"):
         course.load_2D_dataset()
 
 

@@ -96,8 +96,7 @@ def _check_examples(X, *, name: str = "X", n_features: int | None = None) -> np.
     array = check_X(array.T, name=name).T
     if n_features is not None and array.shape[0] != n_features:
         raise ValueError(
-            f"{name} must have {n_features} rows (one per input feature, as W1 has {n_features} "
-            f"columns); got shape {array.shape}"
+            f"{name} must have {n_features} rows (one per input feature); got shape {array.shape}"
         )
     return array
 
