@@ -52,15 +52,24 @@ def _train_one(
     acts = np.empty((row_off[n_layers], m), dtype=theta.dtype)  # (U, m)
     dz = np.empty((max_units, m), dtype=theta.dtype)  # gradient w.r.t. the current layer's Z
     da = np.empty((max_units, m), dtype=theta.dtype)  # gradient w.r.t. the layer below's output
+    n_hidden_rows = draws.shape[2]
+    scale = np.empty((n_hidden_rows, m), dtype=theta.dtype)  # mask / keep_prob of hidden units
     th = theta[model]
-    zero = inv_m - inv_m  # 0 in the working dtype
-    kp = 1.0
-    kp_inv = inv_m / inv_m
+    zero = inv_m - inv_m  # 0 and 1 in the working dtype
+    one = inv_m / inv_m
     dm = model if draws.shape[0] > 1 else 0
     rate = lr[model]
     for step in range(n_steps):
-        dk = step if draws.shape[1] > 1 else 0
-        uniforms = draws[dm, dk]  # (S, m)
+        if dropout and (step == 0 or draws.shape[1] > 1):  # fixed draws: one scale for all steps
+            uniforms = draws[dm, step if draws.shape[1] > 1 else 0]  # (S, m)
+            for layer in range(n_layers - 1):
+                kp = keep[model, layer]
+                kp_inv = keep_inv[model, layer]
+                for r in range(row_off[layer], row_off[layer + 1]):
+                    u_row = uniforms[r]
+                    s_row = scale[r]
+                    for e in range(m):
+                        s_row[e] = kp_inv if u_row[e] < kp else zero
         # ---- forward: Z = W @ A_prev + b, then ReLU and dropout (hidden) ----
         for layer in range(n_layers):
             n_in = sizes[layer]
@@ -68,9 +77,6 @@ def _train_one(
             wo = w_off[layer]
             bo = wo + n_out * n_in
             hidden = layer < n_layers - 1
-            if hidden and dropout:
-                kp = keep[model, layer]
-                kp_inv = keep_inv[model, layer]
             for j in range(n_out):
                 z = acts[row_off[layer] + j]
                 z[:] = zero
@@ -80,13 +86,15 @@ def _train_one(
                     for e in range(m):
                         z[e] += w * a_prev[e]
                 b = th[bo + j]
-                if hidden:
+                if hidden and dropout:
+                    s_row = scale[row_off[layer] + j]
                     for e in range(m):
                         v = z[e] + b
-                        v = 0.0 if v < 0.0 else v
-                        if dropout:
-                            v = v * (kp_inv if uniforms[row_off[layer] + j, e] < kp else zero)
-                        z[e] = v
+                        z[e] = (zero if v < zero else v) * s_row[e]
+                elif hidden:
+                    for e in range(m):
+                        v = z[e] + b
+                        z[e] = zero if v < zero else v
                 else:
                     for e in range(m):
                         z[e] = z[e] + b  # logits
@@ -148,18 +156,17 @@ def _train_one(
                 th[bo + j] = th[bo + j] - rate * (inv_m * total)
             if layer > 0:  # through dropout and ReLU of the layer below: dZ_prev
                 below = layer - 1
-                if dropout:
-                    kp = keep[model, below]
-                    kp_inv = keep_inv[model, below]
                 for k in range(n_in):
                     a_row = acts[row_off[below] + k]
                     d_row = da[k]
                     out = dz[k]
-                    for e in range(m):
-                        d = d_row[e]
-                        if dropout:
-                            d = d * (kp_inv if uniforms[row_off[below] + k, e] < kp else zero)
-                        out[e] = d * (1.0 if a_row[e] > 0.0 else 0.0)
+                    if dropout:
+                        s_row = scale[row_off[below] + k]
+                        for e in range(m):
+                            out[e] = d_row[e] * s_row[e] * (one if a_row[e] > zero else zero)
+                    else:
+                        for e in range(m):
+                            out[e] = d_row[e] * (one if a_row[e] > zero else zero)
 
 
 @njit(cache=True, parallel=True, nogil=True)

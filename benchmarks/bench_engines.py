@@ -1,0 +1,204 @@
+"""Speed of the training engines against the course's own style of NumPy code.
+
+Run:  python benchmarks/bench_engines.py [--iterations 2000] [--repeats 3]
+
+Prints, for each engine and batch size, the median time over repetitions, the time per model
+and iteration, the speed-up over the course-style loop per model, and the distance to the
+arithmetic floor: the engine's matrix-product floating-point operations divided by this
+machine's measured matrix-multiply rate (a large NumPy matmul, all BLAS threads).
+
+The baseline is written here, as the notebook writes it: parameters in a dict, np.dot, one
+forward, one backward and one update per iteration (the plain model, and the dropout model with
+the notebook's np.random.rand masks, from a private RandomState).
+This is a benchmark, not a test: nothing here asserts a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import time
+
+import numpy as np
+
+from reglab import kernels, train
+from reglab.masks import FreshMasks
+from reglab.params import init_course, init_fresh, stack
+
+LAYERS = (2, 20, 3, 1)
+M_EXAMPLES = 211  # the course's training set size
+
+
+# ---- the course-style baseline ----------------------------------------------------------------
+def course_style_loop(X, Y, parameters, learning_rate, n_iterations, keep_prob=1.0, seed=1):
+    """The notebook's model() loop for [2, 20, 3, 1], with dicts and np.dot."""
+    rand = np.random.RandomState(seed).rand
+    p = {key: value.copy() for key, value in parameters.items()}
+    m = X.shape[1]
+    for _ in range(n_iterations):
+        W1, b1, W2, b2, W3, b3 = p["W1"], p["b1"], p["W2"], p["b2"], p["W3"], p["b3"]
+        Z1 = np.dot(W1, X) + b1
+        A1 = np.maximum(0, Z1)
+        if keep_prob < 1:
+            D1 = rand(A1.shape[0], A1.shape[1]) < keep_prob
+            A1 = A1 * D1 / keep_prob
+        Z2 = np.dot(W2, A1) + b2
+        A2 = np.maximum(0, Z2)
+        if keep_prob < 1:
+            D2 = rand(A2.shape[0], A2.shape[1]) < keep_prob
+            A2 = A2 * D2 / keep_prob
+        Z3 = np.dot(W3, A2) + b3
+        A3 = 1 / (1 + np.exp(-Z3))
+        dZ3 = A3 - Y
+        dW3 = 1.0 / m * np.dot(dZ3, A2.T)
+        db3 = 1.0 / m * np.sum(dZ3, axis=1, keepdims=True)
+        dA2 = np.dot(W3.T, dZ3)
+        if keep_prob < 1:
+            dA2 = dA2 * D2 / keep_prob
+        dZ2 = np.multiply(dA2, np.int64(A2 > 0))
+        dW2 = 1.0 / m * np.dot(dZ2, A1.T)
+        db2 = 1.0 / m * np.sum(dZ2, axis=1, keepdims=True)
+        dA1 = np.dot(W2.T, dZ2)
+        if keep_prob < 1:
+            dA1 = dA1 * D1 / keep_prob
+        dZ1 = np.multiply(dA1, np.int64(A1 > 0))
+        dW1 = 1.0 / m * np.dot(dZ1, X.T)
+        db1 = 1.0 / m * np.sum(dZ1, axis=1, keepdims=True)
+        grads = {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2, "W3": dW3, "b3": db3}
+        for key in p:
+            p[key] = p[key] - learning_rate * grads[key]
+    return p
+
+
+# ---- measurement helpers ----------------------------------------------------------------------
+def median_seconds(run, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def matmul_rate(repeats: int, n: int = 1500) -> float:
+    """Floating-point operations per second of a float64 n x n matmul (NumPy's BLAS)."""
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((n, n)), rng.standard_normal((n, n))
+    a @ b  # warm-up: threads started, pages touched
+    return 2.0 * n**3 / median_seconds(lambda: a @ b, max(repeats, 5))
+
+
+def matmul_flops(layer_sizes, m: int) -> float:
+    """Matrix-product flops of one training iteration of one model: Z = W A, dW = dZ A.T, dA = W.T dZ."""
+    products = [n_out * n_in for n_in, n_out in zip(layer_sizes[:-1], layer_sizes[1:])]
+    return 2.0 * m * (2 * sum(products) + sum(products[1:]))
+
+
+def blas_info() -> str:
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "threadpoolctl not installed"
+    return "; ".join(
+        f"{i.get('internal_api')} {i.get('version')} {i.get('architecture')} x{i.get('num_threads')}"
+        for i in threadpool_info()
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--iterations", type=int, default=2000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--batches", type=int, nargs="*", default=[16, 64, 256])
+    args = parser.parse_args()
+    n, repeats = args.iterations, args.repeats
+
+    import numba
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((LAYERS[0], M_EXAMPLES))  # (2, 211)
+    Y = ((X[0] * X[1] + 0.3 * rng.standard_normal(M_EXAMPLES)) > 0).astype(float)[None, :]
+    course = init_course(LAYERS)
+    as_dict = {}
+    for layer, (W, b) in enumerate(zip(course.weights, course.biases), start=1):
+        as_dict[f"W{layer}"], as_dict[f"b{layer}"] = W[0], b[0]
+
+    def hyper(M, keep_prob=1.0):
+        return train.Hyper(np.full(M, 0.3), np.zeros(M), np.zeros(M), np.full((M, len(LAYERS) - 2), keep_prob))
+
+    def fresh_setup(M):
+        params = init_fresh(LAYERS, [np.random.default_rng(k) for k in range(M)])
+        h = hyper(M, 0.86)
+        return params, h, lambda: FreshMasks(h.keep_prob, [np.random.default_rng(100 + k) for k in range(M)])
+
+    # Warm-up: compile or load every compiled variant from the cache before timing.
+    for M in (1, 2):
+        params, h, masks = fresh_setup(M)
+        kernels.train_loop_compiled(X, Y, params, h, masks(), 5)
+        kernels.train_loop_compiled(X, Y, stack([course] * M), hyper(M), None, 5)
+
+    rate = matmul_rate(repeats)
+    floor = matmul_flops(LAYERS, M_EXAMPLES) / rate  # seconds per model-iteration
+    rows = []
+
+    def measure(name, M, run, baseline=None):
+        seconds = median_seconds(run, repeats)
+        per = seconds / (M * n)
+        rows.append((name, M, seconds, per, baseline))
+        return per
+
+    base = measure("course-style loop (np.dot, dicts)", 1, lambda: course_style_loop(X, Y, as_dict, 0.3, n))
+    base_dropout = measure(
+        "course-style loop, dropout 0.86", 1, lambda: course_style_loop(X, Y, as_dict, 0.3, n, 0.86)
+    )
+    measure("reference engine (train_loop)", 1, lambda: train.train_loop(X, Y, course, hyper(1), None, n), base)
+    measure(
+        "compiled, 1 model", 1, lambda: kernels.train_loop_compiled(X, Y, course, hyper(1), None, n), base
+    )
+    params, h, masks = fresh_setup(1)
+    measure(
+        "compiled, 1 model, fresh dropout", 1,
+        lambda: kernels.train_loop_compiled(X, Y, params, h, masks(), n), base_dropout,
+    )
+    for M in args.batches:
+        batch = stack([course] * M)
+        measure(
+            f"compiled, {M} models", M, lambda: kernels.train_loop_compiled(X, Y, batch, hyper(M), None, n), base
+        )
+        params, h, masks = fresh_setup(M)
+        measure(
+            f"compiled, {M} models, fresh dropout", M,
+            lambda: kernels.train_loop_compiled(X, Y, params, h, masks(), n), base_dropout,
+        )
+    M = max(args.batches)
+    batch = stack([course] * M)
+    measure(  # does sharing the models out over the cores help? (prange vs one thread)
+        f"compiled, {M} models, 1 thread", M,
+        lambda: kernels.train_loop_compiled(X, Y, batch, hyper(M), None, n, parallel=False), base,
+    )
+
+    print(f"reglab engines, [{', '.join(map(str, LAYERS))}] on {M_EXAMPLES} examples, {n} iterations, "
+          f"median of {repeats}")
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, load average "
+          f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}; numba {numba.__version__} with "
+          f"{numba.get_num_threads()} threads; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}")
+    print(f"BLAS: {blas_info()}")
+    print(f"matmul rate {rate / 1e9:.1f} GFLOP/s; {matmul_flops(LAYERS, M_EXAMPLES) / 1e3:.1f} kflop of matrix "
+          f"products per model-iteration -> floor {floor * 1e6:.2f} us")
+    print()
+    header = f"{'engine':<46} {'models':>6} {'seconds':>8} {'us/model-it':>11} {'x course':>9} {'x floor':>8}"
+    print(header)
+    print("-" * len(header))
+    for name, M, seconds, per, baseline in rows:
+        speedup = "" if baseline is None else f"{baseline / per:8.1f}x"
+        print(f"{name:<46} {M:>6} {seconds:>8.3f} {per * 1e6:>11.2f} {speedup:>9} {per / floor:>7.1f}x")
+    print()
+    print("x course: per-model speed-up over the course-style loop (dropout rows: over its dropout loop);")
+    print(f"plain course-style loop {base * 1e6:.0f} us/iteration, with dropout {base_dropout * 1e6:.0f} us/iteration.")
+    print("x floor: time over the arithmetic floor (matrix-product flops / measured matmul rate).")
+
+
+if __name__ == "__main__":
+    main()
