@@ -87,7 +87,8 @@ class _ProgressBar:
     def __init__(self, description: str):
         from tqdm import tqdm
 
-        self._bar = tqdm(total=None, desc=description, unit="it", unit_scale=True, delay=1.0, leave=False, file=sys.stderr)
+        self._bar = tqdm(total=None, desc=description, unit="it", unit_scale=True, delay=1.0, leave=False, file=sys.stderr,
+                         disable=None)  # None: no bar when stderr is not a terminal
 
     def __call__(self, done: int, total: int) -> None:
         if self._bar.total != total:
