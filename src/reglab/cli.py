@@ -115,30 +115,43 @@ def cli():
 @click.option("--l2", "l2", type=float, default=0.7, show_default=True, help="lambd of the L2 model.")
 @click.option("--keep-prob", default="0.86", show_default=True, metavar="P[,P...]",
               help="keep_prob of the dropout model: one value, or one per hidden layer.")
+@click.option("--seeds", "n_seeds", type=int, default=None, metavar="N",
+              help="Also train each model with N seeds (fresh init and masks) and report mean ± 95% interval.")
 def compare(data, n_samples, noise, test_fraction, data_seed, hidden, learning_rate, iterations, seed, init, mask_mode,
-            engine, out, l2, keep_prob):
+            engine, out, l2, keep_prob, n_seeds):
     """Train the notebook's three models (plain, L2, dropout) and compare them.
 
     By default this reproduces the notebook exactly (course initialisation and dropout masks).
     """
     from .config import TrainConfig
     from .experiments import compare as run_compare
-    from .experiments import course_study_configs
-    from .report import COURSE_MASKS_NOTE, default_run_dir, text_table, write_compare_run
+    from .experiments import compare_seeds, course_study_configs
+    from .report import COURSE_MASKS_NOTE, default_run_dir, seed_text_table, text_table, write_compare_run
 
     dataset = _load_data(data, n_samples, noise, test_fraction, data_seed)
     base = TrainConfig(hidden_layer_sizes=_int_list(hidden, "--hidden"), learning_rate=learning_rate,
                        n_iterations=iterations, init=init, mask_mode=mask_mode, seed=seed)
     keep = _float_list(keep_prob, "--keep-prob")
     configs = course_study_configs(base, l2=l2, keep_prob=keep[0] if len(keep) == 1 else keep)
+    if n_seeds is not None and n_seeds < 1:
+        raise click.BadParameter(f"must be an integer >= 1; got {n_seeds}", param_hint="--seeds")
     out = out or default_run_dir("compare")
     bar = _ProgressBar("training")
+    study = None
     try:
-        result = run_compare(dataset, configs, engine=engine, progress=bar)
+        if n_seeds is None:
+            result = run_compare(dataset, configs, engine=engine, progress=bar)
+        else:
+            study = compare_seeds(dataset, configs, range(n_seeds), engine=engine, progress=bar)
+            result = study.single
     finally:
         bar.close()
-    write_compare_run(result, out, command=_command_line())
+    write_compare_run(result, out, command=_command_line(), seed_study=study)
     click.echo(text_table(result.rows()))
+    if study is not None:
+        click.echo("")
+        click.echo(f"Over {n_seeds} seeds (fresh initialisation and masks):")
+        click.echo(seed_text_table(study))
     if any(r.config.uses_dropout and r.config.mask_mode == "course" for r in result.results):
         click.echo(f"Note: {COURSE_MASKS_NOTE}")
     click.echo(f"Run folder: {out}")
@@ -174,6 +187,102 @@ def train(data, n_samples, noise, test_fraction, data_seed, hidden, learning_rat
     write_train_run(model, dataset, out, command=_command_line(), seconds=seconds)
     click.echo(text_table([model_row("model", model, dataset, seconds)]))
     click.echo(f"Run folder: {out} (model: {out / 'model.npz'})")
+
+
+def _grid(text: str, option: str, parse=float) -> tuple:
+    """A grid axis: comma-separated values; "/" separates per-layer values inside one value."""
+    values = []
+    for item in text.split(","):
+        try:
+            parts = tuple(parse(p) for p in item.split("/"))
+        except ValueError:
+            raise click.BadParameter(f"expected comma-separated values such as 0,0.1,0.7; got {text!r}", param_hint=option) from None
+        values.append(parts[0] if len(parts) == 1 else parts)
+    return tuple(values)
+
+
+GRID_CONFIRM_LIMIT = 2000
+
+
+@cli.command()
+@_data_options
+@click.option("--l2", default="0,0.1,0.7", show_default=True, help="Grid of L2 strengths (lambd), comma-separated.")
+@click.option("--l1", default="0", show_default=True, help="Grid of L1 strengths.")
+@click.option("--keep-prob", default="1,0.86", show_default=True,
+              help="Grid of keep_prob; per hidden layer with '/', e.g. 1,0.9/0.8.")
+@click.option("--lr", "learning_rate", default="0.3", show_default=True, help="Grid of learning rates.")
+@click.option("--iterations", default="30000", show_default=True, help="Grid of iteration counts.")
+@click.option("--hidden", "hidden", multiple=True, metavar="N,N,...",
+              help="Hidden layer sizes; repeat the option for a grid (default 20,3).")
+@click.option("--seeds", "n_seeds", type=int, default=5, show_default=True, help="Seeds per configuration (0..N-1).")
+@click.option("--dev-fraction", type=float, default=0.25, show_default=True,
+              help="Share of the training points held out as the dev set that chooses.")
+@click.option("--masks", "mask_mode", type=click.Choice(["course", "fresh"]), default="fresh", show_default=True,
+              help="Dropout masks (fresh: new every iteration, from each seed).")
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=Path("sweep.db"), show_default=True,
+              help="SQLite results store: created if missing, resumed if present.")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write one row per (configuration, seed) with every setting and metric.")
+@click.option("--batch-size", type=int, default=64, show_default=True, help="Models trained together.")
+@click.option("--engine", type=click.Choice(["reference", "compiled"]), default="compiled", show_default=True)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Run folder (default runs/<UTC time>-sweep/).")
+@click.option("--yes", is_flag=True, help=f"Train grids of more than {GRID_CONFIRM_LIMIT} models without asking.")
+def sweep(data, n_samples, noise, test_fraction, data_seed, l2, l1, keep_prob, learning_rate, iterations, hidden, n_seeds,
+          dev_fraction, mask_mode, db, csv_path, batch_size, engine, out, yes):
+    """Train a grid of models × seeds, store every result, choose on a dev set.
+
+    Each list option is a grid axis; every combination is trained with every seed. Results go to
+    the --db store as each batch finishes: run the same command again to resume.
+    """
+    from .config import TrainConfig
+    from .report import default_run_dir
+    from .store import ResultStore
+    from .sweep import SweepSpec, expand, run_sweep
+    from .sweep_report import summary_text, write_sweep_run
+    from .train import fit_many
+
+    if n_seeds < 1:
+        raise click.BadParameter(f"must be an integer >= 1; got {n_seeds}", param_hint="--seeds")
+    axes = {
+        "l2": _grid(l2, "--l2"),
+        "l1": _grid(l1, "--l1"),
+        "keep_prob": _grid(keep_prob, "--keep-prob"),
+        "learning_rate": _grid(learning_rate, "--lr"),
+        "n_iterations": _grid(iterations, "--iterations", int),
+        "hidden_layer_sizes": tuple(_int_list(h, "--hidden") for h in hidden) or ((20, 3),),
+    }
+    spec = SweepSpec(TrainConfig(init="fresh", mask_mode=mask_mode), axes, tuple(range(n_seeds)), dev_fraction)
+    configs = expand(spec)  # validates every setting before anything is trained
+    dataset = _load_data(data, n_samples, noise, test_fraction, data_seed)
+    if len(configs) > GRID_CONFIRM_LIMIT and not yes:
+        if not sys.stdin.isatty():
+            raise click.UsageError(f"the grid has {len(configs)} models (more than {GRID_CONFIRM_LIMIT}); pass --yes to train it")
+        click.confirm(f"Train {len(configs)} models?", abort=True)
+    click.echo(f"Grid: {spec.n_configurations} configurations × {n_seeds} seeds = {len(configs)} models; store: {db}")
+    out = out or default_run_dir("sweep")
+    bar = _ProgressBar("models")
+    with ResultStore(db) as store:
+        try:
+            result = run_sweep(dataset, spec, store, engine=engine, batch_size=batch_size, progress=bar)
+        finally:
+            bar.close()
+        if csv_path is not None:
+            store.to_csv(csv_path, dataset=result.split.fingerprint)
+    best = result.ranked()[:3]
+    split = result.split
+    best_configs = [TrainConfig.from_dict(dict(s.settings, seed=s.seeds[0])) for s in best]
+    models = fit_many(split.X_fit, split.y_fit, best_configs, engine=engine)
+    from .sweep_report import describe_settings
+
+    best_models = {f"#{k + 1}: {describe_settings(s.settings, spec.axes)}": m for k, (s, m) in enumerate(zip(best, models))}
+    write_sweep_run(result, out, best_models=best_models, command=_command_line(), db_path=db)
+    click.echo(summary_text(result))
+    b = result.best
+    click.echo(f"Best on dev: {describe_settings(b.settings, spec.axes)}: dev {b.dev} ; test {b.test}")
+    if csv_path is not None:
+        click.echo(f"CSV: {csv_path}")
+    click.echo(f"Run folder: {out}")
 
 
 @cli.command()
@@ -262,7 +371,7 @@ def main(argv=None) -> int:
     except click.ClickException as error:
         click.echo(f"reglab: error: {error.format_message()}", err=True)
         return EXIT_USAGE
-    except (ValueError, FileNotFoundError, FileExistsError, IsADirectoryError, PermissionError,
+    except (ValueError, FileNotFoundError, FileExistsError, IsADirectoryError, PermissionError, MemoryError,
             TrainingDivergedError) as error:
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
         click.echo(f"reglab: error: {message}", err=True)

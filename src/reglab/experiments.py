@@ -7,16 +7,16 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from .config import COURSE_CONFIGS, TrainConfig
 from .model import Model
-from .train import fit
+from .train import fit, fit_many
 
-__all__ = ["ModelResult", "CompareResult", "compare", "course_study_configs"]
+__all__ = ["ModelResult", "CompareResult", "compare", "course_study_configs", "SeedStudy", "compare_seeds"]
 
 Progress = Callable[[int, int], None]
 
@@ -137,18 +137,90 @@ def compare(
         model = fit(
             dataset.X_train, dataset.y_train, config, engine=engine, record_every=record_every, progress=report
         )
-        seconds = time.perf_counter() - start
         done += config.n_iterations
-        results.append(
-            ModelResult(
-                name=name,
-                model=model,
-                train_accuracy=model.accuracy(dataset.X_train, dataset.y_train),
-                test_accuracy=model.accuracy(dataset.X_test, dataset.y_test),
-                final_cost=float(np.asarray(model.history.cost)[-1]),
-                seconds=seconds,
-                n_train=len(dataset.y_train),
-                n_test=len(dataset.y_test),
-            )
-        )
+        results.append(_measure(name, model, dataset, seconds=time.perf_counter() - start))
     return CompareResult(dataset, tuple(results), engine)
+
+
+def _measure(name: str, model: Model, dataset, seconds: float) -> ModelResult:
+    return ModelResult(
+        name=name,
+        model=model,
+        train_accuracy=model.accuracy(dataset.X_train, dataset.y_train),
+        test_accuracy=model.accuracy(dataset.X_test, dataset.y_test),
+        final_cost=float(np.asarray(model.history.cost)[-1]),
+        seconds=seconds,
+        n_train=len(dataset.y_train),
+        n_test=len(dataset.y_test),
+    )
+
+
+@dataclass(frozen=True)
+class SeedStudy:
+    """Each named model trained with several seeds (fresh initialisation and masks), plus its
+    single run with the settings as given (by default the notebook's course masks)."""
+
+    dataset: object
+    seeds: tuple[int, ...]
+    runs: dict  # name -> tuple of ModelResult, one per seed
+    single: CompareResult  # the settings as given, one run each
+
+    def summary(self) -> list[dict]:
+        """Per model: mean and 95% interval of train and test accuracy over seeds, and the single run."""
+        from .stats import mean_interval
+
+        rows = []
+        for name, results in self.runs.items():
+            rows.append(
+                {
+                    "model": name,
+                    "train": mean_interval([r.train_accuracy for r in results]),
+                    "test": mean_interval([r.test_accuracy for r in results]),
+                    "single_train": self.single[name].train_accuracy,
+                    "single_test": self.single[name].test_accuracy,
+                    "n_seeds": len(results),
+                }
+            )
+        return rows
+
+
+def compare_seeds(
+    dataset,
+    configs: Mapping[str, TrainConfig] | None = None,
+    seeds: Sequence[int] = tuple(range(5)),
+    *,
+    engine: str = "reference",
+    progress: Progress | None = None,
+) -> SeedStudy:
+    """Train each named configuration once as given and once per seed with fresh init and masks.
+
+    The spread over seeds shows how much of a difference between models is noise; the single run
+    (by default the notebook's, with its fixed dropout masks) is kept beside it for comparison.
+    """
+    configs = dict(COURSE_CONFIGS if configs is None else configs)
+    seeds = tuple(seeds)
+    if not seeds:
+        raise ValueError("seeds must hold at least one seed; got none")
+    total = sum(c.n_iterations for c in configs.values()) * (len(seeds) + 1)
+    done = [0]
+
+    def report(i, n):
+        if progress is not None:
+            progress(done[0] + i, total)
+
+    single = compare(dataset, configs, engine=engine, progress=report)
+    done[0] += sum(c.n_iterations for c in configs.values())
+    varied = {
+        f"{name}\0{seed}": config.replace(init="fresh", mask_mode="fresh", seed=seed)
+        for name, config in configs.items()
+        for seed in seeds
+    }
+    batch = fit_many(dataset.X_train, dataset.y_train, list(varied.values()), engine=engine,
+                     progress=lambda i, n: report(i, n))
+    runs: dict[str, list[ModelResult]] = {name: [] for name in configs}
+    for key, model in zip(varied, batch):
+        name = key.split("\0")[0]
+        runs[name].append(_measure(name, model, dataset, seconds=float("nan")))
+    if progress is not None:
+        progress(total, total)
+    return SeedStudy(dataset, seeds, {k: tuple(v) for k, v in runs.items()}, single)

@@ -1,0 +1,307 @@
+"""Grids of models: expand a grid, train it in batches, store every result, choose honestly.
+
+A sweep trains every combination of its axes (l2, l1, keep_prob, learning_rate, n_iterations,
+hidden_layer_sizes) for every seed. Model selection uses a dev split held out from the training
+data: the configuration with the best mean dev accuracy is chosen, and only then is its test
+accuracy reported (every configuration's test accuracy is stored too, labelled as such).
+Results go to a ``ResultStore`` after each batch, so a sweep can be stopped and resumed.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .config import TrainConfig
+from .stats import Interval, mean_interval
+from .train import _batch_key, fit_many
+from .validation import check_int, check_real
+
+__all__ = [
+    "AXES",
+    "SweepSpec",
+    "DevSplit",
+    "split_dev",
+    "expand",
+    "estimate_memory",
+    "available_memory",
+    "ConfigSummary",
+    "SweepResult",
+    "run_sweep",
+    "summarize",
+]
+
+#: Grid axes and the TrainConfig field each sets.
+AXES = ("l2", "l1", "keep_prob", "learning_rate", "n_iterations", "hidden_layer_sizes")
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """What to train: ``base`` settings, grid ``axes`` (name -> values) and ``seeds``.
+
+    Every combination of axis values is trained once per seed, with fresh initialisation and
+    fresh dropout masks drawn from that seed (unless ``base`` says otherwise).
+    """
+
+    base: TrainConfig = field(default_factory=lambda: TrainConfig(init="fresh", mask_mode="fresh"))
+    axes: Mapping[str, Sequence] = field(default_factory=dict)
+    seeds: tuple[int, ...] = (0,)
+    dev_fraction: float = 0.25
+    split_seed: int = 0
+
+    def __post_init__(self):
+        if not isinstance(self.base, TrainConfig):
+            raise TypeError(f"base must be a TrainConfig; got {type(self.base).__name__}")
+        axes = {}
+        for name, values in dict(self.axes).items():
+            if name not in AXES:
+                raise ValueError(f"unknown grid axis {name!r}; allowed: {', '.join(AXES)}")
+            values = list(values) if not isinstance(values, (str, bytes)) else [values]
+            if not values:
+                raise ValueError(f"grid axis {name!r} must hold at least one value; got none")
+            axes[name] = tuple(values)
+        seeds = tuple(check_int("seeds[]", s, low=0, high=2**32 - 1) for s in self.seeds)
+        if not seeds:
+            raise ValueError("seeds must hold at least one seed; got none")
+        if len(set(seeds)) != len(seeds):
+            raise ValueError(f"seeds must be distinct; got {seeds}")
+        object.__setattr__(self, "axes", axes)
+        object.__setattr__(self, "seeds", seeds)
+        check_real("dev_fraction", self.dev_fraction, low=0, high=1, low_inclusive=False, high_inclusive=False)
+        check_int("split_seed", self.split_seed, low=0)
+
+    @property
+    def n_configurations(self) -> int:
+        return int(np.prod([len(v) for v in self.axes.values()])) if self.axes else 1
+
+    @property
+    def n_models(self) -> int:
+        return self.n_configurations * len(self.seeds)
+
+
+@dataclass(frozen=True)
+class DevSplit:
+    """Training data split into a fitting part and a dev part; the test set untouched."""
+
+    name: str
+    source: str
+    X_fit: np.ndarray
+    y_fit: np.ndarray
+    X_dev: np.ndarray
+    y_dev: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    fingerprint: str
+
+    # Plotting and reporting code reads a data set's training points under these names.
+    @property
+    def X_train(self) -> np.ndarray:
+        return self.X_fit
+
+    @property
+    def y_train(self) -> np.ndarray:
+        return self.y_fit
+
+
+def split_dev(dataset, dev_fraction: float = 0.25, seed: int = 0) -> DevSplit:
+    """Hold out ``dev_fraction`` of the training points (stratified by class, seeded) as a dev set."""
+    dev_fraction = check_real("dev_fraction", dev_fraction, low=0, high=1, low_inclusive=False, high_inclusive=False)
+    y = np.asarray(dataset.y_train)
+    rng = np.random.default_rng(seed)
+    dev_index = []
+    for label in np.unique(y):
+        members = np.flatnonzero(y == label)
+        rng.shuffle(members)
+        dev_index.append(members[: int(round(dev_fraction * members.size))])
+    dev = np.zeros(y.size, dtype=bool)
+    dev[np.concatenate(dev_index)] = True
+    if dev.all() or not dev.any() or np.unique(y[~dev]).size < 2:
+        raise ValueError(
+            f"dev_fraction={dev_fraction:g} leaves no usable fitting or dev set from {y.size} training points"
+        )
+    from .store import dataset_fingerprint
+
+    X = np.asarray(dataset.X_train)
+    parts = dict(X_fit=X[~dev], y_fit=y[~dev], X_dev=X[dev], y_dev=y[dev],
+                 X_test=np.asarray(dataset.X_test), y_test=np.asarray(dataset.y_test))
+    described = f"{dataset.source}; dev set: {dev.sum()} of its {y.size} training points (seed {seed})"
+    unfinished = DevSplit(dataset.name, described, fingerprint="", **parts)
+    fingerprint = dataset_fingerprint(unfinished, dev_split={"fraction": dev_fraction, "seed": seed})
+    return DevSplit(dataset.name, described, fingerprint=fingerprint, **parts)
+
+
+def expand(spec: SweepSpec) -> list[TrainConfig]:
+    """Every (combination of axis values, seed) as a TrainConfig, seeds innermost."""
+    names = list(spec.axes)
+    configs = []
+    for values in itertools.product(*(spec.axes[n] for n in names)):
+        changes = dict(zip(names, values))
+        for seed in spec.seeds:
+            configs.append(spec.base.replace(**changes, seed=seed))
+    return configs
+
+
+def estimate_memory(configs: Sequence[TrainConfig], n_examples: int, n_features: int, batch_size: int) -> int:
+    """Bytes the largest batch needs while training (activations, masks, gradients, parameters)."""
+    worst = 0
+    for config in configs:
+        sizes = config.layer_sizes(n_features)
+        units = sum(sizes[1:])
+        params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+        # Per model: pre-activations, activations, their gradients and masks (~6 arrays per unit per
+        # example) and parameters with their gradients and updated copies (~4).
+        per_model = 8 * (6 * units * n_examples + 4 * params)
+        worst = max(worst, per_model)
+    return worst * min(batch_size, len(configs))
+
+
+def available_memory() -> int:
+    """Physical memory available to this process, in bytes (a conservative reading)."""
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):  # not on every platform
+        return 2**34
+
+
+def _settings(config: TrainConfig) -> dict:
+    """A configuration's settings without its seed: what a grid point is."""
+    settings = config.to_dict()
+    settings.pop("seed")
+    return settings
+
+
+@dataclass(frozen=True)
+class ConfigSummary:
+    """One grid point over its seeds."""
+
+    settings: dict
+    train: Interval
+    dev: Interval
+    test: Interval
+    seeds: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """All rows of a sweep (one per configuration and seed) and their summaries per configuration."""
+
+    spec: SweepSpec
+    split: DevSplit
+    rows: tuple[dict, ...]
+    summaries: tuple[ConfigSummary, ...]
+    trained: int  # models trained in this call (the rest came from the store)
+
+    @property
+    def best(self) -> ConfigSummary:
+        """The configuration with the highest mean dev accuracy (ties: the simpler, earlier one)."""
+        return max(self.summaries, key=lambda s: s.dev.mean)
+
+    def ranked(self) -> list[ConfigSummary]:
+        return sorted(self.summaries, key=lambda s: -s.dev.mean)
+
+
+def summarize(rows: Sequence[dict]) -> list[ConfigSummary]:
+    """Group rows by their settings (everything but the seed), in first-seen order."""
+    groups: dict[str, list[dict]] = {}
+    for row in rows:
+        settings = {k: v for k, v in row["config"].items() if k != "seed"}
+        groups.setdefault(repr(sorted(settings.items())), []).append(row)
+    summaries = []
+    for members in groups.values():
+        settings = {k: v for k, v in members[0]["config"].items() if k != "seed"}
+        metric = lambda name: mean_interval([m["metrics"][name] for m in members])  # noqa: E731
+        summaries.append(
+            ConfigSummary(settings, metric("train_accuracy"), metric("dev_accuracy"), metric("test_accuracy"),
+                          tuple(m["config"]["seed"] for m in members))
+        )
+    return summaries
+
+
+def _batches(configs: Sequence[TrainConfig], batch_size: int) -> list[list[TrainConfig]]:
+    groups: dict[tuple, list[TrainConfig]] = {}
+    for config in configs:
+        groups.setdefault(_batch_key(config), []).append(config)
+    return [group[i : i + batch_size] for group in groups.values() for i in range(0, len(group), batch_size)]
+
+
+def run_sweep(
+    dataset,
+    spec: SweepSpec,
+    store,
+    *,
+    engine: str = "reference",
+    batch_size: int = 64,
+    memory_limit: int | None = None,
+    progress: Progress | None = None,
+) -> SweepResult:
+    """Train what ``store`` does not hold yet, store each batch as it finishes, summarise everything.
+
+    Parameters
+    ----------
+    dataset : reglab.datasets.Dataset
+        Its training points are split into fitting and dev parts (``spec.dev_fraction``).
+    spec : SweepSpec
+    store : reglab.store.ResultStore
+        Rows already stored for this data set and split are reused, not retrained.
+    engine : str
+        Training engine (see ``reglab.fit_many``).
+    batch_size : int
+        Models trained together in one call.
+    memory_limit : int, optional
+        Bytes a batch may use; default: half of the available physical memory. A grid whose batches
+        would need more is refused with the estimate in the message.
+    progress : callable(done, total), optional
+        Called with models finished over models to train.
+    """
+    from .store import config_key
+
+    batch_size = check_int("batch_size", batch_size, low=1)
+    split = split_dev(dataset, spec.dev_fraction, spec.split_seed)
+    configs = expand(spec)
+    needed = estimate_memory(configs, len(split.y_fit), split.X_fit.shape[1], batch_size)
+    limit = available_memory() // 2 if memory_limit is None else memory_limit
+    if needed > limit:
+        raise MemoryError(
+            f"a batch of {min(batch_size, len(configs))} models needs about {needed / 2**20:.0f} MiB, more than the "
+            f"{limit / 2**20:.0f} MiB allowed; use a smaller --batch-size or grid"
+        )
+    keys = {config: config_key(config, split.fingerprint) for config in configs}
+    missing = set(store.missing(list(keys.values())))
+    todo = [c for c in configs if keys[c] in missing]
+    done = 0
+    for batch in _batches(todo, batch_size):
+        start = time.perf_counter()
+        models = fit_many(split.X_fit, split.y_fit, batch, engine=engine)
+        seconds = (time.perf_counter() - start) / len(batch)
+        rows = []
+        for config, model in zip(batch, models):
+            rows.append(
+                {
+                    "key": keys[config],
+                    "config": config.to_dict(),
+                    "dataset": split.fingerprint,
+                    "dataset_name": split.name,
+                    "seed": config.seed,
+                    "metrics": {
+                        "train_accuracy": model.accuracy(split.X_fit, split.y_fit),
+                        "dev_accuracy": model.accuracy(split.X_dev, split.y_dev),
+                        "test_accuracy": model.accuracy(split.X_test, split.y_test),
+                        "final_cost": float(np.asarray(model.history.cost)[-1]),
+                    },
+                    "seconds": seconds,
+                }
+            )
+        store.add_batch(rows)
+        done += len(batch)
+        if progress is not None:
+            progress(done, len(todo))
+    wanted = set(keys.values())
+    rows = tuple(r for r in store.rows(dataset=split.fingerprint) if r["key"] in wanted)
+    return SweepResult(spec, split, rows, tuple(summarize(rows)), trained=len(todo))

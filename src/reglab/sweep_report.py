@@ -1,0 +1,119 @@
+"""The run folder of a sweep: summary table, figures, the best models' boundaries, CSV."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from pathlib import Path
+
+from .files import atomic_write_text, staged_directory
+from .report import _json_text, environment
+from .statplots import setting_label
+
+__all__ = ["summary_rows", "summary_text", "write_sweep_run", "describe_settings"]
+
+N_BEST = 3
+
+
+def describe_settings(settings: dict, axes) -> str:
+    """The settings a grid varies, e.g. ``"l2=0.7, keep_prob=0.86"``; axes: name -> grid values."""
+    shown = [k for k in settings if k in axes and len(axes[k]) > 1] or ["l2", "keep_prob"]
+    return ", ".join(f"{k}={setting_label(settings[k])}" for k in shown)
+
+
+def summary_rows(result) -> list[dict]:
+    """One row per configuration, best dev accuracy first."""
+    varied = result.spec.axes
+    rows = []
+    for rank, s in enumerate(result.ranked(), start=1):
+        rows.append({
+            "rank": rank,
+            "configuration": describe_settings(s.settings, varied),
+            "train (mean ± 95%)": str(s.train),
+            "dev (mean ± 95%)": str(s.dev),
+            "test (reported, not used to choose)": str(s.test),
+            "seeds": len(s.seeds),
+        })
+    return rows
+
+
+def _table(rows, markdown=False) -> str:
+    from .report import _plain_table
+
+    return _plain_table(rows, markdown=markdown)
+
+
+def summary_text(result, limit: int = 10) -> str:
+    rows = summary_rows(result)
+    text = _table(rows[:limit])
+    if len(rows) > limit:
+        text += f"\n... {len(rows) - limit} more configurations in the report and the database"
+    return text
+
+
+def _best_sentence(result) -> str:
+    best = result.best
+    varied = result.spec.axes
+    return (
+        f"Best configuration on the dev set: {describe_settings(best.settings, varied)}: dev accuracy {best.dev} "
+        f"(95% interval {best.dev.low:.4f}-{best.dev.high:.4f} over {len(best.seeds)} seeds); "
+        f"its test accuracy: {best.test}."
+    )
+
+
+def write_sweep_run(result, out, *, best_models=None, command: str = "reglab sweep", db_path=None) -> Path:
+    """Write ``report.md``, ``results.json``, ``table.csv`` and the figures of a sweep.
+
+    best_models: name -> trained Model (one seed each) of the best configurations, for their boundaries.
+    """
+    from . import plots, statplots
+
+    out = Path(out)
+    split = result.split
+    with staged_directory(out) as stage:
+        figures = []
+        axes = result.spec.axes
+        x_axis = "l2" if "l2" in axes else next(iter(axes), "l2")
+        y_axis = "keep_prob" if "keep_prob" in axes else next((a for a in axes if a != x_axis), "keep_prob")
+        plots.save_figure(statplots.dev_heatmap(result.summaries, x=x_axis, y=y_axis), stage / "heatmap.png")
+        figures.append((f"Mean dev accuracy over {x_axis} × {y_axis}", "heatmap.png"))
+        plots.save_figure(statplots.accuracy_against(result.summaries, x_axis), stage / "accuracy.png")
+        figures.append((f"Accuracy against {x_axis}", "accuracy.png"))
+        if best_models and split.X_fit.shape[1] == 2:
+            # Panels show the points the models were fitted on; the title adds the dev accuracy that chose them.
+            titles = {name: f"{name}, dev {model.accuracy(split.X_dev, split.y_dev):.1%}" for name, model in best_models.items()}
+            plots.save_figure(plots.models_side_by_side(best_models, split.X_fit, split.y_fit, titles=titles), stage / "best.png")
+            figures.append((f"The best {len(best_models)} configurations (one seed; accuracies on the dev set)", "best.png"))
+        payload = {
+            "command": command,
+            "kind": "sweep",
+            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "dataset": {"name": split.name, "source": split.source, "fingerprint": split.fingerprint,
+                        "n_fit": len(split.y_fit), "n_dev": len(split.y_dev), "n_test": len(split.y_test)},
+            "grid": {k: [list(v) if isinstance(v, tuple) else v for v in vals] for k, vals in axes.items()},
+            "seeds": list(result.spec.seeds),
+            "database": None if db_path is None else str(db_path),
+            "environment": environment(),
+            "best": {"settings": result.best.settings, "dev_accuracy": result.best.dev.mean,
+                     "dev_interval": [result.best.dev.low, result.best.dev.high], "test_accuracy": result.best.test.mean},
+            "configurations": [
+                {"settings": s.settings, "seeds": list(s.seeds),
+                 "train": vars(s.train), "dev": vars(s.dev), "test (reported only)": vars(s.test)}
+                for s in result.ranked()
+            ],
+        }
+        atomic_write_text(stage / "results.json", _json_text(payload))
+        lines = [
+            "# reglab sweep", "",
+            f"Data: {split.source}; {len(split.y_fit)} points to fit, {len(split.y_dev)} dev, {len(split.y_test)} test.",
+            f"Command: `{command}`", "",
+            f"{len(result.summaries)} configurations × {len(result.spec.seeds)} seeds; "
+            f"{result.trained} models trained in this run, the rest read from the database.", "",
+            f"**{_best_sentence(result)}**", "",
+            "The dev set (held out from the training data) chooses; test accuracies of every configuration are listed "
+            "for information only and were not used to choose.", "",
+            _table(summary_rows(result), markdown=True), "",
+        ]
+        for title, file in figures:
+            lines += [f"## {title}", "", f"![{title}]({file})", ""]
+        atomic_write_text(stage / "report.md", "\n".join(lines))
+    return out
