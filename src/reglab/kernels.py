@@ -40,8 +40,9 @@ __all__ = ["train_loop_compiled", "DTYPES", "pack", "unpack"]
 #: Working precisions of the compiled loop.
 DTYPES = ("float64", "float32")
 
-# Fresh masks are drawn in chunks of iterations whose uniforms take at most this many bytes.
-_CHUNK_BYTES = 16 * 2**20
+# Fresh masks are drawn in chunks of iterations whose uniforms take at most this many bytes
+# (two such buffers alternate); fewer, longer compiled calls matter for wide batches.
+_CHUNK_BYTES = 64 * 2**20
 
 
 def _fused():
