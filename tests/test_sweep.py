@@ -1,0 +1,183 @@
+"""Sweeps: grid expansion, the dev split, resumable training, honest choice; seed spreads."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import sqlite3
+
+import numpy as np
+import pytest
+
+import reglab
+from reglab.datasets import make_dataset
+from reglab.experiments import compare_seeds, course_study_configs
+from reglab.store import ResultStore
+from reglab.sweep import SweepSpec, expand, run_sweep, split_dev, summarize
+
+from .test_cli import assert_png, assert_user_error, run
+
+QUICK = reglab.TrainConfig(n_iterations=150, init="fresh", mask_mode="fresh")
+
+
+@pytest.fixture(scope="module")
+def dataset():
+    return make_dataset("field", n_samples=160, seed=2)
+
+
+def test_expand_is_the_cartesian_product_with_seeds_innermost():
+    spec = SweepSpec(QUICK, {"l2": (0.0, 0.7), "keep_prob": (1.0, (0.9, 0.8))}, seeds=(3, 4))
+    configs = expand(spec)
+    assert spec.n_models == len(configs) == 8
+    assert [(c.l2, c.keep_prob, c.seed) for c in configs[:4]] == [
+        (0.0, (1.0, 1.0), 3), (0.0, (1.0, 1.0), 4), (0.0, (0.9, 0.8), 3), (0.0, (0.9, 0.8), 4)
+    ]
+    assert all(c.n_iterations == 150 and c.mask_mode == "fresh" for c in configs)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        (dict(axes={"lambda": (0.1,)}), ValueError, "unknown grid axis 'lambda'"),
+        (dict(axes={"l2": ()}), ValueError, "at least one value"),
+        (dict(seeds=()), ValueError, "at least one seed"),
+        (dict(seeds=(1, 1)), ValueError, "distinct"),
+        (dict(dev_fraction=1.0), ValueError, "dev_fraction"),
+    ],
+)
+def test_bad_specs(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        SweepSpec(QUICK, **kwargs)
+
+
+def test_bad_grid_values_are_refused_before_training():
+    with pytest.raises(ValueError, match="keep_prob"):
+        expand(SweepSpec(QUICK, {"keep_prob": (0.5, 0.0)}))
+
+
+def test_dev_split_is_stratified_deterministic_and_disjoint(dataset):
+    split = split_dev(dataset, 0.25, seed=1)
+    again = split_dev(dataset, 0.25, seed=1)
+    np.testing.assert_array_equal(split.X_dev, again.X_dev)
+    assert split.fingerprint == again.fingerprint != split_dev(dataset, 0.25, seed=2).fingerprint
+    assert len(split.y_fit) + len(split.y_dev) == len(dataset.y_train)
+    fit_rows = {tuple(r) for r in split.X_fit}
+    assert not any(tuple(r) in fit_rows for r in split.X_dev)
+    share = [np.mean(split.y_dev == c) - np.mean(dataset.y_train == c) for c in (0, 1)]
+    assert max(abs(s) for s in share) < 0.03
+    np.testing.assert_array_equal(split.X_test, dataset.X_test)
+
+
+def test_sweep_resumes_without_retraining(tmp_path, dataset):
+    spec = SweepSpec(QUICK, {"l2": (0.0, 0.7), "keep_prob": (1.0, 0.8)}, seeds=(0, 1))
+    with ResultStore(tmp_path / "s.db") as store:
+        first = run_sweep(dataset, spec, store, batch_size=3)
+        second = run_sweep(dataset, spec, store, batch_size=3)
+        assert len(store) == 8
+    assert first.trained == 8 and second.trained == 0
+    assert [r["key"] for r in first.rows] == [r["key"] for r in second.rows]
+    assert len(second.summaries) == 4 and all(len(s.seeds) == 2 for s in second.summaries)
+    # A larger grid trains only what is new.
+    bigger = SweepSpec(QUICK, {"l2": (0.0, 0.7, 2.0), "keep_prob": (1.0, 0.8)}, seeds=(0, 1))
+    with ResultStore(tmp_path / "s.db") as store:
+        assert run_sweep(dataset, bigger, store).trained == 4
+
+
+def test_sweep_rows_equal_models_trained_directly(tmp_path, dataset):
+    spec = SweepSpec(QUICK, {"l2": (0.3,), "keep_prob": (0.8,)}, seeds=(5,))
+    with ResultStore(tmp_path / "s.db") as store:
+        result = run_sweep(dataset, spec, store)
+    split = result.split
+    model = reglab.fit(split.X_fit, split.y_fit, QUICK.replace(l2=0.3, keep_prob=0.8, seed=5))
+    metrics = result.rows[0]["metrics"]
+    assert metrics["dev_accuracy"] == model.accuracy(split.X_dev, split.y_dev)
+    assert metrics["test_accuracy"] == model.accuracy(split.X_test, split.y_test)
+
+
+def _row(l2, seed, dev, test):
+    return {"config": QUICK.replace(l2=l2, seed=seed).to_dict(),
+            "metrics": {"train_accuracy": 0.9, "dev_accuracy": dev, "test_accuracy": test}}
+
+
+def test_the_dev_set_chooses_not_the_test_set():
+    rows = [_row(0.0, 0, 0.80, 0.99), _row(0.0, 1, 0.82, 0.97), _row(0.7, 0, 0.90, 0.70), _row(0.7, 1, 0.88, 0.72)]
+    summaries = summarize(rows)
+    result = reglab.sweep.SweepResult(SweepSpec(QUICK), None, tuple(rows), tuple(summaries), trained=0)
+    assert result.best.settings["l2"] == 0.7
+    assert result.best.dev.mean == pytest.approx(0.89) and result.best.test.mean == pytest.approx(0.71)
+
+
+def test_a_grid_that_does_not_fit_in_memory_is_refused(tmp_path, dataset):
+    spec = SweepSpec(QUICK, {"l2": (0.0, 0.1)}, seeds=(0,))
+    with ResultStore(tmp_path / "s.db") as store:
+        with pytest.raises(MemoryError, match="MiB"):
+            run_sweep(dataset, spec, store, memory_limit=1000)
+        assert len(store) == 0
+
+
+def test_seed_study_matches_direct_training(dataset):
+    configs = course_study_configs(reglab.TrainConfig(n_iterations=120))
+    study = compare_seeds(dataset, configs, seeds=(0, 1, 2))
+    assert set(study.runs) == set(configs) and all(len(v) == 3 for v in study.runs.values())
+    direct = reglab.fit(dataset.X_train, dataset.y_train,
+                        configs["dropout (keep_prob=0.86)"].replace(init="fresh", mask_mode="fresh", seed=2))
+    assert study.runs["dropout (keep_prob=0.86)"][2].test_accuracy == direct.accuracy(dataset.X_test, dataset.y_test)
+    row = study.summary()[0]
+    values = [r.test_accuracy for r in study.runs[row["model"]]]
+    assert row["test"].mean == pytest.approx(np.mean(values))
+    assert row["single_test"] == study.single[row["model"]].test_accuracy
+
+
+def test_cli_sweep_writes_store_csv_and_report_then_resumes(tmp_path):
+    db, table, out = tmp_path / "sweep.db", tmp_path / "table.csv", tmp_path / "run"
+    args = ["sweep", "--data", "moons", "--l2", "0,0.5", "--l1", "0", "--keep-prob", "1,0.9/0.8", "--lr", "0.3",
+            "--iterations", "200", "--seeds", "2", "--db", db, "--csv", table, "--engine", "reference"]
+    completed = run(*args, "--out", out)
+    assert "4 configurations × 2 seeds = 8 models" in completed.stdout
+    for name in ("report.md", "results.json", "heatmap.png", "accuracy.png", "best.png"):
+        assert (out / name).is_file(), name
+    for png in out.glob("*.png"):
+        assert_png(png)
+    with open(table, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 8
+    assert {"l2", "keep_prob_1", "keep_prob_2", "seed", "dev_accuracy", "test_accuracy"} <= set(rows[0])
+    assert {(r["keep_prob_1"], r["keep_prob_2"]) for r in rows} == {("1.0", "1.0"), ("0.9", "0.8")}
+    report = (out / "report.md").read_text()
+    assert "Best configuration on the dev set" in report and "8 models trained in this run" in report
+    results = json.loads((out / "results.json").read_text())
+    assert len(results["configurations"]) == 4
+    again = run(*args, "--out", tmp_path / "run2")
+    assert "0 models trained in this run" in (tmp_path / "run2" / "report.md").read_text()
+    assert again.stdout.count("\n") > 4
+
+
+def test_cli_sweep_refuses_a_foreign_database_without_touching_it(tmp_path):
+    foreign = tmp_path / "theirs.db"
+    with sqlite3.connect(foreign) as connection:
+        connection.execute("CREATE TABLE accounts (id INTEGER PRIMARY KEY, owner TEXT)")
+    before = hashlib.sha256(foreign.read_bytes()).hexdigest()
+    completed = run("sweep", "--data", "moons", "--iterations", "50", "--seeds", "1", "--db", foreign,
+                    "--out", tmp_path / "never", check_ok=False)
+    assert_user_error(completed, "theirs.db")
+    assert hashlib.sha256(foreign.read_bytes()).hexdigest() == before
+    assert not (tmp_path / "never").exists()
+
+
+def test_cli_sweep_asks_before_a_huge_grid(tmp_path):
+    completed = run("sweep", "--data", "moons", "--l2", ",".join(str(v / 10) for v in range(50)),
+                    "--keep-prob", ",".join(str(1 - v / 100) for v in range(10)), "--seeds", "5",
+                    "--db", tmp_path / "s.db", "--out", tmp_path / "never", check_ok=False)
+    assert_user_error(completed, "2500 models", "--yes")
+    assert not (tmp_path / "s.db").exists()
+
+
+def test_cli_compare_seeds(tmp_path):
+    out = tmp_path / "run"
+    completed = run("compare", "--data", "field", "--iterations", "150", "--seeds", "3", "--out", out)
+    assert "Over 3 seeds" in completed.stdout and "±" in completed.stdout
+    assert_png(out / "seeds.png")
+    results = json.loads((out / "results.json").read_text())
+    assert [len(v) for v in results["seeds"]["models"].values()] == [3, 3, 3]
+    assert "Spread over 3 seeds" in (out / "report.md").read_text()
