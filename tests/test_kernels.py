@@ -212,7 +212,7 @@ def test_fit_many_dispatches_to_the_compiled_engine():
         reglab.TrainConfig(hidden_layer_sizes=(8,), n_iterations=400, l2=0.3),
         reglab.TrainConfig(hidden_layer_sizes=(8,), n_iterations=400, keep_prob=0.8, mask_mode="fresh", seed=5),
     ]
-    reference = reglab.fit_many(X.T, Y[0], configs)
+    reference = reglab.fit_many(X.T, Y[0], configs, engine="reference")
     compiled = reglab.fit_many(X.T, Y[0], configs, engine="compiled")
     for r, c in zip(reference, compiled):
         assert c.config == r.config
@@ -221,7 +221,7 @@ def test_fit_many_dispatches_to_the_compiled_engine():
     single = reglab.fit_many(X.T, Y[0], configs[:1], engine="compiled", dtype=np.float32)
     assert 0.0 < _max_difference(single[0].params, reference[0].params) < 1e-4
     with pytest.raises(ValueError, match="dtype must be float64 for engine 'reference'"):
-        reglab.fit_many(X.T, Y[0], configs, dtype=np.float32)
+        reglab.fit_many(X.T, Y[0], configs, engine="reference", dtype=np.float32)
 
 
 @pytest.mark.slow

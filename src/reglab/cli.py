@@ -62,7 +62,7 @@ def _training_options(function):
                      help="course: the notebook's initialisation; fresh: a seeded Generator."),
         click.option("--masks", "mask_mode", type=click.Choice(["course", "fresh"]), default="course", show_default=True,
                      help="course: the notebook's fixed dropout masks; fresh: new masks every iteration."),
-        click.option("--engine", type=click.Choice(["reference"]), default="reference", show_default=True,
+        click.option("--engine", type=click.Choice(["compiled", "reference"]), default="compiled", show_default=True,
                      help="Training engine."),
         click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
                      help="Run folder (default runs/<UTC time>-<command>/)."),

@@ -98,7 +98,7 @@ def compare(
     dataset,
     configs: Mapping[str, TrainConfig] | None = None,
     *,
-    engine: str = "reference",
+    engine: str = "compiled",
     record_every: int = 100,
     progress: Progress | None = None,
 ) -> CompareResult:
@@ -189,7 +189,7 @@ def compare_seeds(
     configs: Mapping[str, TrainConfig] | None = None,
     seeds: Sequence[int] = tuple(range(5)),
     *,
-    engine: str = "reference",
+    engine: str = "compiled",
     progress: Progress | None = None,
 ) -> SeedStudy:
     """Train each named configuration once as given and once per seed with fresh init and masks.

@@ -262,7 +262,7 @@ def train_loop_compiled(
             )
             if column is not None:
                 costs[:, column] = cost
-                _check_finite(cost, start, hyper)
+                _check_finite(cost, start, hyper, start_cost=costs[:, 0])
                 if on_record is not None:
                     on_record(start, cost.copy())
                 if progress is not None:

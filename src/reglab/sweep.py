@@ -236,7 +236,7 @@ def run_sweep(
     spec: SweepSpec,
     store,
     *,
-    engine: str = "reference",
+    engine: str = "compiled",
     batch_size: int = 64,
     memory_limit: int | None = None,
     progress: Progress | None = None,

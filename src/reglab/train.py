@@ -197,7 +197,7 @@ def fit_many(
     y,
     configs: Sequence[TrainConfig],
     *,
-    engine: str = "reference",
+    engine: str = "compiled",
     record_every: int = 100,
     progress: Progress | None = None,
     dtype=np.float64,
@@ -206,8 +206,9 @@ def fit_many(
 
     Configs that share layer sizes, iteration count and mask mode are trained together as one
     batch along the model axis. Returns the models in the order of ``configs``.
-    ``engine="compiled"`` runs ``kernels.train_loop_compiled`` (numba), in ``dtype`` (float64 or
-    float32); the reference engine computes in float64 only.
+    ``engine="compiled"`` (the default) runs ``kernels.train_loop_compiled`` (numba), in ``dtype`` (float64 or
+    float32); ``engine="reference"`` runs ``train_loop``, the readable NumPy definition of correct,
+    in float64 only.
     """
     check_choice("engine", engine, ENGINES)
     loop, loop_options = train_loop, {}
