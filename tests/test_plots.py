@@ -177,6 +177,15 @@ def test_draw_decision_boundary_draws_only_on_the_given_axes():
     assert legend_texts(other.get_legend()) == ["class 0", "class 1", BOUNDARY_LABEL]
 
 
+def test_show_points_false_draws_the_regions_and_boundary_only():
+    fig, ax = new_axes()
+    plots.draw_decision_boundary(ax, right_of(0.0), CORNERS, CORNER_LABELS, show_points=False, legend=True)
+    assert not [c for c in ax.collections if not isinstance(c, ContourSet)]  # no point sets
+    assert len(contour_vertices(ax)) > 0 and len(ax.get_images()) == 1
+    assert ax.get_xlim() == pytest.approx((-1.2, 1.2))  # the points still set the default limits
+    assert legend_texts(ax.get_legend()) == [BOUNDARY_LABEL]
+
+
 def test_works_on_pyplots_current_axes_and_opens_no_other_figure():
     import matplotlib.pyplot as plt
 

@@ -1,10 +1,10 @@
-"""Figures: decision boundaries, cost curves, data sets; and writing them to files.
+"""Figures: decision boundaries, models side by side, cost curves, data sets; and writing them to files.
 
-Every function builds its figure with matplotlib's object-oriented API and returns it: nothing is
-registered with pyplot, shown or printed (``draw_decision_boundary`` draws on axes you pass, which
-may be pyplot's). Colours keep the course's meaning (its "Spectral" colormap): red is class 0, blue
-is class 1; with two other labels, red is the first in sorted order and blue the second.
-matplotlib is imported inside the functions, so ``import reglab`` stays fast.
+Every function here builds a whole figure with matplotlib's object-oriented API and returns it:
+nothing is registered with pyplot, shown or printed. Drawing on axes you already have (pyplot's
+current axes, say) is ``draw_decision_boundary``, defined in ``reglab.drawing`` with the pieces
+these figures are made of, and importable from here. Colours keep the course's meaning: red is
+class 0, blue is class 1. matplotlib is imported inside the functions, so ``import reglab`` stays fast.
 """
 
 from __future__ import annotations
@@ -12,15 +12,28 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .drawing import (
+    SHADINGS,
+    Drawn,
+    check_boundary_inputs,
+    check_data,
+    check_limits,
+    class_name,
+    draw_boundary,
+    draw_decision_boundary,
+    legend_handles,
+    padded_range,
+    predictions,
+    scatter_classes,
+)
 from .files import atomic_path
-from .validation import binary_labels, check_choice, check_real, check_X
+from .validation import check_real
 
 if TYPE_CHECKING:  # pragma: no cover
-    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
 __all__ = [
@@ -28,220 +41,10 @@ __all__ = [
     "save_figure", "SHADINGS", "FIGURE_FORMATS",
 ]
 
-SHADINGS = ("class", "probability")
 FIGURE_FORMATS = ("png", "svg", "pdf")
 SINGLE_FIGSIZE = (6.4, 4.8)  # inches
 PANEL_SIZE = (4.2, 4.0)  # inches per panel of models_side_by_side
 MAX_COLUMNS = 3
-GRID_POINTS = 400  # default grid points per side of a decision-boundary image
-MAX_GRID_POINTS = 5000  # per side; a smaller step is almost surely a mistake
-PAD_FRACTION = 0.1  # default view: the data range padded by this fraction on each side
-
-_CLASS_POSITIONS = (0.1, 0.9)  # on the Spectral colormap: class 0 (red) and class 1 (blue)
-_SHADE_STRENGTH = 0.45  # shading colour = this much colormap colour, the rest white
-_BOUNDARY_COLOR = "0.15"
-_DATA_NAMES = ("X", "y", "X_test", "y_test")
-
-
-class _Data(NamedTuple):
-    X: np.ndarray  # (n, 2)
-    y: np.ndarray  # (n,) int: 0 for classes[0], 1 for classes[1]
-    classes: np.ndarray  # (2,) the labels, in colour order (red, blue)
-    test: tuple[np.ndarray, np.ndarray] | None  # X_test (k, 2), y_test (k,) int; or None
-
-
-class _Drawn(NamedTuple):
-    image: Any  # the AxesImage of the shading
-    boundary: bool  # whether a 0.5 boundary line was drawn
-
-
-# ---- colours -----------------------------------------------------------------------------------
-def _class_colors() -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """RGBA of class 0 (red) and class 1 (blue)."""
-    import matplotlib
-
-    cmap = matplotlib.colormaps["Spectral"]
-    return tuple(cmap(_CLASS_POSITIONS[0])), tuple(cmap(_CLASS_POSITIONS[1]))
-
-
-def _shading_cmap():
-    """Spectral between the class colours, lightened towards white: 0 pale red, 1 pale blue."""
-    import matplotlib
-    from matplotlib.colors import ListedColormap
-
-    rgb = matplotlib.colormaps["Spectral"](np.linspace(*_CLASS_POSITIONS, 256))[:, :3]  # (256, 3)
-    return ListedColormap(1.0 - _SHADE_STRENGTH * (1.0 - rgb), name="reglab_shading")
-
-
-# ---- input checks ------------------------------------------------------------------------------
-def _check_points(X, name: str) -> np.ndarray:
-    """X (n, 2) float64, with a message that says why 2 columns are needed."""
-    try:
-        array = np.asarray(X)
-    except ValueError:  # ragged input: check_X explains
-        array = None
-    if getattr(array, "ndim", None) == 2 and array.shape[0] > 0 and array.shape[1] != 2:
-        raise ValueError(f"decision boundaries and data-set plots need 2 features; got {name} with {array.shape[1]} columns")
-    return check_X(X, name=name, n_features=2)
-
-
-def _encode_like(y, classes: np.ndarray, name: str, n: int, x_name: str) -> np.ndarray:
-    """Labels of a second set (test points) encoded with the classes of the first: (n,) int."""
-    array = np.asarray(y)
-    array = array.ravel() if array.ndim == 2 and 1 in array.shape else array
-    if array.ndim != 1:
-        raise ValueError(f"{name} must be 1-D (n_samples,); got shape {array.shape}")
-    if array.shape[0] != n:
-        raise ValueError(f"{x_name} and {name} must have the same number of samples; got {n} and {array.shape[0]}")
-    known = np.isin(array, classes)
-    if not np.all(known):
-        unknown = ", ".join(str(v) for v in np.unique(array[~known])[:5])
-        allowed = ", ".join(str(c) for c in classes)
-        raise ValueError(f"{name} must hold the classes of the training labels ({allowed}); got also {unknown}")
-    return (array == classes[1]).astype(int)
-
-
-def _check_data(X, y, X_test=None, y_test=None, names=_DATA_NAMES) -> _Data:
-    """Validated points and labels; test labels must use the training labels' classes."""
-    X = _check_points(X, names[0])
-    encoded, classes = binary_labels(y, name=names[1])
-    if encoded.shape[0] != X.shape[0]:
-        raise ValueError(
-            f"{names[0]} and {names[1]} must have the same number of samples; got {X.shape[0]} and {encoded.shape[0]}"
-        )
-    test = None
-    if X_test is not None or y_test is not None:
-        if X_test is None or y_test is None:
-            given, missing = (names[2], names[3]) if y_test is None else (names[3], names[2])
-            raise ValueError(f"{given} was given without {missing}; pass both or neither")
-        X_test = _check_points(X_test, names[2])
-        test = X_test, _encode_like(y_test, classes, names[3], X_test.shape[0], names[2])
-    return _Data(X, encoded.astype(int), classes, test)
-
-
-def _check_limits(name: str, value) -> tuple[float, float] | None:
-    if value is None:
-        return None
-    try:
-        low, high = value
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a pair (low, high) with low < high; got {value!r}") from None
-    low, high = check_real(f"{name}[0]", low), check_real(f"{name}[1]", high)
-    if not low < high:
-        raise ValueError(f"{name} must be a pair (low, high) with low < high; got {value!r}")
-    return low, high
-
-
-def _check_step(step) -> float | None:
-    return None if step is None else check_real("step", step, low=0, low_inclusive=False)
-
-
-def _padded_range(values: np.ndarray) -> tuple[float, float]:
-    low, high = float(values.min()), float(values.max())
-    pad = PAD_FRACTION * (high - low) if high > low else max(0.5, 0.1 * abs(low))
-    return low - pad, high + pad
-
-
-def _grid_axis(low: float, high: float, step: float | None, name: str) -> np.ndarray:
-    if step is None:
-        return np.linspace(low, high, GRID_POINTS)
-    count = int(math.floor((high - low) / step + 1e-9)) + 1
-    if not 2 <= count <= MAX_GRID_POINTS:
-        raise ValueError(
-            f"step must give 2 to {MAX_GRID_POINTS} grid points per side; got step={step:g}, "
-            f"which gives {count} over {name} ({low:g}, {high:g})"
-        )
-    return low + step * np.arange(count)
-
-
-def _predictions(predict, points: np.ndarray) -> np.ndarray:
-    """predict(points (k, 2)) as (k,) floats in [0, 1], with a clear error otherwise."""
-    if not callable(predict):
-        raise TypeError(f"predict must be a callable taking points (k, 2); got {type(predict).__name__}")
-    k = points.shape[0]
-    values = np.asarray(predict(points))
-    if values.size != k or values.ndim > 2 or (values.ndim == 2 and 1 not in values.shape):
-        raise ValueError(
-            f"predict must return one value per point, shape ({k},), for points of shape {points.shape}; "
-            f"got shape {values.shape}"
-        )
-    values = values.astype(np.float64) if values.dtype == bool else values
-    if not np.issubdtype(values.dtype, np.number) or np.iscomplexobj(values):
-        raise ValueError(f"predict must return numbers in [0, 1]; got dtype {values.dtype}")
-    values = values.reshape(k).astype(np.float64, copy=False)
-    finite = values[np.isfinite(values)]
-    if finite.size < k or finite.min() < 0 or finite.max() > 1:
-        seen = f"values from {finite.min():g} to {finite.max():g}" if finite.size else "no finite values"
-        bad = f" and {k - finite.size} NaN or infinite" if finite.size < k else ""
-        raise ValueError(f"predict must return probabilities or 0/1 predictions, in [0, 1]; got {seen}{bad}")
-    return values
-
-
-# ---- drawing -----------------------------------------------------------------------------------
-def _class_name(label) -> str:
-    return f"class {label.item() if isinstance(label, np.generic) else label}"
-
-
-def _scatter_classes(ax, X: np.ndarray, y: np.ndarray, classes: np.ndarray, *, hollow: bool, prefix: str = "") -> None:
-    """Scatter X (n, 2) coloured by y (n,): filled with a thin dark edge, or hollow."""
-    size = 30.0 if len(X) <= 300 else max(4.0, 30.0 * math.sqrt(300.0 / len(X)))  # points^2
-    for index, color in enumerate(_class_colors()):
-        chosen = y == index
-        if not np.any(chosen):
-            continue
-        label = prefix + _class_name(classes[index])
-        if hollow:
-            style = dict(s=1.4 * size, facecolors="none", edgecolors=[color], linewidths=1.2, zorder=4)
-        else:
-            style = dict(s=size, c=[color], edgecolors="0.1", linewidths=0.5, zorder=3)
-        ax.scatter(X[chosen, 0], X[chosen, 1], marker="o", label=label, **style)
-
-
-def _draw(ax, predict, data: _Data, *, xlim, ylim, step, title, shading, show_test=True) -> _Drawn:
-    """Shade, draw the 0.5 line and scatter the points on ``ax``. Inputs already validated."""
-    from matplotlib.colors import Normalize
-
-    test = data.test if show_test else None
-    X_all = data.X if test is None else np.concatenate([data.X, test[0]])
-    # explicit limits, else limits someone fixed on the axes (the course does), else the data's
-    xlim, ylim = _check_limits("xlim", xlim), _check_limits("ylim", ylim)
-    if xlim is None:
-        xlim = _padded_range(X_all[:, 0]) if ax.get_autoscalex_on() else tuple(ax.get_xlim())
-    if ylim is None:
-        ylim = _padded_range(X_all[:, 1]) if ax.get_autoscaley_on() else tuple(ax.get_ylim())
-    xs, ys = _grid_axis(*xlim, step, "xlim"), _grid_axis(*ylim, step, "ylim")  # (nx,), (ny,)
-    xx, yy = np.meshgrid(xs, ys)  # (ny, nx) each
-    values = _predictions(predict, np.column_stack([xx.ravel(), yy.ravel()])).reshape(xx.shape)  # (ny, nx)
-
-    shade = (values > 0.5).astype(float) if shading == "class" else values
-    dx, dy = (xs[1] - xs[0]) / 2, (ys[1] - ys[0]) / 2  # grid values sit at pixel centres
-    image = ax.imshow(
-        shade, origin="lower", extent=(xs[0] - dx, xs[-1] + dx, ys[0] - dy, ys[-1] + dy),
-        cmap=_shading_cmap(), norm=Normalize(0.0, 1.0), interpolation="nearest", aspect="auto", zorder=0,
-    )
-    # contour warns (an error under strict test settings) when 0.5 is outside the values' range
-    boundary = bool(values.min() < 0.5 < values.max())
-    if boundary:
-        ax.contour(xx, yy, values, levels=[0.5], colors=_BOUNDARY_COLOR, linewidths=1.3, zorder=2)
-    _scatter_classes(ax, data.X, data.y, data.classes, hollow=False, prefix="train: " if test else "")
-    if test is not None:
-        _scatter_classes(ax, test[0], test[1], data.classes, hollow=True, prefix="test: ")
-    ax.set_xlim(xlim)
-    ax.set_ylim(ylim)
-    ax.set_xlabel("$x_1$")
-    ax.set_ylabel("$x_2$")
-    if title is not None:
-        ax.set_title(str(title))
-    return _Drawn(image, boundary)
-
-
-def _legend_handles(ax, boundary: bool) -> list:
-    """The labelled point sets on ``ax``, plus a line standing for the boundary if one was drawn."""
-    from matplotlib.lines import Line2D
-
-    handles, _ = ax.get_legend_handles_labels()
-    line = Line2D([], [], color=_BOUNDARY_COLOR, linewidth=1.3, label="decision boundary (p = 0.5)")
-    return handles + ([line] if boundary else [])
 
 
 def _new_figure(figsize) -> Figure:
@@ -250,54 +53,8 @@ def _new_figure(figsize) -> Figure:
     return Figure(figsize=figsize, layout="constrained")
 
 
-def _probability_colorbar(fig, drawn: _Drawn, axes, classes: np.ndarray) -> None:
-    fig.colorbar(drawn.image, ax=axes, label=f"P({_class_name(classes[1])})", shrink=0.9)
-
-
-# ---- public API --------------------------------------------------------------------------------
-def draw_decision_boundary(
-    ax: Axes, predict: Callable[[np.ndarray], np.ndarray], X, y, *, xlim=None, ylim=None,
-    step: float | None = None, title: str | None = None, shading: str = "class",
-    X_test=None, y_test=None, legend: bool = False,
-) -> None:
-    """Draw a 2-D classifier's decision regions, its 0.5 boundary and the data on ``ax``.
-
-    Draws only on ``ax``, so it works on pyplot's current axes as well as on a ``Figure``'s.
-
-    Parameters
-    ----------
-    ax : matplotlib.axes.Axes
-    predict : callable
-        Points (k, 2) -> k values in [0, 1]: probabilities of class 1 or 0/1 predictions, shape
-        (k,) (or (1, k) / (k, 1), like the course's ``predict_dec``).
-    X : array of shape (n, 2)
-        Drawn filled, coloured by class.
-    y : array of shape (n,)
-        Two class labels; 0/1 keep their meaning, two other labels are coloured in sorted order.
-    xlim, ylim : (low, high), optional
-        Region shaded and shown. Default: limits already fixed on ``ax`` (by a ``set_xlim``
-        before this call, as in the course), else the range of the points padded by 10%.
-    step : float, optional
-        Grid spacing in data units (the course used 0.01). Default: 400 grid points per side.
-    title : str, optional
-    shading : {"class", "probability"}
-        Shade by predicted class (the course's look) or by the value ``predict`` returns.
-    X_test, y_test : arrays of shape (k, 2) and (k,), optional
-        Drawn hollow, coloured by class; y_test must hold the classes of y.
-    legend : bool
-        Add a legend of the point sets and the boundary line.
-
-    Raises
-    ------
-    ValueError
-        If X does not have 2 columns, labels do not match the points, limits or step are invalid,
-        or ``predict`` does not return one value in [0, 1] per point.
-    """
-    shading = check_choice("shading", shading, SHADINGS)
-    data, step = _check_data(X, y, X_test, y_test), _check_step(step)
-    drawn = _draw(ax, predict, data, xlim=xlim, ylim=ylim, step=step, title=title, shading=shading)
-    if legend:
-        ax.legend(handles=_legend_handles(ax, drawn.boundary), loc="best", fontsize="small", framealpha=0.9)
+def _probability_colorbar(fig, drawn: Drawn, axes, classes: np.ndarray) -> None:
+    fig.colorbar(drawn.image, ax=axes, label=f"P({class_name(classes[1])})", shrink=0.9)
 
 
 def decision_boundary(
@@ -325,13 +82,12 @@ def decision_boundary(
     matplotlib.figure.Figure
         6.4 x 4.8 in: one axes (and the colorbar's), the legend below the plot.
     """
-    shading = check_choice("shading", shading, SHADINGS)
-    data, step = _check_data(X, y, X_test, y_test), _check_step(step)
+    data, step, shading = check_boundary_inputs(X, y, X_test, y_test, step, shading)
     fig = _new_figure(SINGLE_FIGSIZE)
     ax = fig.add_subplot()
     title = "Decision boundary" if title is None else title
-    drawn = _draw(ax, predict, data, xlim=xlim, ylim=ylim, step=step, title=title, shading=shading)
-    handles = _legend_handles(ax, drawn.boundary)
+    drawn = draw_boundary(ax, predict, data, xlim=xlim, ylim=ylim, step=step, title=title, shading=shading)
+    handles = legend_handles(ax, drawn.boundary)
     ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=min(3, len(handles)),
               fontsize="small", frameon=False)
     if shading == "probability":
@@ -374,11 +130,10 @@ def models_side_by_side(
     unknown = set(titles) - set(models)
     if unknown:
         raise ValueError(f"titles must be keyed by the model names {list(models)}; got also {sorted(map(str, unknown))}")
-    shading = check_choice("shading", shading, SHADINGS)
-    data, step = _check_data(X, y, X_test, y_test), _check_step(step)
+    data, step, shading = check_boundary_inputs(X, y, X_test, y_test, step, shading)
     X_all = data.X if data.test is None or not show_test else np.concatenate([data.X, data.test[0]])
-    xlim = _check_limits("xlim", xlim) or _padded_range(X_all[:, 0])
-    ylim = _check_limits("ylim", ylim) or _padded_range(X_all[:, 1])
+    xlim = check_limits("xlim", xlim) or padded_range(X_all[:, 0])
+    ylim = check_limits("ylim", ylim) or padded_range(X_all[:, 1])
 
     ncols = min(len(models), MAX_COLUMNS)
     nrows = math.ceil(len(models) / ncols)
@@ -389,7 +144,7 @@ def models_side_by_side(
     axes = axes[: len(models)]
     boundary = False
     for index, (ax, (name, model)) in enumerate(zip(axes, models.items())):
-        drawn = _draw(ax, model.predict_proba, data, xlim=xlim, ylim=ylim, step=step, title=None,
+        drawn = draw_boundary(ax, model.predict_proba, data, xlim=xlim, ylim=ylim, step=step, title=None,
                       shading=shading, show_test=show_test)
         scores = [f"train {_accuracy(model, data.X, data.y):.1%}"]
         if data.test is not None:
@@ -401,7 +156,7 @@ def models_side_by_side(
         ax.set_xlabel(ax.get_xlabel() if outer_x else "")
         ax.set_ylabel(ax.get_ylabel() if outer_y else "")
         boundary = boundary or drawn.boundary
-    _figure_legend(fig, _legend_handles(axes[0], boundary), one_row=ncols > 1)
+    _figure_legend(fig, legend_handles(axes[0], boundary), one_row=ncols > 1)
     if shading == "probability":
         _probability_colorbar(fig, drawn, list(axes), data.classes)
     return fig
@@ -409,7 +164,7 @@ def models_side_by_side(
 
 def _accuracy(model, X: np.ndarray, y: np.ndarray) -> float:
     """Fraction of points X (n, 2) whose predicted class (probability > 0.5) is their label y (n,)."""
-    return float(np.mean((_predictions(model.predict_proba, X) > 0.5) == (y == 1)))
+    return float(np.mean((predictions(model.predict_proba, X) > 0.5) == (y == 1)))
 
 
 def _figure_legend(fig, handles: list, one_row: bool) -> None:
@@ -499,17 +254,17 @@ def dataset_figure(dataset, *, title: str | None = None) -> Figure:
             + ", ".join(missing)
         )
     no_test = np.size(dataset.X_test) == 0 and np.size(dataset.y_test) == 0
-    data = _check_data(dataset.X_train, dataset.y_train, None if no_test else dataset.X_test,
+    data = check_data(dataset.X_train, dataset.y_train, None if no_test else dataset.X_test,
                        None if no_test else dataset.y_test, names=("X_train", "y_train", "X_test", "y_test"))
     fig = _new_figure(SINGLE_FIGSIZE)
     ax = fig.add_subplot()
-    _scatter_classes(ax, data.X, data.y, data.classes, hollow=False, prefix="train: ")
+    scatter_classes(ax, data.X, data.y, data.classes, hollow=False, prefix="train: ")
     X_all = data.X
     if data.test is not None:
-        _scatter_classes(ax, *data.test, data.classes, hollow=True, prefix="test: ")
+        scatter_classes(ax, *data.test, data.classes, hollow=True, prefix="test: ")
         X_all = np.concatenate([data.X, data.test[0]])
-    ax.set_xlim(_padded_range(X_all[:, 0]))
-    ax.set_ylim(_padded_range(X_all[:, 1]))
+    ax.set_xlim(padded_range(X_all[:, 0]))
+    ax.set_ylim(padded_range(X_all[:, 1]))
     ax.set_xlabel("$x_1$")
     ax.set_ylabel("$x_2$")
     ax.grid(True, alpha=0.25)
