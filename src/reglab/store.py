@@ -11,28 +11,34 @@ The file is recognised as ours by ``PRAGMA application_id``, a ``reglab_meta`` t
 name, reglab version, creation time) and ``PRAGMA user_version`` (the schema version). A file
 that is not SQLite, is damaged, belongs to another application or has another schema version
 is refused with a ``ValueError`` before anything is written to it.
+
+Keys, fingerprints and the checking of rows are ``reglab.keys``; ``config_key``,
+``dataset_fingerprint`` and ``result_row`` are importable from here too.
 """
 
 from __future__ import annotations
 
 import contextlib
 import csv
-import hashlib
-import json
-import math
-import numbers
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import datetime, timezone
 from pathlib import Path
 
-import numpy as np
-
 from . import __version__
-from .config import TrainConfig
 from .files import atomic_path
-from .validation import check_int, check_real
+from .keys import (
+    COLUMNS,
+    canonical_json,
+    check_text,
+    config_key,
+    dataset_fingerprint,
+    decode_row,
+    encode_row,
+    result_row,
+    utc_now,
+)
+from .validation import _describe, check_real
 
 __all__ = ["STORE_SCHEMA_VERSION", "STORE_FORMAT", "ResultStore", "config_key", "dataset_fingerprint", "result_row"]
 
@@ -42,10 +48,6 @@ STORE_FORMAT = "reglab-results"
 APPLICATION_ID = int.from_bytes(b"rglb", "big")
 
 _SQLITE_HEADER = b"SQLite format 3\x00"
-_KEY_LENGTH = 32  # hex digits of sha256 kept: 128 bits
-_COLUMNS = ("key", "dataset", "dataset_name", "seed", "config", "metrics", "seconds", "created")
-_REQUIRED_FIELDS = ("key", "config", "dataset", "seed", "metrics")
-_OPTIONAL_FIELDS = ("dataset_name", "seconds", "created")
 _JOINED_SETTINGS = ("hidden_layer_sizes",)  # one CSV cell "20-3"; other sequences get one column per item
 _IN_CHUNK = 500  # keys per "IN (...)" query, well below SQLite's limit on bound parameters
 
@@ -70,221 +72,19 @@ PRAGMA user_version = {STORE_SCHEMA_VERSION};
 """
 
 
-# --------------------------------------------------------------------------- keys
-
-
-def _canonical_json(value) -> str:
-    """Sorted keys, no spaces, floats by ``repr`` (shortest round trip), tuples as lists; no NaN."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
-
-
-def _stored_json(value) -> str:
-    """Like ``_canonical_json`` but keeping the given order of keys (settings, metrics)."""
-    return json.dumps(value, separators=(",", ":"), allow_nan=False)
-
-
-def _describe(value) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def config_key(config, dataset_fingerprint: str) -> str:
-    """The key of one training run: a hash of its settings (seed included) and of its data set.
-
-    Parameters
-    ----------
-    config : reglab.TrainConfig or mapping
-        The run's settings. A mapping is read with ``TrainConfig.from_dict`` first, so equal
-        settings give equal keys however they were written (``keep_prob=0.86`` and
-        ``keep_prob=(0.86, 0.86)`` for two hidden layers are the same setting).
-    dataset_fingerprint : str
-        ``dataset_fingerprint(dataset)`` of the data set the run trains and is measured on.
-
-    Returns
-    -------
-    str
-        32 hexadecimal digits: the start of the sha256 of the canonical JSON of
-        ``config.to_dict()`` (sorted keys, floats written with ``repr``, so 0.7 and 0.70000001
-        differ) together with the fingerprint. Stable across processes, platforms and runs.
-    """
-    if isinstance(config, Mapping):
-        config = TrainConfig.from_dict(dict(config))
-    if not isinstance(config, TrainConfig):
-        raise TypeError(f"config must be a reglab.TrainConfig or a mapping of its settings; got {_describe(config)}")
-    _check_text("dataset_fingerprint", dataset_fingerprint)
-    payload = _canonical_json({"config": config.to_dict(), "dataset": dataset_fingerprint})
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:_KEY_LENGTH]
-
-
-def dataset_fingerprint(dataset, *, dev_split=None) -> str:
-    """A sha256 that changes whenever any point, label or split of a data set changes.
-
-    Parameters
-    ----------
-    dataset : reglab.datasets.Dataset or alike
-        Any object with ``X_train`` (n_train, n_features), ``y_train`` (n_train,), ``X_test``
-        (n_test, n_features) and ``y_test`` (n_test,), and ``X_dev``, ``y_dev`` if it has a dev
-        set (like ``reglab.sweep.DevSplit``). Numbers are hashed as float64 bytes
-        together with each array's shape; non-numeric labels (e.g. strings) by their text.
-        The name and the description are not hashed: the same points under another name are
-        the same data.
-    dev_split : JSON-able, optional
-        A description of how a dev set is taken from the training set (e.g.
-        ``{"fraction": 0.25, "seed": 0}``), hashed as canonical JSON. Default: the data set's
-        ``dev_split`` attribute if it has one, else none.
-
-    Returns
-    -------
-    str
-        64 hexadecimal digits.
-    """
-    digest = hashlib.sha256(b"reglab-dataset/1\n")
-    names = ["X_train", "y_train", "X_test", "y_test"]
-    names += [name for name in ("X_dev", "y_dev") if getattr(dataset, name, None) is not None]
-    for name in names:
-        if not hasattr(dataset, name):
-            raise TypeError(
-                "dataset must have X_train, y_train, X_test and y_test (like reglab.datasets.Dataset); "
-                f"{type(dataset).__name__} has no {name!r}"
-            )
-        kind, data, shape = _array_bytes(name, getattr(dataset, name))
-        digest.update(f"{name}:{kind}:{','.join(map(str, shape))}:{len(data)}\n".encode())
-        digest.update(data)
-    if dev_split is None:
-        dev_split = getattr(dataset, "dev_split", None)
-    if dev_split is not None:
-        try:
-            text = _canonical_json(dev_split)
-        except (TypeError, ValueError):
-            raise TypeError(f"dev_split must be JSON-able (dict, list, str, numbers); got {_describe(dev_split)}") from None
-        digest.update(b"dev_split:" + text.encode("utf-8"))
-    return digest.hexdigest()
-
-
-def _array_bytes(name: str, value) -> tuple[str, bytes, tuple[int, ...]]:
-    """(kind, bytes, shape) of one array: little-endian float64 for numbers, UTF-8 text otherwise."""
-    array = np.asarray(value)
-    if array.dtype.kind in "biuf":
-        return "f8", np.ascontiguousarray(array, dtype="<f8").tobytes(), array.shape
-    if array.dtype.kind in "USO":
-        text = "\x1f".join(str(item) for item in array.ravel())
-        return "text", text.encode("utf-8"), array.shape
-    raise TypeError(f"dataset.{name} must hold real numbers or text labels; got dtype {array.dtype}")
-
-
-def result_row(
-    config,
-    dataset_fingerprint: str,
-    metrics: Mapping,
-    *,
-    dataset_name: str = "",
-    seconds: float | None = None,
-    created: str | None = None,
-) -> dict:
-    """A row for ``ResultStore.add_batch``, keyed with ``config_key``.
-
-    Parameters
-    ----------
-    config : reglab.TrainConfig or mapping
-        The run's settings (the seed is ``config.seed``).
-    dataset_fingerprint : str
-        ``dataset_fingerprint(dataset)``.
-    metrics : mapping of str to number, str or None
-        E.g. ``train_accuracy``, ``dev_accuracy``, ``test_accuracy``, ``final_cost``.
-    dataset_name, seconds, created
-        The data set's name, the training time, an ISO time (default: now, UTC).
-    """
-    if isinstance(config, Mapping):
-        config = TrainConfig.from_dict(dict(config))
-    key = config_key(config, dataset_fingerprint)
-    return {
-        "key": key, "config": config.to_dict(), "dataset": dataset_fingerprint, "dataset_name": dataset_name,
-        "seed": config.seed, "metrics": metrics, "seconds": seconds, "created": created,
-    }
-
-
-# --------------------------------------------------------------------------- row checks
-
-
-def _check_text(name: str, value) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"{name} must be a non-empty string; got {_describe(value)}")
-    if not value:
-        raise ValueError(f"{name} must be a non-empty string; got ''")
-    return value
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def _metric_value(where: str, value):
-    """A metric as stored: None, bool, int, finite float or str."""
-    if value is None or isinstance(value, (bool, str)):
-        return value
-    if isinstance(value, numbers.Integral):
-        return int(value)
-    if isinstance(value, numbers.Real):
-        number = float(value)
-        if not math.isfinite(number):
-            raise ValueError(f"{where} must be finite (use None for a missing value); got {value!r}")
-        return number
-    raise TypeError(f"{where} must be a number, a string or None; got {_describe(value)}")
-
-
-def _encode_row(index: int, row, now: str) -> tuple:
-    """One validated row as the tuple of ``_COLUMNS`` values."""
-    where = f"rows[{index}]"
-    if not isinstance(row, Mapping):
-        raise TypeError(f"{where} must be a dict with keys {list(_REQUIRED_FIELDS)}; got {_describe(row)}")
-    unknown = set(row) - set(_REQUIRED_FIELDS) - set(_OPTIONAL_FIELDS)
-    if unknown:
-        raise ValueError(
-            f"{where} has unknown fields {sorted(map(str, unknown))}; "
-            f"allowed: {list(_REQUIRED_FIELDS) + list(_OPTIONAL_FIELDS)}"
-        )
-    missing = [name for name in _REQUIRED_FIELDS if name not in row]
-    if missing:
-        raise ValueError(f"{where} lacks the fields {missing}; every row needs {list(_REQUIRED_FIELDS)}")
-    key = _check_text(f"{where}['key']", row["key"])
-    dataset = _check_text(f"{where}['dataset']", row["dataset"])
-    dataset_name = row.get("dataset_name", "")
-    if not isinstance(dataset_name, str):
-        raise TypeError(f"{where}['dataset_name'] must be a string; got {_describe(dataset_name)}")
-    seed = check_int(f"{where}['seed']", row["seed"], low=0)
-    config = row["config"]
-    if isinstance(config, TrainConfig):
-        config = config.to_dict()
-    if not isinstance(config, Mapping) or not all(isinstance(name, str) for name in config):
-        raise TypeError(f"{where}['config'] must be a dict of settings (or a TrainConfig); got {_describe(config)}")
-    if "seed" in config and config["seed"] != seed:
-        raise ValueError(f"{where}['seed'] is {seed} but its config says seed={config['seed']!r}; they must agree")
-    try:
-        config_text = _stored_json(dict(config))
-    except (TypeError, ValueError) as error:
-        raise TypeError(f"{where}['config'] must hold JSON-able, finite settings ({error})") from None
-    metrics = row["metrics"]
-    if not isinstance(metrics, Mapping):
-        raise TypeError(f"{where}['metrics'] must be a dict of metric name to value; got {_describe(metrics)}")
-    decoded = {}
-    for name, value in metrics.items():
-        _check_text(f"{where}['metrics'] names", name)
-        decoded[name] = _metric_value(f"{where}['metrics'][{name!r}]", value)
-    seconds = row.get("seconds")
-    if seconds is not None:
-        seconds = check_real(f"{where}['seconds']", seconds, low=0)
-    created = row.get("created")
-    created = now if created is None else _check_text(f"{where}['created']", created)
-    return (key, dataset, dataset_name, seed, config_text, _stored_json(decoded), seconds, created)
-
-
-def _decode_row(values) -> dict:
-    row = dict(zip(_COLUMNS, values))
-    row["config"], row["metrics"] = json.loads(row["config"]), json.loads(row["metrics"])
-    return row
-
-
 # --------------------------------------------------------------------------- opening
+
+
+@contextlib.contextmanager
+def _immediate(connection: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One write transaction (``BEGIN IMMEDIATE``): committed at the end, rolled back on any exception."""
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        yield connection
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")
 
 
 def _store_error(path: Path, detail: str) -> ValueError:
@@ -337,7 +137,7 @@ def _inspect(path: Path) -> str:
                 f"this reglab ({__version__}) reads schema version {STORE_SCHEMA_VERSION}",
             )
         columns = {r[1] for r in connection.execute("PRAGMA table_info(results)").fetchall()}
-        lacking = [name for name in _COLUMNS if name not in columns]
+        lacking = [name for name in COLUMNS if name not in columns]
         if lacking:
             raise _store_error(path, f"is a damaged reglab results store (table 'results' lacks columns {lacking})")
         return "store"
@@ -407,8 +207,7 @@ class ResultStore:
 
     def _create_schema(self, connection: sqlite3.Connection) -> None:
         """Create the tables in one transaction, unless another process created them meanwhile."""
-        connection.execute("BEGIN IMMEDIATE")
-        try:
+        with _immediate(connection):
             if connection.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0:
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
@@ -419,13 +218,9 @@ class ResultStore:
                         ("format", STORE_FORMAT),
                         ("schema_version", str(STORE_SCHEMA_VERSION)),
                         ("reglab_version", __version__),
-                        ("created", _now()),
+                        ("created", utc_now()),
                     ],
                 )
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
-        connection.execute("COMMIT")
         _inspect(self.path)  # whoever created it, it must now be a store of our version
 
     # ----------------------------------------------------------------- plumbing
@@ -436,16 +231,8 @@ class ResultStore:
             raise ValueError(f"results store {str(self.path)!r} is closed")
         return self._connection
 
-    @contextlib.contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        connection = self._db
-        connection.execute("BEGIN IMMEDIATE")
-        try:
-            yield connection
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
-        connection.execute("COMMIT")
+    def _transaction(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        return _immediate(self._db)
 
     def close(self) -> None:
         """Close the database (idempotent)."""
@@ -475,14 +262,14 @@ class ResultStore:
 
     def has(self, key: str) -> bool:
         """Whether a row with this key is stored."""
-        _check_text("key", key)
+        check_text("key", key)
         return self._db.execute("SELECT 1 FROM results WHERE key = ?", (key,)).fetchone() is not None
 
     def missing(self, keys: Iterable[str]) -> list[str]:
         """The keys (in the given order, each once) that are not stored yet: what still needs training."""
         if isinstance(keys, str) or not isinstance(keys, Iterable):
             raise TypeError(f"keys must be an iterable of key strings; got {_describe(keys)}")
-        wanted = list(dict.fromkeys(_check_text(f"keys[{i}]", k) for i, k in enumerate(keys)))
+        wanted = list(dict.fromkeys(check_text(f"keys[{i}]", k) for i, k in enumerate(keys)))
         stored: set[str] = set()
         connection = self._db
         for start in range(0, len(wanted), _IN_CHUNK):
@@ -516,14 +303,14 @@ class ResultStore:
         """
         if isinstance(rows, (str, bytes, Mapping)) or not isinstance(rows, Iterable):
             raise TypeError(f"rows must be a list of row dicts; got {_describe(rows)}")
-        now = _now()
-        encoded = [_encode_row(i, row, now) for i, row in enumerate(rows)]
+        now = utc_now()
+        encoded = [encode_row(i, row, now) for i, row in enumerate(rows)]
         if not encoded:
             return 0
         with self._transaction() as connection:
             before = connection.total_changes
             connection.executemany(
-                f"INSERT INTO results ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))}) "
+                f"INSERT INTO results ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))}) "
                 "ON CONFLICT (key) DO NOTHING",
                 encoded,
             )
@@ -537,12 +324,12 @@ class ResultStore:
         dataset : str, optional
             Only rows of this data set fingerprint.
         """
-        query = f"SELECT {', '.join(_COLUMNS)} FROM results"
+        query = f"SELECT {', '.join(COLUMNS)} FROM results"
         arguments: tuple = ()
         if dataset is not None:
             query += " WHERE dataset = ?"
-            arguments = (_check_text("dataset", dataset),)
-        return [_decode_row(r) for r in self._db.execute(query + " ORDER BY rowid", arguments)]
+            arguments = (check_text("dataset", dataset),)
+        return [decode_row(r) for r in self._db.execute(query + " ORDER BY rowid", arguments)]
 
     def to_csv(self, path, *, dataset: str | None = None) -> Path:
         """Write the stored rows as CSV, one line per (configuration, seed); atomically.
@@ -631,5 +418,5 @@ def _cell(value):
     if value is None:
         return ""
     if isinstance(value, (dict, list)):
-        return _canonical_json(value)
+        return canonical_json(value)
     return value
