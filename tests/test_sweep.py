@@ -181,3 +181,41 @@ def test_cli_compare_seeds(tmp_path):
     results = json.loads((out / "results.json").read_text())
     assert [len(v) for v in results["seeds"]["models"].values()] == [3, 3, 3]
     assert "Spread over 3 seeds" in (out / "report.md").read_text()
+
+
+def test_a_killed_sweep_resumes_with_no_row_lost_or_duplicated(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    db = tmp_path / "sweep.db"
+    args = ["sweep", "--data", "moons", "--l2", "0,0.2,0.5,1", "--keep-prob", "1,0.8", "--iterations", "300",
+            "--seeds", "3", "--batch-size", "2", "--engine", "reference", "--db", db]
+    env = dict(os.environ, MPLBACKEND="Agg")
+    env.pop("REGLAB_COURSE_DATA", None)
+    process = subprocess.Popen([sys.executable, "-m", "reglab", *map(str, args), "--out", tmp_path / "killed"],
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    stored = 0
+    deadline = time.monotonic() + 300
+    while stored < 4 and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+        if db.exists():
+            try:
+                with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as connection:
+                    stored = connection.execute("SELECT COUNT(*) FROM results").fetchone()[0]
+            except sqlite3.Error:
+                pass
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert 0 < stored < 24, "the sweep should have been killed part-way"
+    assert not (tmp_path / "killed").exists()
+    completed = run(*args, "--out", tmp_path / "resumed")
+    assert "24 models" in completed.stdout
+    with sqlite3.connect(db) as connection:
+        keys = [row[0] for row in connection.execute("SELECT key FROM results")]
+    assert len(keys) == len(set(keys)) == 24
+    report = (tmp_path / "resumed" / "report.md").read_text()
+    trained = int(report.split(" models trained in this run")[0].split("; ")[-1])
+    assert 0 < trained <= 24 - stored
