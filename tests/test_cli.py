@@ -231,3 +231,13 @@ def test_predict_refuses_bad_model_files(tmp_path):
     pickled = tmp_path / "objects.npz"
     np.savez(pickled, meta=np.array([{"a": 1}], dtype=object))
     assert_user_error(run("predict", pickled, points, check_ok=False), "object arrays")
+
+
+def test_standardize_is_applied_saved_and_reported(tmp_path):
+    import reglab
+
+    out = tmp_path / "run"
+    run("train", "--data", "xor", *QUICK, "--standardize", "--out", out)
+    assert "Inputs standardised" in (out / "report.md").read_text()
+    model = reglab.load_model(out / "model.npz")
+    assert model.standardized and model.input_scale.shape == (2,)

@@ -134,3 +134,41 @@ def test_a_saved_file_is_a_zip_of_plain_arrays(tmp_path, model):
     path = model.save(tmp_path / "m.npz")
     with zipfile.ZipFile(path) as archive:
         assert all(name.endswith(".npy") for name in archive.namelist())
+
+
+def test_standardize_equals_training_on_standardized_points(tmp_path, data):
+    X, y = data
+    shifted = X * np.array([50.0, 0.02]) + np.array([300.0, -7.0])  # badly scaled features
+    config = reglab.TrainConfig(n_iterations=150)
+    model = reglab.fit(shifted, y, config, standardize=True, engine="reference")
+    by_hand = (shifted - shifted.mean(axis=0)) / shifted.std(axis=0)
+    plain = reglab.fit(by_hand, y, config, engine="reference")
+    for a, b in zip(model.params.weights, plain.params.weights):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(model.predict_proba(shifted), plain.predict_proba(by_hand), rtol=1e-13)
+    loaded = reglab.load_model(model.save(tmp_path / "std.npz"))
+    np.testing.assert_array_equal(loaded.predict_proba(shifted), model.predict_proba(shifted))
+    assert loaded.standardized and not plain.standardized
+
+
+def test_a_constant_feature_is_only_centred(data):
+    X, y = data
+    X = np.column_stack([X[:, 0], np.full(len(X), 4.0)])
+    model = reglab.fit(X, y, reglab.TrainConfig(n_iterations=20), standardize=True)
+    assert model.input_scale[1] == 1.0 and np.all(np.isfinite(model.predict_proba(X)))
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        (dict(input_scale=None), "only one of"),
+        (dict(input_scale=np.array([1.0, -2.0])), "positive"),
+        (dict(input_mean=np.array([1.0, 2.0, 3.0])), "input_mean must hold 2"),
+    ],
+)
+def test_bad_standardisation_in_a_model_file(tmp_path, data, changes, message):
+    X, y = data
+    model = reglab.fit(X, y, reglab.TrainConfig(n_iterations=20), standardize=True)
+    good = model.save(tmp_path / "good.npz")
+    with pytest.raises(ValueError, match=message):
+        reglab.load_model(_rewrite(good, tmp_path / "bad.npz", **changes))

@@ -46,6 +46,9 @@ def _data_options(function):
         click.option("--noise", type=float, default=None, help="Noise of a built-in data set."),
         click.option("--test-fraction", type=float, default=None, help="Test share of a built-in data set."),
         click.option("--data-seed", type=int, default=0, show_default=True, help="Seed of a built-in data set."),
+        click.option("--standardize", is_flag=True,
+                     help="Centre and scale each feature by the training points' mean and standard deviation "
+                     "(the course's data is unscaled; off by default, as in the notebook)."),
     ]
     for option in reversed(options):
         function = option(function)
@@ -118,7 +121,7 @@ def cli():
               help="keep_prob of the dropout model: one value, or one per hidden layer.")
 @click.option("--seeds", "n_seeds", type=int, default=None, metavar="N",
               help="Also train each model with N seeds (fresh init and masks) and report mean ± 95% interval.")
-def compare(data, n_samples, noise, test_fraction, data_seed, hidden, learning_rate, iterations, seed, init, mask_mode,
+def compare(data, n_samples, noise, test_fraction, data_seed, standardize, hidden, learning_rate, iterations, seed, init, mask_mode,
             engine, out, l2, keep_prob, n_seeds):
     """Train the notebook's three models (plain, L2, dropout) and compare them.
 
@@ -141,9 +144,9 @@ def compare(data, n_samples, noise, test_fraction, data_seed, hidden, learning_r
     study = None
     try:
         if n_seeds is None:
-            result = run_compare(dataset, configs, engine=engine, progress=bar)
+            result = run_compare(dataset, configs, engine=engine, progress=bar, standardize=standardize)
         else:
-            study = compare_seeds(dataset, configs, range(n_seeds), engine=engine, progress=bar)
+            study = compare_seeds(dataset, configs, range(n_seeds), engine=engine, progress=bar, standardize=standardize)
             result = study.single
     finally:
         bar.close()
@@ -165,7 +168,7 @@ def compare(data, n_samples, noise, test_fraction, data_seed, hidden, learning_r
 @click.option("--l1", "l1", type=float, default=0.0, show_default=True, help="L1 strength.")
 @click.option("--keep-prob", default="1", show_default=True, metavar="P[,P...]",
               help="Dropout keep_prob: one value, or one per hidden layer.")
-def train(data, n_samples, noise, test_fraction, data_seed, hidden, learning_rate, iterations, seed, init, mask_mode,
+def train(data, n_samples, noise, test_fraction, data_seed, standardize, hidden, learning_rate, iterations, seed, init, mask_mode,
           engine, out, l2, l1, keep_prob):
     """Train one model and save it (model.npz) with its figures and report."""
     from .config import TrainConfig
@@ -181,7 +184,7 @@ def train(data, n_samples, noise, test_fraction, data_seed, hidden, learning_rat
     bar = _ProgressBar("training")
     start = time.perf_counter()
     try:
-        model = fit(dataset.X_train, dataset.y_train, config, engine=engine, progress=bar)
+        model = fit(dataset.X_train, dataset.y_train, config, engine=engine, progress=bar, standardize=standardize)
     finally:
         bar.close()
     seconds = time.perf_counter() - start
@@ -229,7 +232,7 @@ GRID_CONFIRM_LIMIT = 2000
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Run folder (default runs/<UTC time>-sweep/).")
 @click.option("--yes", is_flag=True, help=f"Train grids of more than {GRID_CONFIRM_LIMIT} models without asking.")
-def sweep(data, n_samples, noise, test_fraction, data_seed, l2, l1, keep_prob, learning_rate, iterations, hidden, n_seeds,
+def sweep(data, n_samples, noise, test_fraction, data_seed, standardize, l2, l1, keep_prob, learning_rate, iterations, hidden, n_seeds,
           dev_fraction, mask_mode, db, csv_path, batch_size, engine, out, yes):
     """Train a grid of models × seeds, store every result, choose on a dev set.
 
@@ -265,7 +268,8 @@ def sweep(data, n_samples, noise, test_fraction, data_seed, l2, l1, keep_prob, l
     bar = _ProgressBar("models")
     with ResultStore(db) as store:
         try:
-            result = run_sweep(dataset, spec, store, engine=engine, batch_size=batch_size, progress=bar)
+            result = run_sweep(dataset, spec, store, engine=engine, batch_size=batch_size, progress=bar,
+                               standardize=standardize)
         finally:
             bar.close()
         if csv_path is not None:
@@ -273,11 +277,11 @@ def sweep(data, n_samples, noise, test_fraction, data_seed, l2, l1, keep_prob, l
     best = result.ranked()[:3]
     split = result.split
     best_configs = [TrainConfig.from_dict(dict(s.settings, seed=s.seeds[0])) for s in best]
-    models = fit_many(split.X_fit, split.y_fit, best_configs, engine=engine)
+    models = fit_many(split.X_fit, split.y_fit, best_configs, engine=engine, standardize=standardize)
     from .sweep_report import describe_settings
 
     best_models = {f"#{k + 1}: {describe_settings(s.settings, spec.axes)}": m for k, (s, m) in enumerate(zip(best, models))}
-    write_sweep_run(result, out, best_models=best_models, command=_command_line(), db_path=db)
+    write_sweep_run(result, out, best_models=best_models, command=_command_line(), db_path=db, standardized=standardize)
     click.echo(summary_text(result))
     b = result.best
     click.echo(f"Best on dev: {describe_settings(b.settings, spec.axes)}: dev {b.dev} ; test {b.test}")

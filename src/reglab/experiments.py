@@ -101,6 +101,7 @@ def compare(
     engine: str = "compiled",
     record_every: int = 100,
     progress: Progress | None = None,
+    standardize: bool = False,
 ) -> CompareResult:
     """Train each named configuration on ``dataset`` and measure it.
 
@@ -114,6 +115,8 @@ def compare(
         Training engine (see ``reglab.fit_many``).
     progress : callable(done, total), optional
         Called with iterations done over all models.
+    standardize : bool
+        Centre and scale each feature by the training points' mean and standard deviation.
 
     Returns
     -------
@@ -135,7 +138,8 @@ def compare(
 
         start = time.perf_counter()
         model = fit(
-            dataset.X_train, dataset.y_train, config, engine=engine, record_every=record_every, progress=report
+            dataset.X_train, dataset.y_train, config, engine=engine, record_every=record_every, progress=report,
+            standardize=standardize,
         )
         done += config.n_iterations
         results.append(_measure(name, model, dataset, seconds=time.perf_counter() - start))
@@ -191,6 +195,7 @@ def compare_seeds(
     *,
     engine: str = "compiled",
     progress: Progress | None = None,
+    standardize: bool = False,
 ) -> SeedStudy:
     """Train each named configuration once as given and once per seed with fresh init and masks.
 
@@ -208,7 +213,7 @@ def compare_seeds(
         if progress is not None:
             progress(done[0] + i, total)
 
-    single = compare(dataset, configs, engine=engine, progress=report)
+    single = compare(dataset, configs, engine=engine, progress=report, standardize=standardize)
     done[0] += sum(c.n_iterations for c in configs.values())
     varied = {
         f"{name}\0{seed}": config.replace(init="fresh", mask_mode="fresh", seed=seed)
@@ -216,7 +221,7 @@ def compare_seeds(
         for seed in seeds
     }
     batch = fit_many(dataset.X_train, dataset.y_train, list(varied.values()), engine=engine,
-                     progress=lambda i, n: report(i, n))
+                     progress=lambda i, n: report(i, n), standardize=standardize)
     runs: dict[str, list[ModelResult]] = {name: [] for name in configs}
     for key, model in zip(varied, batch):
         name = key.split("\0")[0]

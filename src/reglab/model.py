@@ -52,14 +52,23 @@ class Model:
     params: Params  # M = 1
     history: History
     classes: np.ndarray  # (2,): the label predicted for output 0 and for output 1
+    # Input standardisation learnt from the training points, applied before the network; None: none.
+    input_mean: np.ndarray | None = None  # (n_features,)
+    input_scale: np.ndarray | None = None  # (n_features,), > 0
 
     @property
     def n_features(self) -> int:
         return self.params.layer_sizes[0]
 
+    @property
+    def standardized(self) -> bool:
+        return self.input_mean is not None
+
     def predict_proba(self, X) -> np.ndarray:
         """Probability of ``classes[1]`` for each row of X (n_samples, n_features): (n_samples,)."""
         X = check_X(X, n_features=self.n_features)
+        if self.input_mean is not None:
+            X = (X - self.input_mean) / self.input_scale
         return network.predict_proba(self.params, X.T)[0]
 
     def predict(self, X) -> np.ndarray:
@@ -95,6 +104,8 @@ class Model:
         for layer, (W, b) in enumerate(zip(self.params.weights, self.params.biases), start=1):
             arrays[f"W{layer}"] = W[0]
             arrays[f"b{layer}"] = b[0]
+        if self.input_mean is not None:
+            arrays["input_mean"], arrays["input_scale"] = self.input_mean, self.input_scale
         arrays["history_iterations"] = self.history.iterations
         arrays["history_cost"] = self.history.cost
         with atomic_path(path) as temporary:
@@ -163,4 +174,13 @@ def load_model(path) -> Model:
     cost = arrays.get("history_cost", np.zeros(0))
     if iterations.shape != cost.shape:
         raise _model_error(path, "its cost history has inconsistent shapes")
-    return Model(config, Params(tuple(weights), tuple(biases)), History(iterations, cost), classes)
+    scaling = [arrays.get("input_mean"), arrays.get("input_scale")]
+    if (scaling[0] is None) != (scaling[1] is None):
+        raise _model_error(path, "it holds only one of 'input_mean' and 'input_scale'")
+    if scaling[0] is not None:
+        for key, array in zip(("input_mean", "input_scale"), scaling):
+            if array.shape != (sizes[0],) or array.dtype.kind != "f" or not np.all(np.isfinite(array)):
+                raise _model_error(path, f"{key} must hold {sizes[0]} finite numbers; got shape {array.shape}")
+        if np.any(scaling[1] <= 0):
+            raise _model_error(path, "input_scale must be positive")
+    return Model(config, Params(tuple(weights), tuple(biases)), History(iterations, cost), classes, *scaling)

@@ -32,6 +32,11 @@ __all__ = [
     "COURSE_MASKS_NOTE",
 ]
 
+STANDARDIZED_NOTE = (
+    "Inputs standardised: each feature was centred and scaled by the mean and standard deviation of the "
+    "points the models were fitted on (kept in the model files and applied when predicting)."
+)
+
 COURSE_MASKS_NOTE = (
     "dropout used the course's masks: the notebook re-seeds NumPy with 1 at every forward pass, so every "
     "iteration drops the same units and a result is one draw of those masks, not a property of dropout "
@@ -237,6 +242,8 @@ def write_compare_run(result, out, *, command: str = "reglab compare", seed_stud
         ]
         if uses_course_masks:
             lines += [f"Note: {COURSE_MASKS_NOTE}", ""]
+        if any(r.model.standardized for r in result.results):
+            lines += [STANDARDIZED_NOTE, ""]
         if seed_study is not None:
             lines += [f"## Spread over {len(seed_study.seeds)} seeds", "",
                       "Each model retrained with fresh initialisation and fresh dropout masks from each seed.", "",
@@ -297,6 +304,8 @@ def write_train_run(model, dataset, out, *, command: str = "reglab train", secon
         atomic_write_text(stage / "results.json", _json_text(payload))
         settings = ", ".join(f"{k}={v}" for k, v in model.config.to_dict().items())
         lines = ["# reglab train", "", f"Data: {dataset.source}.", f"Command: `{command}`", "", f"Settings: {settings}", ""]
+        if model.standardized:
+            lines += [STANDARDIZED_NOTE, ""]
         lines += [markdown_table([row]), ""]
         for title, file in figures:
             lines += [f"## {title}", "", f"![{title.lower()}]({file})", ""]

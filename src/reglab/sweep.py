@@ -110,8 +110,12 @@ class DevSplit:
         return self.y_fit
 
 
-def split_dev(dataset, dev_fraction: float = 0.25, seed: int = 0) -> DevSplit:
-    """Hold out ``dev_fraction`` of the training points (stratified by class, seeded) as a dev set."""
+def split_dev(dataset, dev_fraction: float = 0.25, seed: int = 0, *, standardize: bool = False) -> DevSplit:
+    """Hold out ``dev_fraction`` of the training points (stratified by class, seeded) as a dev set.
+
+    ``standardize`` only marks the split (its fingerprint) as used by standardised models, so
+    that their results are stored apart from unstandardised ones.
+    """
     dev_fraction = check_real("dev_fraction", dev_fraction, low=0, high=1, low_inclusive=False, high_inclusive=False)
     y = np.asarray(dataset.y_train)
     rng = np.random.default_rng(seed)
@@ -133,7 +137,8 @@ def split_dev(dataset, dev_fraction: float = 0.25, seed: int = 0) -> DevSplit:
                  X_test=np.asarray(dataset.X_test), y_test=np.asarray(dataset.y_test))
     described = f"{dataset.source}; dev set: {dev.sum()} of its {y.size} training points (seed {seed})"
     unfinished = DevSplit(dataset.name, described, fingerprint="", **parts)
-    fingerprint = dataset_fingerprint(unfinished, dev_split={"fraction": dev_fraction, "seed": seed})
+    how = {"fraction": dev_fraction, "seed": seed} | ({"standardize": True} if standardize else {})
+    fingerprint = dataset_fingerprint(unfinished, dev_split=how)
     return DevSplit(dataset.name, described, fingerprint=fingerprint, **parts)
 
 
@@ -240,6 +245,7 @@ def run_sweep(
     batch_size: int = 64,
     memory_limit: int | None = None,
     progress: Progress | None = None,
+    standardize: bool = False,
 ) -> SweepResult:
     """Train what ``store`` does not hold yet, store each batch as it finishes, summarise everything.
 
@@ -259,11 +265,13 @@ def run_sweep(
         would need more is refused with the estimate in the message.
     progress : callable(done, total), optional
         Called with models finished over models to train.
+    standardize : bool
+        Centre and scale the features by the fitting points' mean and standard deviation.
     """
     from .store import config_key
 
     batch_size = check_int("batch_size", batch_size, low=1)
-    split = split_dev(dataset, spec.dev_fraction, spec.split_seed)
+    split = split_dev(dataset, spec.dev_fraction, spec.split_seed, standardize=standardize)
     configs = expand(spec)
     needed = estimate_memory(configs, len(split.y_fit), split.X_fit.shape[1], batch_size)
     limit = available_memory() // 2 if memory_limit is None else memory_limit
@@ -278,7 +286,7 @@ def run_sweep(
     done = 0
     for batch in _batches(todo, batch_size):
         start = time.perf_counter()
-        models = fit_many(split.X_fit, split.y_fit, batch, engine=engine)
+        models = fit_many(split.X_fit, split.y_fit, batch, engine=engine, standardize=standardize)
         seconds = (time.perf_counter() - start) / len(batch)
         rows = []
         for config, model in zip(batch, models):

@@ -6,7 +6,7 @@ import datetime as _dt
 from pathlib import Path
 
 from .files import atomic_write_text, staged_directory
-from .report import _json_text, environment
+from .report import STANDARDIZED_NOTE, _json_text, environment
 from .statplots import setting_label
 
 __all__ = ["summary_rows", "summary_text", "write_sweep_run", "describe_settings"]
@@ -60,7 +60,8 @@ def _best_sentence(result) -> str:
     )
 
 
-def write_sweep_run(result, out, *, best_models=None, command: str = "reglab sweep", db_path=None) -> Path:
+def write_sweep_run(result, out, *, best_models=None, command: str = "reglab sweep", db_path=None,
+                    standardized: bool = False) -> Path:
     """Write ``report.md``, ``results.json``, ``table.csv`` and the figures of a sweep.
 
     best_models: name -> trained Model (one seed each) of the best configurations, for their boundaries.
@@ -92,6 +93,7 @@ def write_sweep_run(result, out, *, best_models=None, command: str = "reglab swe
             "grid": {k: [list(v) if isinstance(v, tuple) else v for v in vals] for k, vals in axes.items()},
             "seeds": list(result.spec.seeds),
             "database": None if db_path is None else str(db_path),
+            "standardized": standardized,
             "environment": environment(),
             "best": {"settings": result.best.settings, "dev_accuracy": result.best.dev.mean,
                      "dev_interval": [result.best.dev.low, result.best.dev.high], "test_accuracy": result.best.test.mean},
@@ -111,6 +113,7 @@ def write_sweep_run(result, out, *, best_models=None, command: str = "reglab swe
             f"**{_best_sentence(result)}**", "",
             "The dev set (held out from the training data) chooses; test accuracies of every configuration are listed "
             "for information only and were not used to choose.", "",
+            *([STANDARDIZED_NOTE, ""] if standardized else []),
             _table(summary_rows(result), markdown=True), "",
         ]
         for title, file in figures:

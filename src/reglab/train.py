@@ -201,8 +201,12 @@ def fit_many(
     record_every: int = 100,
     progress: Progress | None = None,
     dtype=np.float64,
+    standardize: bool = False,
 ) -> list[Model]:
     """Train one model per config on (X (n_samples, n_features), y (n_samples,)).
+
+    With ``standardize=True`` each feature is centred and scaled by the mean and standard
+    deviation of X; the models keep that transformation and apply it when predicting.
 
     Configs that share layer sizes, iteration count and mask mode are trained together as one
     batch along the model axis. Returns the models in the order of ``configs``.
@@ -229,6 +233,11 @@ def fit_many(
             raise TypeError(f"configs[{k}] must be a TrainConfig; got {type(config).__name__}")
     X, _ = check_X_y(X, y)
     y_encoded, classes = binary_labels(y)
+    scaling = (None, None)
+    if standardize:
+        scale = X.std(axis=0)
+        scaling = (X.mean(axis=0), np.where(scale > 0, scale, 1.0))  # a constant feature is only centred
+        X = (X - scaling[0]) / scaling[1]
     XT, YT = X.T, y_encoded[None, :]  # the engine's (features x examples) layout
     groups: dict[tuple, list[int]] = {}
     for k, config in enumerate(configs):
@@ -257,7 +266,7 @@ def fit_many(
             **loop_options,
         )
         for j, k in enumerate(indices):
-            models[k] = Model(configs[k], params.model(j), history.model(j), classes)
+            models[k] = Model(configs[k], params.model(j), history.model(j), classes, *scaling)
         done_before += batch[0].n_iterations * len(batch)
     if progress is not None:
         progress(total, total)
@@ -273,6 +282,6 @@ def fit(X, y, config: TrainConfig | None = None, **kwargs) -> Model:
     y : array of shape (n_samples,), two classes
     config : TrainConfig, optional
     **kwargs
-        ``engine``, ``record_every``, ``progress``: see ``fit_many``.
+        ``engine``, ``record_every``, ``progress``, ``dtype``, ``standardize``: see ``fit_many``.
     """
     return fit_many(X, y, [config if config is not None else TrainConfig()], **kwargs)[0]
