@@ -68,8 +68,9 @@ def _snapshot(path: Path) -> tuple:
 def test_config_key_is_sha256_of_the_documented_canonical_json():
     # Written out by hand: sorted keys, no spaces, floats by repr, tuples as lists.
     canonical = (
-        '{"config":{"hidden_layer_sizes":[20,3],"init":"course","keep_prob":[0.86,0.86],"l1":0.0,'
-        '"l2":0.7,"learning_rate":0.3,"mask_mode":"course","n_iterations":30000,"seed":3},"dataset":"abc"}'
+        '{"config":{"early_stopping":false,"hidden_layer_sizes":[20,3],"init":"course","keep_prob":[0.86,0.86],'
+        '"l1":0.0,"l2":0.7,"learning_rate":0.3,"mask_mode":"course","max_norm":null,"min_delta":0.0,'
+        '"n_iterations":30000,"patience":10,"seed":3,"validation_fraction":0.1,"weight_decay":0.0},"dataset":"abc"}'
     )
     expected = hashlib.sha256(canonical.encode()).hexdigest()[:32]
     assert config_key(reglab.TrainConfig(l2=0.7, keep_prob=0.86), "abc") == expected
@@ -106,6 +107,12 @@ def test_every_setting_and_the_data_change_the_key():
         init="fresh",
         mask_mode="fresh",
         seed=4,
+        weight_decay=1e-4,
+        max_norm=3.0,
+        early_stopping=True,
+        validation_fraction=0.2,
+        patience=5,
+        min_delta=1e-3,
     )
     assert set(variants) == set(base.to_dict()), "a new TrainConfig field needs a variant here"
     keys = [config_key(base, "data")] + [config_key(base.replace(**{k: v}), "data") for k, v in variants.items()]

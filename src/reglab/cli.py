@@ -67,6 +67,17 @@ def _training_options(function):
                      help="course: the notebook's fixed dropout masks; fresh: new masks every iteration."),
         click.option("--engine", type=click.Choice(["compiled", "reference"]), default="compiled", show_default=True,
                      help="Training engine."),
+        click.option("--weight-decay", type=float, default=0.0, show_default=True,
+                     help="Decoupled weight decay per iteration: W <- (1 - wd) W - lr dW."),
+        click.option("--max-norm", type=float, default=None, help="Max norm of each unit's incoming weights."),
+        click.option("--early-stopping", is_flag=True,
+                     help="Stop when the cost on a held-out part of the training points stops improving; keep the best weights."),
+        click.option("--validation-fraction", type=float, default=0.1, show_default=True,
+                     help="Share of the training points held out for --early-stopping."),
+        click.option("--patience", type=int, default=10, show_default=True,
+                     help="Record points (every 100 iterations) without improvement before stopping."),
+        click.option("--min-delta", type=float, default=0.0, show_default=True,
+                     help="Smallest decrease of the dev cost that counts as an improvement."),
         click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
                      help="Run folder (default runs/<UTC time>-<command>/)."),
     ]
@@ -122,7 +133,8 @@ def cli():
 @click.option("--seeds", "n_seeds", type=int, default=None, metavar="N",
               help="Also train each model with N seeds (fresh init and masks) and report mean ± 95% interval.")
 def compare(data, n_samples, noise, test_fraction, data_seed, standardize, hidden, learning_rate, iterations, seed, init, mask_mode,
-            engine, out, l2, keep_prob, n_seeds):
+            engine, weight_decay, max_norm, early_stopping, validation_fraction, patience, min_delta, out, l2, keep_prob,
+            n_seeds):
     """Train the notebook's three models (plain, L2, dropout) and compare them.
 
     By default this reproduces the notebook exactly (course initialisation and dropout masks).
@@ -134,7 +146,9 @@ def compare(data, n_samples, noise, test_fraction, data_seed, standardize, hidde
 
     dataset = _load_data(data, n_samples, noise, test_fraction, data_seed)
     base = TrainConfig(hidden_layer_sizes=_int_list(hidden, "--hidden"), learning_rate=learning_rate,
-                       n_iterations=iterations, init=init, mask_mode=mask_mode, seed=seed)
+                       n_iterations=iterations, init=init, mask_mode=mask_mode, seed=seed, weight_decay=weight_decay,
+                       max_norm=max_norm, early_stopping=early_stopping, validation_fraction=validation_fraction,
+                       patience=patience, min_delta=min_delta)
     keep = _float_list(keep_prob, "--keep-prob")
     configs = course_study_configs(base, l2=l2, keep_prob=keep[0] if len(keep) == 1 else keep)
     if n_seeds is not None and n_seeds < 1:
@@ -169,7 +183,7 @@ def compare(data, n_samples, noise, test_fraction, data_seed, standardize, hidde
 @click.option("--keep-prob", default="1", show_default=True, metavar="P[,P...]",
               help="Dropout keep_prob: one value, or one per hidden layer.")
 def train(data, n_samples, noise, test_fraction, data_seed, standardize, hidden, learning_rate, iterations, seed, init, mask_mode,
-          engine, out, l2, l1, keep_prob):
+          engine, weight_decay, max_norm, early_stopping, validation_fraction, patience, min_delta, out, l2, l1, keep_prob):
     """Train one model and save it (model.npz) with its figures and report."""
     from .config import TrainConfig
     from .report import default_run_dir, model_row, text_table, write_train_run
@@ -179,7 +193,9 @@ def train(data, n_samples, noise, test_fraction, data_seed, standardize, hidden,
     keep = _float_list(keep_prob, "--keep-prob")
     config = TrainConfig(hidden_layer_sizes=_int_list(hidden, "--hidden"), learning_rate=learning_rate,
                          n_iterations=iterations, l2=l2, l1=l1, keep_prob=keep[0] if len(keep) == 1 else keep,
-                         init=init, mask_mode=mask_mode, seed=seed)
+                         init=init, mask_mode=mask_mode, seed=seed, weight_decay=weight_decay, max_norm=max_norm,
+                         early_stopping=early_stopping, validation_fraction=validation_fraction, patience=patience,
+                         min_delta=min_delta)
     out = out or default_run_dir("train")
     bar = _ProgressBar("training")
     start = time.perf_counter()

@@ -6,6 +6,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from .masks import MASK_MODES
 from .validation import check_choice, check_int, check_keep_prob, check_layer_sizes, check_real
 
@@ -41,6 +43,22 @@ class TrainConfig:
         ``Generator`` seeded by ``seed``.
     seed : int
         Seed of the initialisation and of fresh masks, >= 0.
+    weight_decay : float
+        Decoupled weight decay in [0, 1): every iteration, ``W <- (1 - weight_decay) W - lr dW``
+        (not part of the cost; see ``reglab.constraints``).
+    max_norm : float or None
+        Max-norm constraint: after every step, each unit's incoming weight vector is rescaled to
+        norm <= max_norm (> 0). None: no constraint.
+    early_stopping : bool
+        Hold out ``validation_fraction`` of the training points (stratified, fixed seed 0) and stop
+        when their cross-entropy has not improved by more than ``min_delta`` for ``patience``
+        consecutive record points; the weights of the best record point are restored.
+    validation_fraction : float
+        In (0, 1).
+    patience : int
+        Record points (every ``record_every`` iterations) without improvement, >= 1.
+    min_delta : float
+        Smallest decrease of the dev cost that counts as an improvement, >= 0.
     """
 
     hidden_layer_sizes: tuple[int, ...] = (20, 3)
@@ -52,6 +70,12 @@ class TrainConfig:
     init: str = "course"
     mask_mode: str = "course"
     seed: int = 3
+    weight_decay: float = 0.0
+    max_norm: float | None = None
+    early_stopping: bool = False
+    validation_fraction: float = 0.1
+    patience: int = 10
+    min_delta: float = 0.0
 
     def __post_init__(self):
         hidden = check_layer_sizes("hidden_layer_sizes", self.hidden_layer_sizes)
@@ -65,9 +89,22 @@ class TrainConfig:
             init=check_choice("init", self.init, INIT_MODES),
             mask_mode=check_choice("mask_mode", self.mask_mode, MASK_MODES),
             seed=check_int("seed", self.seed, low=0, high=2**32 - 1),
+            weight_decay=check_real("weight_decay", self.weight_decay, low=0, high=1, high_inclusive=False),
+            max_norm=None if self.max_norm is None else check_real(
+                "max_norm", self.max_norm, low=0, low_inclusive=False),
+            early_stopping=_check_bool("early_stopping", self.early_stopping),
+            validation_fraction=check_real("validation_fraction", self.validation_fraction, low=0, high=1,
+                                           low_inclusive=False, high_inclusive=False),
+            patience=check_int("patience", self.patience, low=1),
+            min_delta=check_real("min_delta", self.min_delta, low=0),
         )
         for name, value in values.items():
             object.__setattr__(self, name, value)
+
+    @property
+    def needs_reference_engine(self) -> bool:
+        """Settings the compiled engine does not implement yet (it falls back to the reference loop)."""
+        return self.weight_decay > 0 or self.max_norm is not None or self.early_stopping
 
     @property
     def uses_dropout(self) -> bool:
@@ -94,6 +131,12 @@ class TrainConfig:
             if isinstance(data.get(key), list):
                 data[key] = tuple(data[key])
         return cls(**data)
+
+
+def _check_bool(name: str, value) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False; got {value!r}")
+    return bool(value)
 
 
 #: The notebook's three models, by name.

@@ -30,14 +30,28 @@ class History:
     """Cost recorded during training.
 
     iterations (T,): the iterations at which the cost was recorded (before that iteration's
-    update); cost (M, T) for a batch of M models, or (T,) for one model.
+    update); cost (M, T) for a batch of M models, or (T,) for one model. With early stopping,
+    dev_cost and dev_accuracy (like cost) are measured on the held-out points at the same
+    iterations; best_iteration is the one whose weights were kept and stopped_iteration the one
+    at which training stopped (-1: it ran to the end); (M,) or scalars.
     """
 
     iterations: np.ndarray
     cost: np.ndarray
+    dev_cost: np.ndarray | None = None
+    dev_accuracy: np.ndarray | None = None
+    best_iteration: np.ndarray | int | None = None
+    stopped_iteration: np.ndarray | int | None = None
 
     def model(self, i: int) -> History:
-        return History(self.iterations, self.cost[i])
+        if self.dev_cost is None:
+            return History(self.iterations, self.cost[i])
+        return History(self.iterations, self.cost[i], self.dev_cost[i], self.dev_accuracy[i],
+                       int(self.best_iteration[i]), int(self.stopped_iteration[i]))
+
+    @property
+    def early_stopped(self) -> bool:
+        return self.dev_cost is not None
 
     @property
     def final_cost(self) -> float:
@@ -108,6 +122,10 @@ class Model:
             arrays["input_mean"], arrays["input_scale"] = self.input_mean, self.input_scale
         arrays["history_iterations"] = self.history.iterations
         arrays["history_cost"] = self.history.cost
+        if self.history.early_stopped:
+            arrays["history_dev_cost"] = self.history.dev_cost
+            arrays["history_dev_accuracy"] = self.history.dev_accuracy
+            arrays["history_best_stopped"] = np.array([self.history.best_iteration, self.history.stopped_iteration])
         with atomic_path(path) as temporary:
             with open(temporary, "wb") as handle:
                 np.savez(handle, **arrays)
@@ -174,6 +192,14 @@ def load_model(path) -> Model:
     cost = arrays.get("history_cost", np.zeros(0))
     if iterations.shape != cost.shape:
         raise _model_error(path, "its cost history has inconsistent shapes")
+    history = History(iterations, cost)
+    if "history_dev_cost" in arrays:
+        dev_cost, dev_accuracy = arrays["history_dev_cost"], arrays.get("history_dev_accuracy")
+        best_stopped = arrays.get("history_best_stopped")
+        if dev_accuracy is None or dev_cost.shape != iterations.shape or dev_accuracy.shape != iterations.shape \
+                or best_stopped is None or best_stopped.shape != (2,):
+            raise _model_error(path, "its early-stopping history has inconsistent shapes")
+        history = History(iterations, cost, dev_cost, dev_accuracy, int(best_stopped[0]), int(best_stopped[1]))
     scaling = [arrays.get("input_mean"), arrays.get("input_scale")]
     if (scaling[0] is None) != (scaling[1] is None):
         raise _model_error(path, "it holds only one of 'input_mean' and 'input_scale'")
@@ -183,4 +209,4 @@ def load_model(path) -> Model:
                 raise _model_error(path, f"{key} must hold {sizes[0]} finite numbers; got shape {array.shape}")
         if np.any(scaling[1] <= 0):
             raise _model_error(path, "input_scale must be positive")
-    return Model(config, Params(tuple(weights), tuple(biases)), History(iterations, cost), classes, *scaling)
+    return Model(config, Params(tuple(weights), tuple(biases)), history, classes, *scaling)

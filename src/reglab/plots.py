@@ -213,18 +213,27 @@ def cost_curves(histories: Mapping[str, Any], *, title: str = "Cost during train
             )
         if cost.size == 0:
             raise ValueError(f"histories[{name!r}] holds no recorded cost")
-        curves.append((str(name), iterations, cost.astype(np.float64)))
+        curves.append((str(name), iterations, cost.astype(np.float64), history))
 
     fig = _new_figure(SINGLE_FIGSIZE)
     ax = fig.add_subplot()
-    for name, iterations, cost in curves:
+    for name, iterations, cost, history in curves:
         final = cost[np.isfinite(cost)][-1:]
         label = f"{name} (final {final[0]:{'.4f' if abs(final[0]) >= 0.01 else '.2e'}})" if final.size else name
-        ax.plot(iterations, cost, marker="o" if cost.size <= 40 else None, markersize=3.5, linewidth=1.6, label=label)
+        (line,) = ax.plot(iterations, cost, marker="o" if cost.size <= 40 else None, markersize=3.5, linewidth=1.6,
+                          label=label)
+        if getattr(history, "dev_cost", None) is not None:  # early stopping: the dev cost and the kept point
+            ax.plot(iterations, np.ravel(history.dev_cost), linestyle="--", color=line.get_color(), linewidth=1.4,
+                    label=f"{name}: dev cost (early stopping)")
+            best = int(np.ravel(history.best_iteration)[0])
+            ax.axvline(best, color=line.get_color(), linestyle=":", linewidth=1.2,
+                       label=f"{name}: weights kept from iteration {best}")
     if log_scale:
         ax.set_yscale("log")
     ax.set_xlabel("iteration")
     ax.set_ylabel("cost (log scale)" if log_scale else "cost")
+    if any(getattr(h, "dev_cost", None) is not None for *_, h in curves):
+        ax.set_ylabel("cost (solid: training, dashed: dev)")
     ax.set_title(str(title))
     ax.grid(True, alpha=0.3)
     ax.legend(loc="best", fontsize="small")

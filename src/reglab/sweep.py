@@ -37,7 +37,7 @@ __all__ = [
 ]
 
 #: Grid axes and the TrainConfig field each sets.
-AXES = ("l2", "l1", "keep_prob", "learning_rate", "n_iterations", "hidden_layer_sizes")
+AXES = ("l2", "l1", "keep_prob", "learning_rate", "n_iterations", "hidden_layer_sizes", "weight_decay", "max_norm")
 
 Progress = Callable[[int, int], None]
 

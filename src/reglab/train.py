@@ -12,8 +12,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import network, penalties
+from . import constraints, network, penalties
 from .config import TrainConfig
+from .early_stopping import EarlyStopping, stratified_holdout
 from .masks import CourseMasks, FreshMasks
 from .model import History, Model
 from .params import Params, init_course, init_fresh, stack
@@ -47,6 +48,8 @@ class Hyper(NamedTuple):
     l2: np.ndarray  # (M,)
     l1: np.ndarray  # (M,)
     keep_prob: np.ndarray  # (M, H)
+    weight_decay: np.ndarray | None = None  # (M,); None: no decay
+    max_norm: np.ndarray | None = None  # (M,), inf for no constraint; None: none for any model
 
     @classmethod
     def from_configs(cls, configs: Sequence[TrainConfig]) -> Hyper:
@@ -55,6 +58,8 @@ class Hyper(NamedTuple):
             np.array([c.l2 for c in configs], dtype=float),
             np.array([c.l1 for c in configs], dtype=float),
             np.array([c.keep_prob for c in configs], dtype=float).reshape(len(configs), -1),
+            np.array([c.weight_decay for c in configs], dtype=float),
+            np.array([np.inf if c.max_norm is None else c.max_norm for c in configs], dtype=float),
         )
 
     @property
@@ -102,16 +107,20 @@ def train_loop(
     record_every: int = 100,
     progress: Progress | None = None,
     on_record: Callable[[int, np.ndarray], None] | None = None,
+    monitor: Callable[[int, Params], bool] | None = None,
 ) -> tuple[Params, History]:
     """Full-batch gradient descent for M networks at once.
 
     X (n_0, m) shared by all models; Y (1, m) in {0, 1}. ``mask_source`` (see ``masks``) is
     called every iteration when not None. The cost of iteration i (before its update, as the
     course records it) is kept for i = 0, record_every, 2*record_every, ... and the last one;
-    ``on_record(i, cost (M,))`` and ``progress(i + 1, n_iterations)`` are called at those points.
+    ``on_record(i, cost (M,))`` and ``progress(i + 1, n_iterations)`` are called at those points,
+    and ``monitor(i, params)`` (e.g. ``EarlyStopping``), whose True ends training there.
+    Decoupled weight decay and the max-norm constraint (``hyper``) act after each step.
     """
     hidden_shapes = [(n, X.shape[-1]) for n in params.layer_sizes[1:-1]]
     lr = hyper.learning_rate[:, None, None]  # (M, 1, 1)
+    decay = 0.0 if hyper.weight_decay is None else hyper.weight_decay[:, None, None]  # (M, 1, 1)
     recorded_at = sorted(set(range(0, n_iterations, record_every)) | {n_iterations - 1})
     record = set(recorded_at)
     costs = np.empty((params.n_models, len(recorded_at)))
@@ -131,13 +140,18 @@ def train_loop(
                     on_record(i, cost)
                 if progress is not None:
                     progress(i + 1, n_iterations)
+                if monitor is not None and monitor(i, current):
+                    break
             else:
                 cache = network.forward(current, X, masks, hyper.keep_prob)
             dweights, dbiases = gradients(current, cache, Y, hyper)
             for layer in range(len(weights)):
-                weights[layer] = weights[layer] - lr * dweights[layer]
+                weights[layer] = constraints.decay_and_step(weights[layer], dweights[layer], lr, decay)
+                if hyper.max_norm is not None:
+                    weights[layer] = constraints.project_max_norm(weights[layer], hyper.max_norm)
                 biases[layer] = biases[layer] - lr * dbiases[layer]
     final = Params(tuple(weights), tuple(biases))
+    recorded_at, costs = recorded_at[:column], costs[:, :column]  # shorter when stopped early
     finite = np.all([np.isfinite(W).all(axis=(1, 2)) for W in final.weights], axis=0)  # (M,)
     _check_finite(np.where(finite, 0.0, np.nan), n_iterations, hyper)
     return final, History(np.array(recorded_at), costs)
@@ -189,7 +203,8 @@ def _mask_source(configs: Sequence[TrainConfig], hyper: Hyper):
 
 
 def _batch_key(config: TrainConfig) -> tuple:
-    return (config.hidden_layer_sizes, config.n_iterations, config.mask_mode if config.uses_dropout else None)
+    early = (config.validation_fraction,) if config.early_stopping else None
+    return (config.hidden_layer_sizes, config.n_iterations, config.mask_mode if config.uses_dropout else None, early)
 
 
 def fit_many(
@@ -249,22 +264,36 @@ def fit_many(
         batch = [configs[k] for k in indices]
         layer_sizes = batch[0].layer_sizes(X.shape[1])
         hyper = Hyper.from_configs(batch)
+        X_fit, Y_fit, stopper, batch_loop, batch_options = XT, YT, None, loop, loop_options
+        if any(c.needs_reference_engine for c in batch):
+            # Weight decay, max-norm and early stopping run on the reference loop for now.
+            batch_loop, batch_options = train_loop, {}
+        if batch[0].early_stopping:
+            held = stratified_holdout(y_encoded, batch[0].validation_fraction, seed=0)
+            X_fit, Y_fit = XT[:, ~held], YT[:, ~held]
+            stopper = EarlyStopping(XT[:, held], YT[:, held], [True] * len(batch),
+                                    [c.patience for c in batch], [c.min_delta for c in batch])
+            batch_options = dict(batch_options, monitor=stopper)
 
         def report(i, n, _offset=done_before, _size=len(batch)):
             if progress is not None:
                 progress(_offset + i * _size, total)
 
-        params, history = loop(
-            XT,
-            YT,
+        params, history = batch_loop(
+            X_fit,
+            Y_fit,
             _initial_params(layer_sizes, batch),
             hyper,
             _mask_source(batch, hyper),
             batch[0].n_iterations,
             record_every,
             report,
-            **loop_options,
+            **batch_options,
         )
+        if stopper is not None:
+            params = stopper.best_params(params)
+            history = History(history.iterations, history.cost, np.stack(stopper.dev_cost, axis=1),
+                              np.stack(stopper.dev_accuracy, axis=1), stopper.best_iteration, stopper.stopped_at)
         for j, k in enumerate(indices):
             models[k] = Model(configs[k], params.model(j), history.model(j), classes, *scaling)
         done_before += batch[0].n_iterations * len(batch)
