@@ -1,0 +1,374 @@
+"""``RegularizedMLPClassifier``: reglab's network as a scikit-learn estimator.
+
+The only module of reglab that imports scikit-learn (install the ``sklearn`` extra); ``import
+reglab`` does not load it. The estimator is a thin layer: its parameters become a ``TrainConfig``,
+``reglab.fit`` trains, and the trained ``reglab.Model`` is kept as ``model_``, so a model saved
+from the estimator is the same file the library and the ``reglab`` command read and write.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import numbers
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
+from sklearn.utils.validation import check_is_fitted
+
+from . import network
+from .config import INIT_MODES, TrainConfig
+from .masks import MASK_MODES
+from .model import Model
+from .train import ENGINES, fit
+
+try:
+    from sklearn.utils.validation import validate_data as _validate_data
+except ImportError:  # scikit-learn < 1.6: the method on BaseEstimator
+
+    def _validate_data(estimator, *args, **kwargs):
+        return estimator._validate_data(*args, **kwargs)
+
+
+__all__ = ["RegularizedMLPClassifier", "LOSS_RECORD_EVERY"]
+
+#: The training cost is recorded every LOSS_RECORD_EVERY iterations (and at the last one), as the course does.
+LOSS_RECORD_EVERY = 100
+
+# scikit-learn >= 1.6 describes estimators with Tags objects (``__sklearn_tags__``), older versions
+# with a dict (``_more_tags``); the estimator defines whichever the installed version reads.
+_TAG_OBJECTS = hasattr(BaseEstimator, "__sklearn_tags__")
+
+
+class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
+    """Binary classifier: (LINEAR -> RELU [-> DROPOUT]) x H -> LINEAR -> SIGMOID, full-batch gradient descent.
+
+    The network of the course "Regularization" (layers [n_features, 20, 3, 1] by default), with
+    L2, L1 and inverted dropout in any combination, trained on all samples at every step.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : int or tuple of int, default=(20, 3)
+        Units of each hidden (ReLU) layer; an int means one hidden layer. The output is one
+        sigmoid unit.
+    l2 : float, default=0.0
+        L2 strength at the course's scale (its ``lambd``): the cost gains
+        ``l2 / (2 n_samples) * sum ||W||^2`` over all weight matrices (biases excluded). This is
+        scikit-learn's ``MLPClassifier`` ``alpha`` term, ``alpha / 2 * sum ||W||^2 / n_samples``,
+        so ``l2 = alpha`` penalises the same.
+    l1 : float, default=0.0
+        L1 strength: the cost gains ``l1 / n_samples * sum |W|``.
+    keep_prob : float or tuple of float, default=1.0
+        Dropout keep probability in (0, 1], one for every hidden layer or one per hidden layer;
+        1 means no dropout. Dropout acts during training only.
+    learning_rate : float, default=0.3
+        Gradient-descent step, > 0 (constant).
+    max_iter : int, default=30000
+        Full-batch iterations, >= 1. Training always runs all of them.
+    random_state : None, int or numpy.random.RandomState, default=None
+        Seed of the initial weights and of fresh dropout masks. An int in [0, 2**32 - 1] is used
+        as reglab's ``seed`` itself; ``None`` draws a seed from NumPy's global ``RandomState`` and a
+        ``RandomState`` instance draws one from that instance (scikit-learn's convention). The seed
+        used is kept as ``seed_``.
+    init : {"fresh", "course"}, default="fresh"
+        "fresh": weights drawn from a ``numpy.random.Generator`` seeded by the seed, with the
+        course's scaling (standard normal / sqrt(fan-in)). "course": the notebook's legacy
+        ``RandomState(seed)`` draws, so ``init="course", random_state=3`` starts from the
+        notebook's weights.
+    mask_mode : {"fresh", "course"}, default="fresh"
+        "fresh": new dropout masks every iteration, from the seed. "course": the notebook's
+        fixed masks (the same every iteration, independent of the seed).
+    standardize : bool, default=False
+        Centre and scale each feature by the mean and standard deviation of the training X
+        before the network; the model keeps that transformation and applies it when predicting
+        (also after saving). The scikit-learn way, a ``Pipeline`` with ``StandardScaler``, works
+        as well.
+    engine : {"compiled", "reference"}, default="compiled"
+        "compiled": the numba training loop; "reference": the readable NumPy loop. Both train
+        the same model up to rounding.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (2,)
+        The two class labels, sorted; ``predict_proba[:, 1]`` is the probability of ``classes_[1]``.
+    n_features_in_ : int
+        Number of features seen in ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names, when ``X`` in ``fit`` had string column names (a DataFrame).
+    model_ : reglab.Model
+        The trained network; ``model_.save(path)`` writes the file that ``reglab.load_model`` and
+        ``reglab predict`` read.
+    loss_curve_ : ndarray of shape (n_records,)
+        The regularized training cost (cross-entropy plus penalties; with dropout, under that
+        iteration's masks) before the update of the iterations in ``loss_curve_iterations_``.
+    loss_curve_iterations_ : ndarray of shape (n_records,)
+        0, 100, 200, ... and ``max_iter - 1``: where ``loss_curve_`` was recorded.
+    n_iter_ : int
+        Iterations run (``max_iter``).
+    seed_ : int
+        The seed the model was trained with (see ``random_state``).
+
+    See Also
+    --------
+    reglab.fit : the same training from the library, returning a ``reglab.Model``.
+    sklearn.multiclass.OneVsRestClassifier : wrap this estimator for more than two classes.
+
+    Notes
+    -----
+    Differences from ``sklearn.neural_network.MLPClassifier``: ``learning_rate`` is the (constant)
+    step itself, the solver is plain full-batch gradient descent, training runs exactly
+    ``max_iter`` iterations, and only two classes are supported.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_moons
+    >>> from reglab.sklearn import RegularizedMLPClassifier
+    >>> X, y = make_moons(200, noise=0.2, random_state=0)
+    >>> clf = RegularizedMLPClassifier(l2=0.7, keep_prob=0.86, max_iter=2000, random_state=0).fit(X, y)
+    >>> clf.predict_proba(X[:2]).shape
+    (2, 2)
+    """
+
+    # A new setting is one line in each of: this table, __init__'s signature and body, and
+    # _train_config (settings of the engine) or _fit_options (options of reglab.fit).
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like", Interval(numbers.Integral, 1, None, closed="left")],
+        "l2": [Interval(numbers.Real, 0, None, closed="left")],
+        "l1": [Interval(numbers.Real, 0, None, closed="left")],
+        "keep_prob": [Interval(numbers.Real, 0, 1, closed="right"), "array-like"],
+        "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
+        "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+        "init": [StrOptions(set(INIT_MODES))],
+        "mask_mode": [StrOptions(set(MASK_MODES))],
+        "standardize": ["boolean"],
+        "engine": [StrOptions(set(ENGINES))],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(20, 3),
+        *,
+        l2=0.0,
+        l1=0.0,
+        keep_prob=1.0,
+        learning_rate=0.3,
+        max_iter=30000,
+        random_state=None,
+        init="fresh",
+        mask_mode="fresh",
+        standardize=False,
+        engine="compiled",
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.l2 = l2
+        self.l1 = l1
+        self.keep_prob = keep_prob
+        self.learning_rate = learning_rate
+        self.max_iter = max_iter
+        self.random_state = random_state
+        self.init = init
+        self.mask_mode = mask_mode
+        self.standardize = standardize
+        self.engine = engine
+
+    # ---- training ----------------------------------------------------------------------------
+    def _train_config(self, seed: int) -> TrainConfig:
+        """The reglab settings of these parameters (TrainConfig checks what the constraints cannot)."""
+        hidden = self.hidden_layer_sizes
+        if isinstance(hidden, numbers.Integral):
+            hidden = (hidden,)
+        return TrainConfig(
+            hidden_layer_sizes=tuple(hidden),
+            learning_rate=self.learning_rate,
+            n_iterations=self.max_iter,
+            l2=self.l2,
+            l1=self.l1,
+            keep_prob=self.keep_prob,
+            init=self.init,
+            mask_mode=self.mask_mode,
+            seed=seed,
+        )
+
+    def _fit_options(self) -> dict:
+        """Keyword arguments of ``reglab.fit`` other than the config."""
+        return {"engine": self.engine, "standardize": bool(self.standardize), "record_every": LOSS_RECORD_EVERY}
+
+    def _seed(self) -> int:
+        """reglab's seed: the int itself, else drawn from the RandomState (None: NumPy's global one)."""
+        if isinstance(self.random_state, numbers.Integral):
+            return int(self.random_state)
+        return int(check_random_state(self.random_state).randint(np.iinfo(np.uint32).max))
+
+    def fit(self, X, y):
+        """Train the network on (X, y).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training inputs, finite numbers.
+        y : array-like of shape (n_samples,)
+            Labels of exactly two classes (any labels, strings too).
+
+        Returns
+        -------
+        self : RegularizedMLPClassifier
+            The fitted estimator.
+
+        Raises
+        ------
+        ValueError
+            For invalid parameters, more or fewer than two classes, or a diverging training
+            (``reglab.TrainingDivergedError``, when ``learning_rate`` is too large).
+        """
+        self._validate_params()
+        X, y = _validate_data(self, X, y, dtype=np.float64)
+        check_classification_targets(y)
+        classes = unique_labels(y)
+        if classes.size > 2:
+            shown = ", ".join(str(_plain(c)) for c in classes[:5]) + (", ..." if classes.size > 5 else "")
+            raise ValueError(
+                f"Only binary classification is supported. The type of the target is "
+                f"{type_of_target(y, input_name='y')}: y holds {classes.size} classes ({shown}). "
+                f"For more classes wrap the estimator: "
+                f"sklearn.multiclass.OneVsRestClassifier({type(self).__name__}(...))"
+            )
+        if classes.size < 2:
+            raise ValueError(f"y must hold two classes; got one class: {_plain(classes[0])!r}")
+        seed = self._seed()
+        config = self._train_config(seed)
+        y_encoded = (y == classes[1]).astype(np.float64)  # (n_samples,): 1 for classes[1]
+        model = fit(X, y_encoded, config, **self._fit_options())
+        # The model carries the real labels, so library, CLI and estimator predict the same labels.
+        model = dataclasses.replace(model, classes=_plain_labels(classes))
+        self._set_fitted(model, classes)
+        return self
+
+    def _set_fitted(self, model: Model, classes: np.ndarray) -> None:
+        """Fitted attributes from a trained model."""
+        self.model_ = model
+        self.classes_ = classes
+        self.n_features_in_ = model.n_features
+        self.loss_curve_ = np.array(model.history.cost, dtype=float)
+        self.loss_curve_iterations_ = np.array(model.history.iterations)
+        self.n_iter_ = model.config.n_iterations
+        self.seed_ = model.config.seed
+
+    @classmethod
+    def from_model(cls, model: Model, *, engine: str = "compiled") -> RegularizedMLPClassifier:
+        """A fitted estimator around a trained ``reglab.Model`` (from ``reglab.fit`` or ``load_model``).
+
+        Parameters
+        ----------
+        model : reglab.Model
+            Its settings become the estimator's parameters (``random_state`` is its seed), its
+            network the fitted one; refitting trains anew with those settings.
+        engine : {"compiled", "reference"}, default="compiled"
+            The engine of a refit (a model does not record the engine it was trained with).
+
+        Returns
+        -------
+        RegularizedMLPClassifier
+            Fitted: predicts exactly as ``model`` does.
+        """
+        if not isinstance(model, Model):
+            raise TypeError(f"model must be a reglab.Model; got {type(model).__name__}")
+        config = model.config
+        keep_prob = config.keep_prob
+        estimator = cls(
+            hidden_layer_sizes=config.hidden_layer_sizes,
+            l2=config.l2,
+            l1=config.l1,
+            keep_prob=keep_prob[0] if len(set(keep_prob)) == 1 else keep_prob,
+            learning_rate=config.learning_rate,
+            max_iter=config.n_iterations,
+            random_state=config.seed,
+            init=config.init,
+            mask_mode=config.mask_mode,
+            standardize=model.standardized,
+            engine=engine,
+        )
+        estimator._validate_params()
+        estimator._set_fitted(model, np.asarray(model.classes))
+        return estimator
+
+    # ---- prediction --------------------------------------------------------------------------
+    def _checked_X(self, X) -> np.ndarray:
+        check_is_fitted(self)
+        return _validate_data(self, X, reset=False, dtype=np.float64)
+
+    def decision_function(self, X):
+        """The network's output before the sigmoid (the logit of ``classes_[1]``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            Positive where ``classes_[1]`` is predicted.
+        """
+        X = self._checked_X(X)
+        model = self.model_
+        if model.input_mean is not None:  # as Model.predict_proba does before the network
+            X = (X - model.input_mean) / model.input_scale
+        return network.forward(model.params, X.T).logits[0, 0, :]
+
+    def predict_proba(self, X):
+        """Class probabilities (the network without dropout).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, 2)
+            Column k is the probability of ``classes_[k]``.
+        """
+        X = self._checked_X(X)
+        positive = self.model_.predict_proba(X)  # (n_samples,)
+        return np.column_stack([1.0 - positive, positive])
+
+    def predict(self, X):
+        """Predicted labels: ``classes_[1]`` where its probability is above 0.5.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            Labels from ``classes_``; the same as ``model_.predict(X)``.
+        """
+        X = self._checked_X(X)
+        return self.classes_[(self.model_.predict_proba(X) > 0.5).astype(int)]
+
+    # ---- scikit-learn tags -------------------------------------------------------------------
+    if _TAG_OBJECTS:
+
+        def __sklearn_tags__(self):
+            tags = super().__sklearn_tags__()
+            tags.classifier_tags.multi_class = False
+            return tags
+
+    else:  # pragma: no cover - scikit-learn < 1.6
+
+        def _more_tags(self):
+            return {"binary_only": True}
+
+
+def _plain_labels(classes: np.ndarray) -> np.ndarray:
+    """Labels as a non-object array, so a saved model loads with ``allow_pickle=False``."""
+    if classes.dtype != object:
+        return classes
+    return np.asarray(classes.tolist())
+
+
+def _plain(label):
+    """A NumPy scalar as the Python value it holds (for messages: 'a', not np.str_('a'))."""
+    return label.item() if isinstance(label, np.generic) else label
