@@ -384,3 +384,25 @@ def test_course_settings_reproduce_the_notebook(course_data_path, settings, trai
     clf.fit(data.X_train, data.y_train)
     assert clf.score(data.X_train, data.y_train) == train_accuracy
     assert clf.score(data.X_test, data.y_test) == test_accuracy
+
+
+def test_early_stopping_weight_decay_and_max_norm_reach_the_engine():
+    import reglab
+    from reglab.sklearn import RegularizedMLPClassifier
+
+    rng = np.random.default_rng(3)
+    X = rng.uniform(-1, 1, size=(150, 2))
+    y = np.where(X[:, 0] + 0.3 * rng.normal(size=150) > 0, "yes", "no")
+    clf = RegularizedMLPClassifier((30, 10), max_iter=20000, early_stopping=True, n_iter_no_change=3,
+                                   validation_fraction=0.2, weight_decay=1e-4, max_norm=3.0, random_state=1).fit(X, y)
+    config = clf.model_.config
+    assert (config.early_stopping, config.patience, config.validation_fraction) == (True, 3, 0.2)
+    assert (config.weight_decay, config.max_norm) == (1e-4, 3.0)
+    assert clf.n_iter_ < 20000 and clf.n_iter_ == clf.model_.history.stopped_iteration
+    assert clf.validation_scores_.shape == clf.loss_curve_.shape
+    assert 0.5 < clf.best_validation_score_ <= 1.0
+    direct = reglab.fit(X, (y == "yes").astype(int), config)
+    np.testing.assert_array_equal(direct.predict_proba(X), clf.predict_proba(X)[:, 1])
+    clone = RegularizedMLPClassifier.from_model(clf.model_)
+    assert clone.get_params() == clf.get_params() | {"random_state": 1}
+    assert RegularizedMLPClassifier(max_iter=50).fit(X, y).validation_scores_ is None

@@ -88,6 +88,20 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
     engine : {"compiled", "reference"}, default="compiled"
         "compiled": the numba training loop; "reference": the readable NumPy loop. Both train
         the same model up to rounding.
+    weight_decay : float, default=0.0
+        Decoupled weight decay in [0, 1): every iteration ``W <- (1 - weight_decay) W - lr dW``.
+    max_norm : float or None, default=None
+        After every step, rescale each unit's incoming weights to norm <= max_norm.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training points (stratified) and stop when their
+        cross-entropy has not improved by more than ``tol`` for ``n_iter_no_change`` record
+        points (every 100 iterations); the best weights are restored.
+    validation_fraction : float, default=0.1
+        In (0, 1); used with early stopping.
+    n_iter_no_change : int, default=10
+        Record points without improvement before stopping (reglab's ``patience``).
+    tol : float, default=0.0
+        Smallest decrease of the dev cost that counts as an improvement (reglab's ``min_delta``).
 
     Attributes
     ----------
@@ -106,7 +120,11 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
     loss_curve_iterations_ : ndarray of shape (n_records,)
         0, 100, 200, ... and ``max_iter - 1``: where ``loss_curve_`` was recorded.
     n_iter_ : int
-        Iterations run (``max_iter``).
+        Iterations run (``max_iter``, or fewer when early stopping stopped training).
+    validation_scores_ : ndarray of shape (n_records,) or None
+        With early stopping: accuracy on the held-out points at each record point; else None.
+    best_validation_score_ : float or None
+        With early stopping: the held-out accuracy at the iteration whose weights were kept.
     seed_ : int
         The seed the model was trained with (see ``random_state``).
 
@@ -145,6 +163,12 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
         "mask_mode": [StrOptions(set(MASK_MODES))],
         "standardize": ["boolean"],
         "engine": [StrOptions(set(ENGINES))],
+        "weight_decay": [Interval(numbers.Real, 0, 1, closed="left")],
+        "max_norm": [Interval(numbers.Real, 0, None, closed="neither"), None],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
+        "tol": [Interval(numbers.Real, 0, None, closed="left")],
     }
 
     def __init__(
@@ -161,6 +185,12 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
         mask_mode="fresh",
         standardize=False,
         engine="compiled",
+        weight_decay=0.0,
+        max_norm=None,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=0.0,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.l2 = l2
@@ -173,6 +203,12 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
         self.mask_mode = mask_mode
         self.standardize = standardize
         self.engine = engine
+        self.weight_decay = weight_decay
+        self.max_norm = max_norm
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
 
     # ---- training ----------------------------------------------------------------------------
     def _train_config(self, seed: int) -> TrainConfig:
@@ -190,6 +226,12 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
             init=self.init,
             mask_mode=self.mask_mode,
             seed=seed,
+            weight_decay=self.weight_decay,
+            max_norm=self.max_norm,
+            early_stopping=bool(self.early_stopping),
+            validation_fraction=self.validation_fraction,
+            patience=self.n_iter_no_change,
+            min_delta=self.tol,
         )
 
     def _fit_options(self) -> dict:
@@ -253,8 +295,15 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
         self.n_features_in_ = model.n_features
         self.loss_curve_ = np.array(model.history.cost, dtype=float)
         self.loss_curve_iterations_ = np.array(model.history.iterations)
-        self.n_iter_ = model.config.n_iterations
+        history = model.history
+        stopped = history.early_stopped and history.stopped_iteration >= 0
+        self.n_iter_ = int(history.stopped_iteration) if stopped else model.config.n_iterations
         self.seed_ = model.config.seed
+        self.validation_scores_ = np.array(history.dev_accuracy, dtype=float) if history.early_stopped else None
+        self.best_validation_score_ = (
+            float(history.dev_accuracy[list(history.iterations).index(history.best_iteration)])
+            if history.early_stopped else None
+        )
 
     @classmethod
     def from_model(cls, model: Model, *, engine: str = "compiled") -> RegularizedMLPClassifier:
@@ -289,6 +338,12 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
             mask_mode=config.mask_mode,
             standardize=model.standardized,
             engine=engine,
+            weight_decay=config.weight_decay,
+            max_norm=config.max_norm,
+            early_stopping=config.early_stopping,
+            validation_fraction=config.validation_fraction,
+            n_iter_no_change=config.patience,
+            tol=config.min_delta,
         )
         estimator._validate_params()
         estimator._set_fitted(model, np.asarray(model.classes))
