@@ -78,12 +78,20 @@ class Model:
     def standardized(self) -> bool:
         return self.input_mean is not None
 
-    def predict_proba(self, X) -> np.ndarray:
-        """Probability of ``classes[1]`` for each row of X (n_samples, n_features): (n_samples,)."""
+    def _network_inputs(self, X) -> np.ndarray:
+        """Validated X (n_samples, n_features), standardised if the model was, in the engine's layout."""
         X = check_X(X, n_features=self.n_features)
         if self.input_mean is not None:
             X = (X - self.input_mean) / self.input_scale
-        return network.predict_proba(self.params, X.T)[0]
+        return X.T
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Probability of ``classes[1]`` for each row of X (n_samples, n_features): (n_samples,)."""
+        return network.predict_proba(self.params, self._network_inputs(X))[0]
+
+    def decision_function(self, X) -> np.ndarray:
+        """The network's output before the sigmoid (logit of ``classes[1]``), (n_samples,)."""
+        return network.forward(self.params, self._network_inputs(X)).logits[0, 0, :]
 
     def predict(self, X) -> np.ndarray:
         """Predicted labels, (n_samples,): ``classes[1]`` where the probability is above 0.5."""

@@ -18,7 +18,6 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted
 
-from . import network
 from .config import INIT_MODES, TrainConfig
 from .masks import MASK_MODES
 from .model import Model
@@ -366,11 +365,8 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
         ndarray of shape (n_samples,)
             Positive where ``classes_[1]`` is predicted.
         """
-        X = self._checked_X(X)
-        model = self.model_
-        if model.input_mean is not None:  # as Model.predict_proba does before the network
-            X = (X - model.input_mean) / model.input_scale
-        return network.forward(model.params, X.T).logits[0, 0, :]
+        X = self._checked_X(X)  # first: it raises NotFittedError before model_ is looked up
+        return self.model_.decision_function(X)
 
     def predict_proba(self, X):
         """Class probabilities (the network without dropout).
