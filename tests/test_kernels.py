@@ -13,7 +13,7 @@ import pytest
 from scipy.io import loadmat
 
 import reglab
-from reglab import kernels, train
+from reglab import kernels, masks, train
 from reglab.masks import CourseMasks, FreshMasks
 from reglab.params import init_fresh
 from reglab.train import Hyper, TrainingDivergedError, train_loop
@@ -96,9 +96,8 @@ def test_compiled_matches_reference(name, settings, mode, shape):
     np.testing.assert_allclose(history.cost, expected_history.cost, rtol=0, atol=TOL)
     # Training moved the parameters well beyond the tolerance: the comparison is not vacuous.
     assert _max_difference(params, got) > 1e-2
-    if mode == "fresh":  # the same draws, so the generators end in the same state
-        for a, b in zip(reference_masks.rngs, compiled_masks.rngs):
-            assert a.bit_generator.state == b.bit_generator.state
+    if mode == "fresh":  # both sources end at the same iteration, ready for more training
+        assert reference_masks.iteration == compiled_masks.iteration == N_ITER
 
 
 def test_fresh_masks_differ_between_models_and_from_course_masks():
@@ -194,7 +193,7 @@ def test_user_errors():
         train_loop_compiled(X, Y, params, hyper, None, 0)
     with pytest.raises(TypeError, match="mask_source must be None, .*got function"):
         train_loop_compiled(X, Y, params, hyper, lambda shapes: None, 10)
-    with pytest.raises(ValueError, match="one generator per model"):
+    with pytest.raises(ValueError, match=r"mask_source must hold one key per model \(1\); got 2"):
         train_loop_compiled(X, Y, params, hyper, FreshMasks(np.ones((2, 1)), [np.random.default_rng(0)] * 2), 10)
 
 
@@ -238,3 +237,108 @@ def test_course_table_exact_with_the_compiled_engine(course_data_path):
     for model, (train_accuracy, test_accuracy) in zip(models, expected):
         assert model.accuracy(X, y) == train_accuracy
         assert model.accuracy(X_test, y_test) == test_accuracy
+
+
+# ---- fresh masks: the counter-based definition (masks.py) ----------------------------------------
+
+
+def _hash_by_hand(key: int, iteration: int, unit: int, example: int, n_units: int) -> int:
+    """The definition in masks.py, with Python integers and explicit reductions."""
+    z = (key + (iteration * n_units + unit + 1) * 0x9E3779B97F4A7C15) % 2**64
+    z ^= z >> 30
+    z = z * 0xBF58476D1CE4E5B9 % 2**64
+    z ^= z >> 27
+    z = z * 0x94D049BB133111EB % 2**64
+    z ^= z >> 31
+    x = ((z % 2**32) + example * 0x9E3779B9) % 2**32 ^ (z >> 32)
+    x ^= x >> 16
+    x = x * 0x7FEB352D % 2**32
+    x ^= x >> 15
+    x = x * 0x846CA68B % 2**32
+    return x ^ (x >> 16)
+
+
+def test_row_seed_is_splitmix64():
+    # SplitMix64 from state 0 starts 0xE220A8397B1DCDAF, 0x6E789E6AA1B965F4 (the published sequence);
+    # the row seeds of key 0, iteration 0 are those outputs.
+    counters = np.array([1, 2], dtype=np.uint64) * np.uint64(masks.GOLDEN_64)
+    seeds = masks._splitmix64(counters)
+    assert [int(s) for s in seeds] == [0xE220A8397B1DCDAF, 0x6E789E6AA1B965F4]
+
+
+@pytest.mark.parametrize("key", [0, 1, 2**63 + 12345, 2**64 - 1])
+def test_fresh_hashes_follow_the_written_definition(key):
+    iteration, n_units, m = 7, 5, 9
+    hashes = masks.fresh_hashes(np.array([key], dtype=np.uint64), iteration, n_units, m)
+    assert hashes.shape == (1, n_units, m) and hashes.dtype == np.uint32
+    for unit in range(n_units):
+        for example in range(m):
+            assert int(hashes[0, unit, example]) == _hash_by_hand(key, iteration, unit, example, n_units)
+
+
+def _many_masks(keep_prob: float, n_models: int = 4, n_iterations: int = 40):
+    """Masks (T, M, S, m) of a [2, 20, 3, 1] network on 211 examples, from model_streams keys."""
+    _, rngs = train.model_streams(11, n_models)
+    source = FreshMasks(np.full((n_models, 2), keep_prob), rngs)
+    shapes = [(20, 211), (3, 211)]
+    return np.stack([np.concatenate(source(shapes), axis=1) for _ in range(n_iterations)])
+
+
+@pytest.mark.parametrize("keep_prob", [0.86, 0.5, 0.1])
+def test_fresh_masks_keep_at_the_keep_prob(keep_prob):
+    kept = _many_masks(keep_prob)
+    n = kept.size
+    bound = 5 * np.sqrt(keep_prob * (1 - keep_prob) / n)  # five binomial standard deviations
+    assert abs(kept.mean() - keep_prob) < bound, (kept.mean(), bound)
+    # Every unit and every example is kept at the same rate (no unit or example favoured).
+    per_unit = kept.mean(axis=(0, 1, 3))  # (S,)
+    per_example = kept.mean(axis=(0, 1, 2))  # (m,)
+    for rates, count in [(per_unit, n / per_unit.size), (per_example, n / per_example.size)]:
+        spread = 5 * np.sqrt(keep_prob * (1 - keep_prob) / count)
+        assert np.all(np.abs(rates - keep_prob) < spread)
+
+
+def test_fresh_masks_have_no_correlation_between_neighbours():
+    kept = _many_masks(0.5).astype(float)  # (T, M, S, m)
+    pairs = {
+        "consecutive iterations": (kept[1:], kept[:-1]),
+        "neighbouring models": (kept[:, 1:], kept[:, :-1]),
+        "neighbouring units": (kept[:, :, 1:], kept[:, :, :-1]),
+        "neighbouring examples": (kept[..., 1:], kept[..., :-1]),
+    }
+    for name, (a, b) in pairs.items():
+        correlation = np.corrcoef(a.ravel(), b.ravel())[0, 1]
+        assert abs(correlation) < 5 / np.sqrt(a.size), (name, correlation)
+    # The same unit and example in the two layers' first rows, far apart in the counter.
+    correlation = np.corrcoef(kept[:, :, 0].ravel(), kept[:, :, 20].ravel())[0, 1]
+    assert abs(correlation) < 5 / np.sqrt(kept[:, :, 0].size)
+
+
+def test_keep_prob_one_keeps_everything_and_masks_nest():
+    kept_all = _many_masks(1.0, n_models=2, n_iterations=5)
+    assert kept_all.all()
+    # One hash per unit: a unit kept at keep_prob 0.5 is kept at 0.8 too (the same uniforms).
+    assert np.all(_many_masks(0.8, 2, 5) >= _many_masks(0.5, 2, 5))
+
+
+def test_fresh_masks_are_deterministic_and_count_iterations():
+    keep = np.full((2, 2), 0.7)
+    shapes = [(20, 50), (3, 50)]
+
+    def source(seed):
+        return FreshMasks(keep, train.model_streams(seed, 2)[1])
+
+    a, b, c = source(4), source(4), source(5)
+    np.testing.assert_array_equal(a.keys, b.keys)
+    assert a.keys.dtype == np.uint64 and len(set(a.keys.tolist())) == 2
+    assert not np.array_equal(a.keys, c.keys)
+    first = a(shapes)
+    assert a.iteration == 1
+    b.advance(1)  # skipping an iteration, as the compiled engine does, gives the next masks
+    for x, y in zip(a(shapes), b(shapes)):
+        np.testing.assert_array_equal(x, y)
+    assert not np.array_equal(first[0], a(shapes)[0])
+    # The masks of any iteration, computed directly.
+    direct = masks.fresh_masks(b.keys, keep, shapes, 0)
+    for x, y in zip(first, direct):
+        np.testing.assert_array_equal(x, y)

@@ -14,10 +14,10 @@ Dropout masks are the reference's own, bit for bit:
 
 - course masks (``masks.CourseMasks``): the course's fixed uniforms from ``masks.course_draws``,
   computed once and shared by all models;
-- fresh masks (``masks.FreshMasks``): each model's ``Generator`` fills, in NumPy, the uniforms of
-  a chunk of iterations at once. ``rng.random((k, S, m))`` yields exactly the numbers that ``k``
-  iterations of ``rng.random((n_l, m))`` per hidden layer would, in the same order, and leaves
-  the generator in the same state.
+- fresh masks (``masks.FreshMasks``): the counter-based hash of ``masks.fresh_hashes``, from each
+  model's key and the iteration number, computed inside the compiled loop (no draws in NumPy,
+  no buffers of uniforms). The source's iteration counter is advanced as the reference loop's
+  calls would advance it.
 
 numba is imported on first use only, so ``import reglab`` stays fast.
 """
@@ -25,8 +25,6 @@ numba is imported on first use only, so ``import reglab`` stays fast.
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 
 from .masks import CourseMasks, FreshMasks, course_draws
@@ -40,10 +38,6 @@ __all__ = ["train_loop_compiled", "DTYPES", "pack", "unpack"]
 #: Working precisions of the compiled loop.
 DTYPES = ("float64", "float32")
 
-# Fresh masks are drawn in chunks of iterations whose uniforms take at most this many bytes
-# (two such buffers alternate); fewer, longer compiled calls matter for wide batches.
-_CHUNK_BYTES = 64 * 2**20
-
 
 def _fused():
     """The numba module, imported (and its functions compiled or loaded from cache) on first use."""
@@ -53,14 +47,18 @@ def _fused():
 
 
 def _layout(layer_sizes: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """(sizes (L+1,), weight offsets (L,), activation row offsets (L+1,), P) of the flat layout."""
+    """(sizes (L+1,), weight offsets (L,), activation row offsets (L+2,), P) of the flat layout.
+
+    Activation rows: the inputs X in rows 0 : n_0, then layer l's outputs in rows
+    row_off[l] : row_off[l + 1] for l = 1 .. L.
+    """
     sizes = np.asarray(layer_sizes, dtype=np.int64)
     w_off = np.zeros(len(sizes) - 1, dtype=np.int64)
     position = 0
     for layer in range(len(sizes) - 1):
         w_off[layer] = position
         position += sizes[layer + 1] * sizes[layer] + sizes[layer + 1]
-    row_off = np.concatenate([[0], np.cumsum(sizes[1:])]).astype(np.int64)
+    row_off = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
     return sizes, w_off, row_off, int(position)
 
 
@@ -88,61 +86,11 @@ def unpack(theta: np.ndarray, layer_sizes: tuple[int, ...]) -> Params:
     return Params(tuple(weights), tuple(biases))
 
 
-class _FreshDraws:
-    """The uniforms of fresh masks, chunk after chunk, drawn one chunk ahead.
-
-    Each model's ``Generator`` fills its part of a (M, K, S, m) buffer with ``random(out=...)``.
-    NumPy releases the GIL while it fills, so the next chunk is drawn on worker threads while
-    the compiled loop (which releases the GIL too) trains on the current one. Two buffers
-    alternate. Chunks are drawn strictly in order and only as many as the schedule needs, so
-    every generator ends exactly where the reference loop leaves it.
-    """
-
-    def __init__(self, rngs, n_hidden_units: int, m: int, steps: list[int]):
-        self._rngs = list(rngs)
-        n_models = len(self._rngs)
-        chunk = max(steps)
-        self._buffers = [np.empty((n_models, chunk, n_hidden_units, m)) for _ in range(2)]  # (M, K, S, m)
-        self._steps = steps
-        self._pool = ThreadPoolExecutor(max_workers=2)
-        halves = [range(0, n_models // 2), range(n_models // 2, n_models)]
-        self._groups = [g for g in halves if len(g)]
-        self._pending = self._submit(0)
-
-    def _submit(self, index: int):
-        if index >= len(self._steps):
-            return None
-        buffer, k = self._buffers[index % 2], self._steps[index]
-
-        def fill(models):
-            for model in models:
-                self._rngs[model].random(out=buffer[model, :k])
-
-        return [self._pool.submit(fill, group) for group in self._groups], buffer
-
-    def take(self, index: int) -> np.ndarray:
-        """The uniforms of chunk ``index`` (chunks must be taken in order); starts the next one."""
-        futures, buffer = self._pending
-        for future in futures:
-            future.result()
-        self._pending = self._submit(index + 1)
-        return buffer
-
-    def close(self) -> None:
-        self._pool.shutdown(wait=True)
-
-
-def _schedule(n_iterations: int, record_every: int, chunk: int | None) -> list[tuple[int, int, int | None]]:
-    """Compiled calls as (first iteration, steps, column of the recorded cost or None)."""
-    recorded_at = sorted(set(range(0, n_iterations, record_every)) | {n_iterations - 1})
-    calls = []
-    for column, (start, stop) in enumerate(zip(recorded_at, recorded_at[1:] + [n_iterations])):
-        i = start
-        while i < stop:
-            steps = stop - i if chunk is None else min(stop - i, chunk)
-            calls.append((i, steps, column if i == start else None))
-            i += steps
-    return calls
+def _padded(rows: np.ndarray, width: int, dtype) -> np.ndarray:
+    """rows (n, m) copied into zeros (n, width), width >= m."""
+    out = np.zeros((rows.shape[0], width), dtype=dtype)
+    out[:, : rows.shape[1]] = rows
+    return out
 
 
 def train_loop_compiled(
@@ -172,8 +120,8 @@ def train_loop_compiled(
         Per-model learning rate (M,), l2 (M,), l1 (M,) and keep_prob (M, H).
     mask_source : CourseMasks, FreshMasks or None
         Where dropout masks come from, exactly as for ``train_loop``; None trains without dropout.
-        The thresholds are ``hyper.keep_prob``. A ``FreshMasks``' generators are advanced exactly
-        as the reference loop would advance them.
+        The thresholds are ``hyper.keep_prob``. A ``FreshMasks``' iteration counter is advanced
+        by ``n_iterations``, as that many calls of the reference loop would advance it.
     n_iterations : int
         Gradient-descent iterations, >= 1.
     record_every : int
@@ -214,11 +162,13 @@ def train_loop_compiled(
     layer_sizes = params.layer_sizes
     n_models = params.n_models
     m = X.shape[-1]
+    width = -(-m // fused.PAD) * fused.PAD  # examples padded to whole vector registers
     sizes, w_off, row_off, _ = _layout(layer_sizes)
-    n_hidden_units = int(row_off[-2])  # S: rows of all hidden layers
+    n_hidden_units = int(row_off[-2] - row_off[1])  # S: rows of all hidden layers
     theta = pack(params, work)  # (M, P)
-    X_work = np.ascontiguousarray(X, dtype=work)  # (n_0, m)
-    Y_work = np.ascontiguousarray(np.reshape(Y, -1), dtype=work)  # (m,)
+    X_work = _padded(np.asarray(X), width, work)  # (n_0, mp)
+    Y_work = _padded(np.reshape(Y, (1, -1)), width, work)[0]  # (mp,)
+    valid = _padded(np.ones((1, m)), width, work)[0]  # (mp,): 1 for examples, 0 for padding
     l2 = np.asarray(hyper.l2, dtype=np.float64)
     l1 = np.asarray(hyper.l1, dtype=np.float64)
     args_rates = (
@@ -228,48 +178,44 @@ def train_loop_compiled(
     )
     keep = np.ascontiguousarray(np.reshape(hyper.keep_prob, (n_models, -1)), dtype=np.float64)
     keep_inv = (1.0 / keep).astype(work)  # inverted dropout scales by 1 / keep_prob
-    inv_m = work.type(1.0 / m)
+    # Fresh masks keep a unit where its hash h < keep * 2**32, i.e. h <= ceil(keep * 2**32) - 1.
+    thresholds = (np.ceil(keep * 2.0**32) - 1).astype(np.uint32)  # (M, H)
     cost_scales = (l2 / (2 * m), l1 / m)  # float64, as penalties.l2_cost / l1_cost
 
     recorded_at = sorted(set(range(0, n_iterations, record_every)) | {n_iterations - 1})
-    chunk = None
-    if isinstance(mask_source, FreshMasks):
-        per_step = n_models * n_hidden_units * m * 8  # bytes of uniforms per iteration
-        chunk = int(max(1, min(record_every, _CHUNK_BYTES // max(per_step, 1))))
-    calls = _schedule(n_iterations, record_every, chunk)
-    fresh = None
+    keys = np.zeros(n_models, dtype=np.uint64)
+    draws = np.zeros((0, width))
+    first_iteration = 0
     if mask_source is None:
-        draws = np.empty((1, 1, 0, m))
+        mode = fused.NO_MASKS
     elif isinstance(mask_source, CourseMasks):
+        mode = fused.COURSE_MASKS
         hidden_shapes = [(int(n), m) for n in layer_sizes[1:-1]]
-        draws = np.concatenate(course_draws(hidden_shapes), axis=0)[None, None]  # (1, 1, S, m)
+        draws = _padded(np.concatenate(course_draws(hidden_shapes), axis=0), width, np.float64)  # (S, mp)
     else:
-        rngs = _fresh_rngs(mask_source, n_models)
-        fresh = _FreshDraws(rngs, n_hidden_units, m, [steps for _, steps, _ in calls])
-    dropout = mask_source is not None
+        mode = fused.FRESH_MASKS
+        keys = mask_source.keys
+        if keys.shape[0] != n_models:
+            raise ValueError(f"mask_source must hold one key per model ({n_models}); got {keys.shape[0]}")
+        first_iteration = mask_source.iteration
     # A parallel region costs a thread start-up per call; one model has nothing to share out.
     segment = fused.train_segment if n_models > 1 and parallel else fused.train_segment_serial
 
     costs = np.empty((n_models, len(recorded_at)))
     cost = np.empty(n_models)
-    try:
-        for index, (start, steps, column) in enumerate(calls):
-            if fresh is not None:
-                draws = fresh.take(index)
-            segment(
-                X_work, Y_work, theta, sizes, w_off, row_off, *args_rates, keep, keep_inv,
-                inv_m, draws, dropout, steps, column is not None, *cost_scales, cost,
-            )
-            if column is not None:
-                costs[:, column] = cost
-                _check_finite(cost, start, hyper, start_cost=costs[:, 0])
-                if on_record is not None:
-                    on_record(start, cost.copy())
-                if progress is not None:
-                    progress(start + 1, n_iterations)
-    finally:
-        if fresh is not None:
-            fresh.close()
+    for column, (start, stop) in enumerate(zip(recorded_at, recorded_at[1:] + [n_iterations])):
+        segment(
+            X_work, Y_work, valid, m, theta, sizes, w_off, row_off, *args_rates, keep, keep_inv, thresholds,
+            keys, mode, draws, first_iteration + start, stop - start, True, *cost_scales, cost,
+        )
+        if mode == fused.FRESH_MASKS:
+            mask_source.advance(stop - start)  # as stop - start calls of the reference loop would
+        costs[:, column] = cost
+        _check_finite(cost, start, hyper, start_cost=costs[:, 0])
+        if on_record is not None:
+            on_record(start, cost.copy())
+        if progress is not None:
+            progress(start + 1, n_iterations)
     finite = np.isfinite(theta).all(axis=1)  # (M,)
     _check_finite(np.where(finite, 0.0, np.nan), n_iterations, hyper)
     return unpack(theta, layer_sizes), History(np.array(recorded_at), costs)
@@ -281,10 +227,3 @@ def _is_dtype(value) -> bool:
     except TypeError:
         return False
     return True
-
-
-def _fresh_rngs(source: FreshMasks, n_models: int) -> list[np.random.Generator]:
-    rngs = list(source.rngs)
-    if len(rngs) != n_models:
-        raise ValueError(f"mask_source must hold one generator per model ({n_models}); got {len(rngs)}")
-    return rngs
