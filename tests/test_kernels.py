@@ -15,6 +15,7 @@ from scipy.io import loadmat
 import reglab
 from reglab import kernels, masks, train
 from reglab.masks import CourseMasks, FreshMasks
+from reglab.early_stopping import EarlyStopping
 from reglab.params import init_fresh
 from reglab.train import Hyper, TrainingDivergedError, train_loop
 from reglab.kernels import train_loop_compiled
@@ -31,10 +32,18 @@ def _problem(m: int = 60, seed: int = 7):
     return X, Y
 
 
-def _hyper(n_models: int, n_hidden: int, l2: float, l1: float, keep_prob: float) -> Hyper:
-    """Different settings per model: learning rates 0.1..0.2, strengths and keep_prob spread out."""
+def _hyper(
+    n_models: int, n_hidden: int, l2: float, l1: float, keep_prob: float,
+    weight_decay: float = 0.0, max_norm: float | None = None,
+) -> Hyper:
+    """Different settings per model: learning rates 0.1..0.2, strengths and keep_prob spread out.
+
+    With more than one model, the last has no weight decay and no max-norm constraint (a batch
+    mixing constrained and free models); the others' max_norm grows by half per model.
+    """
     spread = np.linspace(1.0, 0.5, n_models)
     keep = 1.0 - (1.0 - keep_prob) * spread  # (M,), keep_prob for model 0
+    free = np.arange(n_models) == n_models - 1 if n_models > 1 else np.zeros(1, dtype=bool)
     return Hyper(
         np.linspace(0.1, 0.2, n_models),
         l2 * spread,
@@ -42,6 +51,8 @@ def _hyper(n_models: int, n_hidden: int, l2: float, l1: float, keep_prob: float)
         np.repeat(keep[:, None], n_hidden, axis=1) * np.linspace(1.0, 0.97, n_hidden)[None, :]
         if keep_prob < 1
         else np.ones((n_models, n_hidden)),
+        np.where(free, 0.0, weight_decay * spread),
+        None if max_norm is None else np.where(free, np.inf, max_norm * (1 + 0.5 * np.arange(n_models))),
     )
 
 
@@ -98,6 +109,140 @@ def test_compiled_matches_reference(name, settings, mode, shape):
     assert _max_difference(params, got) > 1e-2
     if mode == "fresh":  # both sources end at the same iteration, ready for more training
         assert reference_masks.iteration == compiled_masks.iteration == N_ITER
+
+
+# (l2, l1, keep_prob, weight_decay, max_norm): decoupled decay and max-norm, alone, together and
+# with the penalties and dropout.
+CONSTRAINED = {
+    "decay": (0.0, 0.0, 1.0, 2e-3, None),
+    "max-norm": (0.0, 0.0, 1.0, 0.0, 0.8),
+    "decay+max-norm+l2": (0.5, 0.0, 1.0, 1e-3, 0.9),
+    "decay+l1+dropout": (0.0, 0.03, 0.85, 2e-3, None),
+    "decay+max-norm+l2+l1+dropout": (0.3, 0.02, 0.9, 1e-3, 0.9),
+}
+CONSTRAINED_CASES = []
+for number, (name, settings) in enumerate(CONSTRAINED.items()):
+    modes = [None] if settings[2] == 1.0 else ["course", "fresh"]
+    for shift, mode in enumerate(modes):
+        CONSTRAINED_CASES.append(
+            pytest.param(name, settings, mode, SHAPES[(number + shift) % 3], id=f"{name}-{mode}")
+        )
+
+
+@pytest.mark.parametrize("name, settings, mode, shape", CONSTRAINED_CASES)
+def test_compiled_matches_reference_with_decay_and_max_norm(name, settings, mode, shape):
+    sizes, n_models = shape
+    X, Y = _problem()
+    params = init_fresh(sizes, [np.random.default_rng(10 + k) for k in range(n_models)])
+    hyper = _hyper(n_models, len(sizes) - 2, *settings)
+    reference_masks, compiled_masks = _sources(mode, hyper, n_models)
+
+    expected, expected_history = train_loop(X, Y, params, hyper, reference_masks, N_ITER, 100)
+    got, history = train_loop_compiled(X, Y, params, hyper, compiled_masks, N_ITER, 100)
+
+    assert _max_difference(expected, got) < TOL
+    np.testing.assert_allclose(history.cost, expected_history.cost, rtol=0, atol=TOL)
+    # Not vacuous: the update rules changed the result well beyond the tolerance ...
+    free = hyper._replace(weight_decay=None, max_norm=None)
+    unconstrained, _ = train_loop_compiled(X, Y, params, free, _sources(mode, hyper, n_models)[1], N_ITER, 100)
+    assert float(np.max(np.abs(got.weights[0][0] - unconstrained.weights[0][0]))) > 1e-3
+    if n_models > 1:  # ... and left the batch's free last model alone (the same arithmetic, bit for bit)
+        assert all(np.array_equal(a[-1], b[-1]) for a, b in zip(got.weights, unconstrained.weights))
+    # ... and the max-norm constraint binds: some unit of model 0 sits at its limit.
+    if hyper.max_norm is not None:
+        norms = [np.linalg.norm(W[0], axis=1) for W in got.weights]
+        assert max(n.max() for n in norms) == pytest.approx(hyper.max_norm[0], rel=1e-12)
+
+
+def _early_stopping_problem():
+    """Training (2, 60) and dev (2, 40) splits of a noisy problem on which small networks overfit."""
+    X, Y = _problem(m=100, seed=7)
+    return X[:, :60], Y[:, :60], X[:, 60:], Y[:, 60:]
+
+
+# (sizes, learning rates, patience, min_delta, watched, (l2, l1, keep_prob, weight_decay, max_norm), mask mode)
+EARLY_STOPPING_CASES = {
+    "one model": ((2, 6, 5, 4, 1), [0.05], [3], [0.0], [True], (0.0, 0.0, 1.0, 0.0, None), None),
+    "three models, course dropout, decay": (
+        (2, 8, 1), [0.1, 0.15, 0.2], [3, 5, 4], [0.0, 1e-4, 0.0], [True, True, True],
+        (0.2, 0.0, 0.9, 1e-3, None), "course",
+    ),
+    "three models, one unwatched, fresh dropout, max-norm": (
+        (2, 6, 5, 4, 1), [0.1, 0.15, 0.08], [3, 2, 4], [0.0, 0.0, 1e-3], [True, True, False],
+        (0.0, 0.01, 0.9, 0.0, 1.2), "fresh",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", EARLY_STOPPING_CASES)
+def test_compiled_early_stopping_matches_reference(case):
+    sizes, rates, patience, min_delta, watched, settings, mode = EARLY_STOPPING_CASES[case]
+    n_models, n_iterations = len(rates), N_ITER
+    X, Y, X_dev, Y_dev = _early_stopping_problem()
+    params = init_fresh(sizes, [np.random.default_rng(10 + k) for k in range(n_models)])
+    hyper = _hyper(n_models, len(sizes) - 2, *settings)._replace(learning_rate=np.array(rates))
+    reference_masks, compiled_masks = _sources(mode, hyper, n_models)
+    reference_stopper = EarlyStopping(X_dev, Y_dev, watched, patience, min_delta)
+    compiled_stopper = EarlyStopping(X_dev, Y_dev, watched, patience, min_delta)
+
+    final, history = train_loop(X, Y, params, hyper, reference_masks, n_iterations, 20, monitor=reference_stopper)
+    got_final, got_history = train_loop_compiled(
+        X, Y, params, hyper, compiled_masks, n_iterations, 20, monitor=compiled_stopper
+    )
+
+    # Training stopped early, after every watched model had improved for a while (not vacuous).
+    stopped_at = reference_stopper.stopped_at
+    assert history.iterations[-1] < n_iterations - 1 and np.all(stopped_at[watched] >= 0)
+    assert np.all(stopped_at[~np.array(watched)] == -1)
+    assert reference_stopper.best_iteration[watched].max() >= 100
+    # The same decisions, from the same dev curves.
+    np.testing.assert_array_equal(compiled_stopper.best_iteration, reference_stopper.best_iteration)
+    np.testing.assert_array_equal(compiled_stopper.stopped_at, stopped_at)
+    assert compiled_stopper.iterations == reference_stopper.iterations == list(history.iterations)
+    np.testing.assert_allclose(compiled_stopper.dev_cost, reference_stopper.dev_cost, rtol=0, atol=TOL)
+    np.testing.assert_array_equal(compiled_stopper.dev_accuracy, reference_stopper.dev_accuracy)
+    # The same history (ending at the stopping point), final and restored weights.
+    np.testing.assert_array_equal(got_history.iterations, history.iterations)
+    np.testing.assert_allclose(got_history.cost, history.cost, rtol=0, atol=TOL)
+    assert _max_difference(got_final, final) < TOL
+    best = reference_stopper.best_params(final)
+    assert _max_difference(compiled_stopper.best_params(got_final), best) < TOL
+    assert _max_difference(best, final) > 1e-3  # the best weights are not the last ones
+    if mode == "fresh":  # both sources drew the masks of the stopping iteration, no more
+        assert compiled_masks.iteration == reference_masks.iteration == history.iterations[-1] + 1
+
+
+def test_monitor_stops_before_the_update_of_its_iteration():
+    X, Y = _problem()
+    params = init_fresh((2, 8, 1), [np.random.default_rng(k) for k in range(2)])
+    hyper = _hyper(2, 1, 0.1, 0.0, 0.8, weight_decay=1e-3, max_norm=1.0)
+    calls = []
+
+    def stop_at_200(i, current):
+        calls.append((i, reglab.params.copy(current)))
+        return i == 200
+
+    stopped, history = train_loop_compiled(
+        X, Y, params, hyper, _sources("fresh", hyper, 2)[0], 1000, 100, monitor=stop_at_200
+    )
+    assert [i for i, _ in calls] == [0, 100, 200]
+    np.testing.assert_array_equal(history.iterations, [0, 100, 200])
+    assert history.cost.shape == (2, 3)
+    # What the monitor saw at 0 is the initial parameters; at 200 the returned ones, which are
+    # those after 200 updates (iterations 0..199), as a 200-iteration run gives them.
+    assert _max_difference(calls[0][1], params) == 0.0
+    assert _max_difference(calls[-1][1], stopped) == 0.0
+    run_200, history_200 = train_loop_compiled(X, Y, params, hyper, _sources("fresh", hyper, 2)[0], 200, 100)
+    assert _max_difference(stopped, run_200) == 0.0
+    np.testing.assert_array_equal(history.cost[:, :2], history_200.cost[:, :2])
+    reference, _ = train_loop(X, Y, params, hyper, _sources("fresh", hyper, 2)[0], 200, 100)
+    assert _max_difference(stopped, reference) < TOL
+    # A monitor that never stops changes nothing.
+    unmonitored, _ = train_loop_compiled(X, Y, params, hyper, _sources("fresh", hyper, 2)[0], 300, 100)
+    monitored, _ = train_loop_compiled(
+        X, Y, params, hyper, _sources("fresh", hyper, 2)[0], 300, 100, monitor=lambda i, p: False
+    )
+    assert _max_difference(unmonitored, monitored) == 0.0
 
 
 def test_fresh_masks_differ_between_models_and_from_course_masks():
@@ -221,6 +366,34 @@ def test_fit_many_dispatches_to_the_compiled_engine():
     assert 0.0 < _max_difference(single[0].params, reference[0].params) < 1e-4
     with pytest.raises(ValueError, match="dtype must be float64 for engine 'reference'"):
         reglab.fit_many(X.T, Y[0], configs, engine="reference", dtype=np.float32)
+
+
+def test_fit_many_trains_decay_max_norm_and_early_stopping_compiled():
+    X, Y = _problem(m=100, seed=7)
+    common = dict(hidden_layer_sizes=(6, 5, 4), n_iterations=500, init="fresh")
+    configs = [
+        reglab.TrainConfig(weight_decay=1e-3, max_norm=1.0, keep_prob=0.9, mask_mode="fresh", seed=1, **common),
+        reglab.TrainConfig(max_norm=1.5, l2=0.2, seed=2, **common),
+        reglab.TrainConfig(early_stopping=True, validation_fraction=0.4, patience=3, learning_rate=0.1, seed=1,
+                           weight_decay=1e-4, **common),
+        reglab.TrainConfig(early_stopping=True, validation_fraction=0.4, patience=5, learning_rate=0.15, seed=2,
+                           **common),
+    ]
+    reference = reglab.fit_many(X.T, Y[0], configs, engine="reference", record_every=20)
+    compiled = reglab.fit_many(X.T, Y[0], configs, engine="compiled", record_every=20)
+    for r, c in zip(reference, compiled):
+        assert _max_difference(r.params, c.params) < TOL
+        np.testing.assert_array_equal(c.history.iterations, r.history.iterations)
+        np.testing.assert_allclose(c.history.cost, r.history.cost, rtol=0, atol=TOL)
+    for r, c in zip(reference[2:], compiled[2:]):  # the early-stopping pair, one batch
+        assert r.history.stopped_iteration >= 0 and r.history.iterations[-1] < 499
+        assert (c.history.best_iteration, c.history.stopped_iteration) == (
+            r.history.best_iteration, r.history.stopped_iteration)
+        np.testing.assert_allclose(c.history.dev_cost, r.history.dev_cost, rtol=0, atol=TOL)
+        np.testing.assert_array_equal(c.history.dev_accuracy, r.history.dev_accuracy)
+    # In float32 only the compiled engine can have run (the reference refuses it): no fallback.
+    single = reglab.fit_many(X.T, Y[0], configs, engine="compiled", dtype=np.float32, record_every=20)
+    assert 0.0 < _max_difference(single[0].params, reference[0].params) < 1e-4
 
 
 @pytest.mark.slow

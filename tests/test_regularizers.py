@@ -84,12 +84,12 @@ def test_early_stopping_in_a_batch_matches_one_by_one(data):
         assert alone.history.best_iteration == model.history.best_iteration
 
 
-def test_the_compiled_engine_defers_to_the_reference_for_these_settings(data):
+def test_the_compiled_engine_agrees_with_the_reference_for_these_settings(data):
     X, y = data
     config = reglab.TrainConfig(weight_decay=1e-3, max_norm=2.0, n_iterations=300)
     a = reglab.fit(X, y, config, engine="compiled")
     b = reglab.fit(X, y, config, engine="reference")
-    assert _max_difference(a, b) == 0.0
+    assert _max_difference(a, b) < 1e-9  # the engines round differently: equal to rounding
 
 
 @pytest.mark.parametrize(

@@ -29,6 +29,11 @@ What makes it fast (measured; see benchmarks/bench_engines.py):
   in one pass per unit. Dropout needs no mask in the backward pass: a unit has A > 0 exactly
   where ReLU passed it and dropout kept it, so dZ_below = (W.T dZ) / keep_prob where A > 0.
 
+The update is the reference's ``constraints.decay_and_step`` and ``constraints.project_max_norm``:
+``(1 - weight_decay) W - lr dW`` only for a model whose decay is not zero, and each unit's row of
+W rescaled to its model's max_norm right after that row's update (biases untouched), only for a
+model with a finite max_norm; the tests are per model and per weight or row, never per example.
+
 Dropout masks, bit for bit those of ``masks``:
 
 - course masks: the course's fixed uniforms (``draws`` (S, mp)), thresholded once per call;
@@ -256,20 +261,40 @@ def _pow2_of_shifted(typingctx, t):
 
 
 @njit(cache=True, error_model="numpy", fastmath=_FASTMATH, inline="always")
-def _descend(w, dot, inv_m, l2_m, l1_m, rate):
-    """One gradient step for a weight: dW = dot / m (+ l2/m W) (+ l1/m sign W), the reference's order."""
+def _descend(w, dot, inv_m, l2_m, l1_m, rate, shrink):
+    """One gradient step for a weight: dW = dot / m (+ l2/m W) (+ l1/m sign W), the reference's order;
+    then W - lr dW, or (1 - weight_decay) W - lr dW when ``shrink`` = 1 - weight_decay is not 1."""
     g = inv_m * dot
     if l2_m != 0.0:
         g = g + l2_m * w
     if l1_m != 0.0:
         g = g + l1_m * (1.0 if w > 0.0 else (-1.0 if w < 0.0 else 0.0))
+    if shrink != 1.0:
+        return shrink * w - rate * g
     return w - rate * g
+
+
+@njit(cache=True, error_model="numpy", fastmath=_FASTMATH, inline="always")
+def _project_row(th, start, n_in, limit):
+    """Rescale th[start : start + n_in] (one unit's incoming weights) to norm ``limit`` when above it.
+
+    As ``constraints.project_max_norm``: W * (limit / ||W||) where ||W|| > limit; the norm in float64.
+    """
+    squares = 0.0
+    for q in range(start, start + n_in):
+        w64 = np.float64(th[q])
+        squares += w64 * w64
+    norm = math.sqrt(squares)
+    if norm > limit:  # False for a NaN norm: left for the divergence check
+        factor = limit / norm
+        for q in range(start, start + n_in):
+            th[q] = th[q] * factor
 
 
 @njit(cache=True, error_model="numpy", fastmath=_FASTMATH)
 def _train_one(
-    model, X, Y, valid, m, theta, sizes, w_off, row_off, lr, l2_m, l1_m, keep, keep_inv, thresholds,
-    keys, mask_mode, draws, first_iteration, n_steps, want_cost, l2_2m, l1_m64, cost,
+    model, X, Y, valid, m, theta, sizes, w_off, row_off, lr, l2_m, l1_m, shrink, max_norm, keep, keep_inv,
+    thresholds, keys, mask_mode, draws, first_iteration, n_steps, want_cost, update, l2_2m, l1_m64, cost,
 ):
     """n_steps iterations of gradient descent for theta[model] (updated in place)."""
     n_layers = sizes.shape[0] - 1
@@ -294,6 +319,9 @@ def _train_one(
     one = valid[0]  # 1 and 0 in the working dtype (valid[0] is 1: m >= 1)
     zero = one - one
     rate = lr[model]
+    decay = shrink[model]  # 1 - weight_decay: 1 for no decay
+    limit = max_norm[model]  # inf for no constraint
+    constrained = limit < np.inf
     if mask_mode == COURSE_MASKS:  # the same masks every step: scales once per call
         for layer in range(n_layers - 1):
             kp = keep[model, layer]
@@ -349,6 +377,8 @@ def _train_one(
                     squares += w64 * w64
                     absolutes += abs(w64)
             cost[model] = 1.0 / m * data + l2_2m[model] * squares + l1_m64[model] * absolutes
+            if not update:  # the cost only: the caller decides whether to take the step
+                return
         # ---- backward: dZ of the output, then layer by layer downwards ----
         for j in range(sizes[n_layers]):
             for e in range(mp):
@@ -384,51 +414,58 @@ def _train_one(
                         s2 += d * acts[src + k + 2, e]
                         s3 += d * acts[src + k + 3, e]
                     q = wo + j * n_in + k
-                    th[q] = _descend(th[q], s0, inv_m, l2_m[model], l1_m[model], rate)
-                    th[q + 1] = _descend(th[q + 1], s1, inv_m, l2_m[model], l1_m[model], rate)
-                    th[q + 2] = _descend(th[q + 2], s2, inv_m, l2_m[model], l1_m[model], rate)
-                    th[q + 3] = _descend(th[q + 3], s3, inv_m, l2_m[model], l1_m[model], rate)
+                    th[q] = _descend(th[q], s0, inv_m, l2_m[model], l1_m[model], rate, decay)
+                    th[q + 1] = _descend(th[q + 1], s1, inv_m, l2_m[model], l1_m[model], rate, decay)
+                    th[q + 2] = _descend(th[q + 2], s2, inv_m, l2_m[model], l1_m[model], rate, decay)
+                    th[q + 3] = _descend(th[q + 3], s3, inv_m, l2_m[model], l1_m[model], rate, decay)
                     k += 4
                 while k < n_in:
                     s0 = zero
                     for e in range(mp):
                         s0 += dz[j, e] * acts[src + k, e]
                     q = wo + j * n_in + k
-                    th[q] = _descend(th[q], s0, inv_m, l2_m[model], l1_m[model], rate)
+                    th[q] = _descend(th[q], s0, inv_m, l2_m[model], l1_m[model], rate, decay)
                     k += 1
+                if constrained:  # the row's update is complete: project it
+                    _project_row(th, wo + j * n_in, n_in, limit)
                 th[bo + j] = th[bo + j] - rate * (inv_m * total)
             dz, dz_next = dz_next, dz
 
 
 @njit(cache=True, error_model="numpy", parallel=True, nogil=True)
 def train_segment(
-    X, Y, valid, m, theta, sizes, w_off, row_off, lr, l2_m, l1_m, keep, keep_inv, thresholds,
-    keys, mask_mode, draws, first_iteration, n_steps, want_cost, l2_2m, l1_m64, cost,
+    X, Y, valid, m, theta, sizes, w_off, row_off, lr, l2_m, l1_m, shrink, max_norm, keep, keep_inv, thresholds,
+    keys, mask_mode, draws, first_iteration, n_steps, want_cost, update, l2_2m, l1_m64, cost,
 ):
     """``n_steps`` iterations for every model of the batch (prange over the model axis).
 
     X (n_0, mp) padded inputs, Y (mp,) labels, valid (mp,) 1 for the m real examples and 0 for
-    padding; theta (M, P) updated in place; lr, l2_m, l1_m (M,) in the working dtype; keep (M, H)
+    padding; theta (M, P) updated in place; lr, l2_m, l1_m (M,) in the working dtype; shrink (M,)
+    = 1 - weight_decay in the working dtype (1: no decay); max_norm (M,) float64, inf for no
+    constraint; keep (M, H)
     float64 and keep_inv (M, H) = 1 / keep; thresholds (M, H) uint32 = ceil(keep * 2**32) - 1 and
     keys (M,) uint64 for fresh masks; mask_mode NO_MASKS, COURSE_MASKS or FRESH_MASKS; draws
     (S, mp) the course's uniforms; first_iteration: the iteration number of the first step;
-    cost (M,) float64 receives the cost of the first step when want_cost.
+    cost (M,) float64 receives the cost of the first step when want_cost; with update False, every
+    model stops right after that cost (theta unchanged).
     """
     for model in prange(theta.shape[0]):
         _train_one(
-            np.int64(model), X, Y, valid, m, theta, sizes, w_off, row_off, lr, l2_m, l1_m, keep, keep_inv,
-            thresholds, keys, mask_mode, draws, first_iteration, n_steps, want_cost, l2_2m, l1_m64, cost,
+            np.int64(model), X, Y, valid, m, theta, sizes, w_off, row_off, lr, l2_m, l1_m, shrink, max_norm, keep,
+            keep_inv, thresholds, keys, mask_mode, draws, first_iteration, n_steps, want_cost, update, l2_2m,
+            l1_m64, cost,
         )
 
 
 @njit(cache=True, error_model="numpy", nogil=True)
 def train_segment_serial(
-    X, Y, valid, m, theta, sizes, w_off, row_off, lr, l2_m, l1_m, keep, keep_inv, thresholds,
-    keys, mask_mode, draws, first_iteration, n_steps, want_cost, l2_2m, l1_m64, cost,
+    X, Y, valid, m, theta, sizes, w_off, row_off, lr, l2_m, l1_m, shrink, max_norm, keep, keep_inv, thresholds,
+    keys, mask_mode, draws, first_iteration, n_steps, want_cost, update, l2_2m, l1_m64, cost,
 ):
     """``train_segment`` on one thread: no parallel region to start (the better choice for M = 1)."""
     for model in range(theta.shape[0]):
         _train_one(
-            np.int64(model), X, Y, valid, m, theta, sizes, w_off, row_off, lr, l2_m, l1_m, keep, keep_inv,
-            thresholds, keys, mask_mode, draws, first_iteration, n_steps, want_cost, l2_2m, l1_m64, cost,
+            np.int64(model), X, Y, valid, m, theta, sizes, w_off, row_off, lr, l2_m, l1_m, shrink, max_norm, keep,
+            keep_inv, thresholds, keys, mask_mode, draws, first_iteration, n_steps, want_cost, update, l2_2m,
+            l1_m64, cost,
         )

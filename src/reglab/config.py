@@ -102,11 +102,6 @@ class TrainConfig:
             object.__setattr__(self, name, value)
 
     @property
-    def needs_reference_engine(self) -> bool:
-        """Settings the compiled engine does not implement yet (it falls back to the reference loop)."""
-        return self.weight_decay > 0 or self.max_norm is not None or self.early_stopping
-
-    @property
     def uses_dropout(self) -> bool:
         return any(p < 1 for p in self.keep_prob)
 

@@ -10,6 +10,11 @@ call runs every model for all the iterations up to the next record point, in par
 model axis (numba ``prange`` on the machine's cores), and returns to Python only to record the
 cost and report progress. Compiled code is cached on disk, so only the first process compiles.
 
+Decoupled weight decay and the max-norm projection (``reglab.constraints``) act inside the
+compiled update, per model; a model without them takes the plain update. With a ``monitor``
+(early stopping), each record point first computes the cost alone, calls the monitor with the
+current parameters, and only then takes that iteration's step, as ``train.train_loop`` does.
+
 Dropout masks are the reference's own, bit for bit:
 
 - course masks (``masks.CourseMasks``): the course's fixed uniforms from ``masks.course_draws``,
@@ -103,6 +108,7 @@ def train_loop_compiled(
     record_every: int = 100,
     progress: Progress | None = None,
     on_record: Callable[[int, np.ndarray], None] | None = None,
+    monitor: Callable[[int, Params], bool] | None = None,
     dtype=np.float64,
     parallel: bool = True,
 ) -> tuple[Params, History]:
@@ -117,7 +123,9 @@ def train_loop_compiled(
     params : Params
         Initial parameters of M networks of any depth (not modified).
     hyper : Hyper
-        Per-model learning rate (M,), l2 (M,), l1 (M,) and keep_prob (M, H).
+        Per-model learning rate (M,), l2 (M,), l1 (M,), keep_prob (M, H), and optionally
+        weight_decay (M,) and max_norm (M,) (inf: no constraint), applied after each step as
+        ``reglab.constraints`` defines them (weights only).
     mask_source : CourseMasks, FreshMasks or None
         Where dropout masks come from, exactly as for ``train_loop``; None trains without dropout.
         The thresholds are ``hyper.keep_prob``. A ``FreshMasks``' iteration counter is advanced
@@ -130,6 +138,11 @@ def train_loop_compiled(
         ``progress(i + 1, n_iterations)`` at every record point.
     on_record : callable, optional
         ``on_record(i, cost)`` with cost (M,) at every record point.
+    monitor : callable, optional
+        ``monitor(i, params)`` at every record point, after ``on_record`` and ``progress``, with
+        the parameters of iteration i (before its update) as float64 ``Params`` (e.g.
+        ``early_stopping.EarlyStopping``). True ends training there, without that iteration's
+        update; the history then ends at iteration i. As in ``train_loop``.
     dtype : {numpy.float64, numpy.float32}
         Working precision. float32 is faster on wide batches but agrees with the reference only
         to single precision. Returned parameters are float64 either way.
@@ -171,10 +184,14 @@ def train_loop_compiled(
     valid = _padded(np.ones((1, m)), width, work)[0]  # (mp,): 1 for examples, 0 for padding
     l2 = np.asarray(hyper.l2, dtype=np.float64)
     l1 = np.asarray(hyper.l1, dtype=np.float64)
+    weight_decay = np.zeros(n_models) if hyper.weight_decay is None else np.asarray(hyper.weight_decay, dtype=float)
+    max_norm = np.full(n_models, np.inf) if hyper.max_norm is None else np.asarray(hyper.max_norm, dtype=float)
     args_rates = (
         np.asarray(hyper.learning_rate, dtype=work),
         (l2 / m).astype(work),  # the reference's l2/m, then times W
         (l1 / m).astype(work),
+        (1 - weight_decay).astype(work),  # the reference's (1 - weight_decay) * W
+        np.ascontiguousarray(max_norm, dtype=np.float64),
     )
     keep = np.ascontiguousarray(np.reshape(hyper.keep_prob, (n_models, -1)), dtype=np.float64)
     keep_inv = (1.0 / keep).astype(work)  # inverted dropout scales by 1 / keep_prob
@@ -201,24 +218,43 @@ def train_loop_compiled(
     # A parallel region costs a thread start-up per call; one model has nothing to share out.
     segment = fused.train_segment if n_models > 1 and parallel else fused.train_segment_serial
 
-    costs = np.empty((n_models, len(recorded_at)))
-    cost = np.empty(n_models)
-    for column, (start, stop) in enumerate(zip(recorded_at, recorded_at[1:] + [n_iterations])):
+    def run(start: int, n_steps: int, want_cost: bool, update: bool) -> None:
         segment(
             X_work, Y_work, valid, m, theta, sizes, w_off, row_off, *args_rates, keep, keep_inv, thresholds,
-            keys, mode, draws, first_iteration + start, stop - start, True, *cost_scales, cost,
+            keys, mode, draws, first_iteration + start, n_steps, want_cost, update, *cost_scales, cost,
         )
-        if mode == fused.FRESH_MASKS:
-            mask_source.advance(stop - start)  # as stop - start calls of the reference loop would
-        costs[:, column] = cost
+
+    costs = np.empty((n_models, len(recorded_at)))
+    cost = np.empty(n_models)
+    n_recorded = 0
+    for start, stop in zip(recorded_at, recorded_at[1:] + [n_iterations]):
+        if monitor is None:  # the cost comes with the first step of the segment
+            run(start, stop - start, True, True)
+        else:  # the monitor may stop training before this iteration's update: the cost alone first
+            run(start, 1, True, False)
+        costs[:, n_recorded] = cost
+        n_recorded += 1
         _check_finite(cost, start, hyper, start_cost=costs[:, 0])
         if on_record is not None:
             on_record(start, cost.copy())
         if progress is not None:
             progress(start + 1, n_iterations)
+        if monitor is not None:
+            if monitor(start, unpack(theta, layer_sizes)):
+                _advance(mask_source, 1)  # the reference loop draws this iteration's masks before stopping
+                break
+            run(start, stop - start, False, True)
+        _advance(mask_source, stop - start)  # as stop - start calls of the reference loop would
     finite = np.isfinite(theta).all(axis=1)  # (M,)
     _check_finite(np.where(finite, 0.0, np.nan), n_iterations, hyper)
-    return unpack(theta, layer_sizes), History(np.array(recorded_at), costs)
+    history = History(np.array(recorded_at[:n_recorded]), costs[:, :n_recorded])  # shorter when stopped early
+    return unpack(theta, layer_sizes), history
+
+
+def _advance(mask_source, n_iterations: int) -> None:
+    """Move a ``FreshMasks``' counter on by ``n_iterations`` (other sources have no counter)."""
+    if isinstance(mask_source, FreshMasks):
+        mask_source.advance(n_iterations)
 
 
 def _is_dtype(value) -> bool:

@@ -264,10 +264,7 @@ def fit_many(
         batch = [configs[k] for k in indices]
         layer_sizes = batch[0].layer_sizes(X.shape[1])
         hyper = Hyper.from_configs(batch)
-        X_fit, Y_fit, stopper, batch_loop, batch_options = XT, YT, None, loop, loop_options
-        if any(c.needs_reference_engine for c in batch):
-            # Weight decay, max-norm and early stopping run on the reference loop for now.
-            batch_loop, batch_options = train_loop, {}
+        X_fit, Y_fit, stopper, batch_options = XT, YT, None, loop_options
         if batch[0].early_stopping:
             held = stratified_holdout(y_encoded, batch[0].validation_fraction, seed=0)
             X_fit, Y_fit = XT[:, ~held], YT[:, ~held]
@@ -279,7 +276,7 @@ def fit_many(
             if progress is not None:
                 progress(_offset + i * _size, total)
 
-        params, history = batch_loop(
+        params, history = loop(
             X_fit,
             Y_fit,
             _initial_params(layer_sizes, batch),
