@@ -381,4 +381,6 @@ def load_points(path, *, n_features: int | None = None) -> tuple[np.ndarray, np.
             raise ValueError(
                 f"y in {path} must be 1-D with one label per row of X; got y {y.shape} ({y.dtype}) for X {X.shape}"
             )
+        if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
+            raise ValueError(f"y in {path} must hold finite labels; got NaN or infinite values")
     return X, y

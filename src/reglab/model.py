@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__, network
+from . import __version__, network, ops
 from .config import TrainConfig
 from .files import atomic_path
 from .params import Params
@@ -85,13 +85,28 @@ class Model:
             X = (X - self.input_mean) / self.input_scale
         return X.T
 
+    def _logits(self, X) -> np.ndarray:
+        """The network's output before the sigmoid, (n_samples,); refuses X that overflows it."""
+        X = check_X(X, n_features=self.n_features)
+        # Values far outside the training range can overflow to inf - inf = NaN: refused below.
+        with np.errstate(over="ignore", invalid="ignore"):
+            logits = network.forward(self.params, self._network_inputs(X)).logits[0, 0, :]
+        undefined = np.flatnonzero(np.isnan(logits))
+        if undefined.size:
+            raise ValueError(
+                f"X holds values too large for this model: the network overflows on {undefined.size} row(s) "
+                f"(first: row {undefined[0]}, largest |value| {np.max(np.abs(X[undefined[0]])):.3g}); "
+                f"rescale X as the training data was"
+            )
+        return logits
+
     def predict_proba(self, X) -> np.ndarray:
         """Probability of ``classes[1]`` for each row of X (n_samples, n_features): (n_samples,)."""
-        return network.predict_proba(self.params, self._network_inputs(X))[0]
+        return ops.sigmoid(self._logits(X))
 
     def decision_function(self, X) -> np.ndarray:
         """The network's output before the sigmoid (logit of ``classes[1]``), (n_samples,)."""
-        return network.forward(self.params, self._network_inputs(X)).logits[0, 0, :]
+        return self._logits(X)
 
     def predict(self, X) -> np.ndarray:
         """Predicted labels, (n_samples,): ``classes[1]`` where the probability is above 0.5."""
@@ -105,7 +120,11 @@ class Model:
             raise ValueError(
                 f"X and y must have the same number of samples; got {predictions.shape[0]} and {y.shape[0]}"
             )
-        return float(np.mean(predictions == y.astype(self.classes.dtype, copy=False)))
+        if y.dtype.kind in "biuf" and self.classes.dtype.kind in "biuf":
+            matches = predictions == y  # numbers as numbers: no cast that could overflow or truncate
+        else:
+            matches = predictions.astype(str) == y.astype(str)  # text labels (or a mix) by their text
+        return float(np.mean(matches))
 
     def weight_norm(self) -> float:
         """Euclidean norm of all weights together (biases excluded)."""
@@ -158,7 +177,8 @@ def load_model(path) -> Model:
         if "allow_pickle" in str(error):
             raise _model_error(path, "it holds object arrays, which reglab never writes") from None
         raise _model_error(path, str(error)) from None
-    except (OSError, EOFError, zipfile.BadZipFile, KeyError) as error:
+    except (OSError, EOFError, zipfile.BadZipFile, KeyError, NotImplementedError, RuntimeError) as error:
+        # zipfile: NotImplementedError for unknown versions or compression, RuntimeError for encryption
         raise _model_error(path, f"not a complete .npz file ({type(error).__name__}: {error})") from None
     if "meta" not in arrays:
         raise _model_error(path, "no 'meta' entry")

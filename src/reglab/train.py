@@ -250,9 +250,17 @@ def fit_many(
     y_encoded, classes = binary_labels(y)
     scaling = (None, None)
     if standardize:
-        scale = X.std(axis=0)
-        scaling = (X.mean(axis=0), np.where(scale > 0, scale, 1.0))  # a constant feature is only centred
+        with np.errstate(over="ignore", invalid="ignore"):  # refused below by name
+            mean, scale = X.mean(axis=0), X.std(axis=0)
+        if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(scale))):
+            raise ValueError(
+                f"standardize=True cannot scale X: the mean or standard deviation of its features overflows "
+                f"(largest |value| {np.max(np.abs(X)):.3g}); divide X by a constant first"
+            )
+        scaling = (mean, np.where(scale > 0, scale, 1.0))  # a constant feature is only centred
         X = (X - scaling[0]) / scaling[1]
+    if engine == "compiled":
+        _check_float32_range(X, configs, dtype)
     XT, YT = X.T, y_encoded[None, :]  # the engine's (features x examples) layout
     groups: dict[tuple, list[int]] = {}
     for k, config in enumerate(configs):
@@ -291,12 +299,38 @@ def fit_many(
             params = stopper.best_params(params)
             history = History(history.iterations, history.cost, np.stack(stopper.dev_cost, axis=1),
                               np.stack(stopper.dev_accuracy, axis=1), stopper.best_iteration, stopper.stopped_at)
+        # The last recorded cost is from before the last update: check where training ended too.
+        with np.errstate(over="ignore", invalid="ignore"):
+            final_cost, _ = objective(params, X_fit, Y_fit, hyper)
+        _check_finite(final_cost, batch[0].n_iterations, hyper, start_cost=history.cost[:, 0])
         for j, k in enumerate(indices):
             models[k] = Model(configs[k], params.model(j), history.model(j), classes, *scaling)
         done_before += batch[0].n_iterations * len(batch)
     if progress is not None:
         progress(total, total)
     return models  # type: ignore[return-value]
+
+
+def _check_float32_range(X: np.ndarray, configs: Sequence[TrainConfig], dtype) -> None:
+    """In float32, what the compiled engine casts must fit: X, learning rates, penalties, 1/keep_prob."""
+    try:
+        if not configs or np.dtype(dtype) != np.float32:
+            return
+    except TypeError:  # not a dtype: the compiled loop's own check names it
+        return
+    largest = float(np.finfo(np.float32).max)
+    values = {"X": float(np.max(np.abs(X)))}
+    for k, config in enumerate(configs):
+        values[f"learning_rate (configs[{k}])"] = config.learning_rate
+        values[f"l2 (configs[{k}])"] = config.l2
+        values[f"l1 (configs[{k}])"] = config.l1
+        values[f"1/keep_prob (configs[{k}])"] = 1.0 / min(config.keep_prob)
+    for name, value in values.items():
+        if value > largest:
+            raise ValueError(
+                f"dtype float32 holds numbers up to {largest:.4g}; {name} reaches {value:.4g}: "
+                f"use dtype float64 or smaller values"
+            )
 
 
 def fit(X, y, config: TrainConfig | None = None, **kwargs) -> Model:

@@ -51,7 +51,10 @@ def check_real(
         allowed = "a finite real number"
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be {allowed}; got {_describe(value)}")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an int too large for a float
+        number = math.inf
     ok = math.isfinite(number)
     if ok and low is not None:
         ok = number >= low if low_inclusive else number > low
@@ -79,7 +82,8 @@ def check_int(name: str, value, *, low: int | None = None, high: int | None = No
 
 
 def check_choice(name: str, value, choices: Sequence[str]) -> str:
-    if value not in choices:
+    # Only a str can be a choice: `in` on an array or a dict would compare element-wise or fail.
+    if not isinstance(value, str) or value not in choices:
         allowed = ", ".join(repr(c) for c in choices)
         raise ValueError(f"{name} must be one of {allowed}; got {_describe(value)}")
     return value
@@ -108,7 +112,9 @@ def check_keep_prob(value, n_hidden: int) -> tuple[float, ...]:
 
 def check_layer_sizes(name: str, value) -> tuple[int, ...]:
     """A non-empty sequence of integers >= 1."""
-    if isinstance(value, (str, bytes)) or not isinstance(value, (Sequence, np.ndarray)):
+    if isinstance(value, (str, bytes)) or not isinstance(value, (Sequence, np.ndarray)) or (
+        isinstance(value, np.ndarray) and value.ndim == 0
+    ):
         raise TypeError(f"{name} must be a sequence of integers >= 1; got {_describe(value)}")
     sizes = tuple(value)
     if not sizes:
