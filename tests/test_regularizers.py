@@ -113,3 +113,23 @@ def test_early_stopping_needs_points_of_both_classes_left():
     X = np.arange(8.0).reshape(4, 2)
     with pytest.raises(ValueError, match="validation_fraction"):
         reglab.fit(X, [0, 0, 0, 1], reglab.TrainConfig(early_stopping=True, validation_fraction=0.5, n_iterations=10))
+
+
+def test_early_stopping_on_an_explicit_dev_set(data):
+    X, y = data
+    X_fit, y_fit, X_dev, y_dev = X[:80], y[:80], X[80:], y[80:]
+    config = reglab.TrainConfig(n_iterations=4000, early_stopping=True, patience=3, init="fresh", seed=2)
+    model = reglab.fit(X_fit, y_fit, config, X_dev=X_dev, y_dev=y_dev, engine="reference")
+    h = model.history
+    # the watched accuracy is the model's accuracy on the dev set at the kept iteration
+    kept = list(h.iterations).index(h.best_iteration)
+    assert h.dev_accuracy[kept] == model.accuracy(X_dev, y_dev)
+    # all of X_fit trained: the first recorded cost is the cost on all 80 points
+    start = reglab.fit(X_fit, y_fit, config.replace(early_stopping=False, n_iterations=1), engine="reference")
+    assert h.cost[0] == start.history.cost[0]
+    with pytest.raises(ValueError, match="y_dev must hold only the training classes"):
+        reglab.fit(X_fit, y_fit, config, X_dev=X_dev, y_dev=np.full(len(y_dev), 7))
+    with pytest.raises(ValueError, match="together"):
+        reglab.fit(X_fit, y_fit, config, X_dev=X_dev)
+    with pytest.raises(ValueError, match="X_dev must have 2 features"):
+        reglab.fit(X_fit, y_fit, config, X_dev=X_dev[:, :1], y_dev=y_dev)

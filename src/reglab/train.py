@@ -18,7 +18,7 @@ from .early_stopping import EarlyStopping, stratified_holdout
 from .masks import CourseMasks, FreshMasks
 from .model import History, Model
 from .params import Params, init_course, init_fresh, stack
-from .validation import binary_labels, check_choice, check_int, check_X_y
+from .validation import binary_labels, check_choice, check_int, check_X, check_X_y
 
 __all__ = [
     "Hyper",
@@ -217,11 +217,15 @@ def fit_many(
     progress: Progress | None = None,
     dtype=np.float64,
     standardize: bool = False,
+    X_dev=None,
+    y_dev=None,
 ) -> list[Model]:
     """Train one model per config on (X (n_samples, n_features), y (n_samples,)).
 
     With ``standardize=True`` each feature is centred and scaled by the mean and standard
     deviation of X; the models keep that transformation and apply it when predicting.
+    Configs with ``early_stopping`` watch ``X_dev`` (n_dev, n_features), ``y_dev`` (n_dev,) when
+    given (all of X then trains), else a stratified ``validation_fraction`` held out of X.
 
     Configs that share layer sizes, iteration count and mask mode are trained together as one
     batch along the model axis. Returns the models in the order of ``configs``.
@@ -259,6 +263,7 @@ def fit_many(
             )
         scaling = (mean, np.where(scale > 0, scale, 1.0))  # a constant feature is only centred
         X = (X - scaling[0]) / scaling[1]
+    dev = None if X_dev is None and y_dev is None else _dev_set(X_dev, y_dev, X.shape[1], classes, scaling)
     if engine == "compiled":
         _check_float32_range(X, configs, dtype)
     XT, YT = X.T, y_encoded[None, :]  # the engine's (features x examples) layout
@@ -274,9 +279,12 @@ def fit_many(
         hyper = Hyper.from_configs(batch)
         X_fit, Y_fit, stopper, batch_options = XT, YT, None, loop_options
         if batch[0].early_stopping:
-            held = stratified_holdout(y_encoded, batch[0].validation_fraction, seed=0)
-            X_fit, Y_fit = XT[:, ~held], YT[:, ~held]
-            stopper = EarlyStopping(XT[:, held], YT[:, held], [True] * len(batch),
+            if dev is None:
+                held = stratified_holdout(y_encoded, batch[0].validation_fraction, seed=0)
+                X_fit, Y_fit, X_watch, Y_watch = XT[:, ~held], YT[:, ~held], XT[:, held], YT[:, held]
+            else:
+                X_watch, Y_watch = dev
+            stopper = EarlyStopping(X_watch, Y_watch, [True] * len(batch),
                                     [c.patience for c in batch], [c.min_delta for c in batch])
             batch_options = dict(batch_options, monitor=stopper)
 
@@ -331,6 +339,25 @@ def _check_float32_range(X: np.ndarray, configs: Sequence[TrainConfig], dtype) -
                 f"dtype float32 holds numbers up to {largest:.4g}; {name} reaches {value:.4g}: "
                 f"use dtype float64 or smaller values"
             )
+
+
+def _dev_set(X_dev, y_dev, n_features, classes, scaling) -> tuple[np.ndarray, np.ndarray]:
+    """An explicit early-stopping set in the engine's layout: X_dev.T (scaled like X), labels 0/1."""
+    if X_dev is None or y_dev is None:
+        raise ValueError("X_dev and y_dev must be given together (or neither)")
+    X_dev = check_X(X_dev, name="X_dev", n_features=n_features)
+    labels = np.asarray(y_dev).ravel()
+    if labels.shape[0] != X_dev.shape[0]:
+        raise ValueError(f"X_dev and y_dev must have the same number of samples; got {X_dev.shape[0]} and {labels.shape[0]}")
+    known = np.isin(labels.astype(str), np.asarray(classes).astype(str)) if labels.dtype.kind not in "biuf" \
+        else np.isin(labels, classes)
+    if not np.all(known):
+        raise ValueError(f"y_dev must hold only the training classes {list(np.asarray(classes).tolist())}; "
+                         f"got {np.unique(labels[~known])[:5].tolist()}")
+    positive = (labels.astype(str) == str(classes[1])) if labels.dtype.kind not in "biuf" else (labels == classes[1])
+    if scaling[0] is not None:
+        X_dev = (X_dev - scaling[0]) / scaling[1]
+    return X_dev.T, positive.astype(np.float64)[None, :]
 
 
 def fit(X, y, config: TrainConfig | None = None, **kwargs) -> Model:
