@@ -305,11 +305,6 @@ def test_fit_gives_a_finite_model_or_a_user_error(data, config, engine, standard
             _check_trained(model, X, y, Path(tmp))
 
 
-@pytest.mark.xfail(
-    strict=True, raises=RuntimeWarning,
-    reason="kernels.train_loop_compiled casts learning rates, penalties, 1/keep_prob and X to float32 "
-           "unchecked (overflow warning); fit/fit_many refuse such values before calling it",
-)
 def test_compiled_loop_called_directly_refuses_what_float32_cannot_hold():
     from reglab import kernels
     from reglab.params import init_course

@@ -38,7 +38,7 @@ from .params import Params
 from .train import Hyper, Progress, _check_finite
 from .validation import check_choice, check_int
 
-__all__ = ["train_loop_compiled", "DTYPES", "pack", "unpack"]
+__all__ = ["train_loop_compiled", "check_float32_range", "DTYPES", "pack", "unpack"]
 
 #: Working precisions of the compiled loop.
 DTYPES = ("float64", "float32")
@@ -96,6 +96,23 @@ def _padded(rows: np.ndarray, width: int, dtype) -> np.ndarray:
     out = np.zeros((rows.shape[0], width), dtype=dtype)
     out[:, : rows.shape[1]] = rows
     return out
+
+
+def check_float32_range(X: np.ndarray, hyper: Hyper) -> None:
+    """Refuse what float32 cannot hold of what the loop casts: X, learning rates, penalties, 1/keep_prob."""
+    largest = float(np.finfo(np.float32).max)
+    values = {"X": float(np.max(np.abs(X)))}
+    for k in range(len(hyper.learning_rate)):
+        values[f"learning_rate (model {k})"] = float(hyper.learning_rate[k])
+        values[f"l2 (model {k})"] = float(hyper.l2[k])
+        values[f"l1 (model {k})"] = float(hyper.l1[k])
+        values[f"1/keep_prob (model {k})"] = 1.0 / float(np.min(hyper.keep_prob[k]))
+    for name, value in values.items():
+        if value > largest:
+            raise ValueError(
+                f"dtype float32 holds numbers up to {largest:.4g}; {name} reaches {value:.4g}: "
+                f"use dtype float64 or smaller values"
+            )
 
 
 def train_loop_compiled(
@@ -171,6 +188,8 @@ def train_loop_compiled(
             "mask_source must be None, a reglab.masks.CourseMasks or a reglab.masks.FreshMasks "
             f"for the compiled engine; got {type(mask_source).__name__} (use engine 'reference')"
         )
+    if work == np.float32:
+        check_float32_range(X, hyper)
     fused = _fused()
     layer_sizes = params.layer_sizes
     n_models = params.n_models
