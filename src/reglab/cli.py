@@ -186,7 +186,8 @@ def train(data, n_samples, noise, test_fraction, data_seed, standardize, hidden,
           engine, weight_decay, max_norm, early_stopping, validation_fraction, patience, min_delta, out, l2, l1, keep_prob):
     """Train one model and save it (model.npz) with its figures and report."""
     from .config import TrainConfig
-    from .report import default_run_dir, model_row, text_table, write_train_run
+    from .experiments import measure
+    from .report import default_run_dir, text_table, write_train_run
     from .train import fit
 
     dataset = _load_data(data, n_samples, noise, test_fraction, data_seed)
@@ -205,7 +206,7 @@ def train(data, n_samples, noise, test_fraction, data_seed, standardize, hidden,
         bar.close()
     seconds = time.perf_counter() - start
     write_train_run(model, dataset, out, command=_command_line(), seconds=seconds)
-    click.echo(text_table([model_row("model", model, dataset, seconds)]))
+    click.echo(text_table([measure("model", model, dataset, seconds).row()]))
     click.echo(f"Run folder: {out} (model: {out / 'model.npz'})")
 
 

@@ -16,7 +16,7 @@ from .config import COURSE_CONFIGS, TrainConfig
 from .model import Model
 from .train import fit, fit_many
 
-__all__ = ["ModelResult", "CompareResult", "compare", "course_study_configs", "SeedStudy", "compare_seeds"]
+__all__ = ["ModelResult", "CompareResult", "compare", "course_study_configs", "SeedStudy", "compare_seeds", "measure"]
 
 Progress = Callable[[int, int], None]
 
@@ -142,11 +142,12 @@ def compare(
             standardize=standardize,
         )
         done += config.n_iterations
-        results.append(_measure(name, model, dataset, seconds=time.perf_counter() - start))
+        results.append(measure(name, model, dataset, seconds=time.perf_counter() - start))
     return CompareResult(dataset, tuple(results), engine)
 
 
-def _measure(name: str, model: Model, dataset, seconds: float) -> ModelResult:
+def measure(name: str, model: Model, dataset, seconds: float = float("nan")) -> ModelResult:
+    """A trained model's accuracies on a data set's train and test points, its final cost and time."""
     return ModelResult(
         name=name,
         model=model,
@@ -225,7 +226,7 @@ def compare_seeds(
     runs: dict[str, list[ModelResult]] = {name: [] for name in configs}
     for key, model in zip(varied, batch):
         name = key.split("\0")[0]
-        runs[name].append(_measure(name, model, dataset, seconds=float("nan")))
+        runs[name].append(measure(name, model, dataset, seconds=float("nan")))
     if progress is not None:
         progress(total, total)
     return SeedStudy(dataset, seeds, {k: tuple(v) for k, v in runs.items()}, single)

@@ -27,7 +27,6 @@ __all__ = [
     "markdown_table",
     "write_compare_run",
     "write_train_run",
-    "model_row",
     "seed_text_table",
     "COURSE_MASKS_NOTE",
 ]
@@ -256,25 +255,14 @@ def write_compare_run(result, out, *, command: str = "reglab compare", seed_stud
     return out
 
 
-def model_row(name: str, model, dataset, seconds: float | None = None) -> dict:
-    """The table row of one model measured on a data set."""
-    return {
-        "model": name,
-        "train_accuracy": model.accuracy(dataset.X_train, dataset.y_train),
-        "test_accuracy": model.accuracy(dataset.X_test, dataset.y_test),
-        "final_cost": float(np.asarray(model.history.cost)[-1]),
-        "seconds": float("nan") if seconds is None else seconds,
-        "n_train": len(dataset.y_train),
-        "n_test": len(dataset.y_test),
-    }
-
-
 def write_train_run(model, dataset, out, *, command: str = "reglab train", seconds: float | None = None) -> Path:
     """Write the run folder of one trained model: ``model.npz``, figures, ``results.json``, ``report.md``."""
     from . import plots
 
     out = Path(out)
-    row = model_row("model", model, dataset, seconds)
+    from .experiments import measure
+
+    row = measure("model", model, dataset, float("nan") if seconds is None else seconds).row()
     with staged_directory(out) as stage:
         model.save(stage / "model.npz")
         figures = []
