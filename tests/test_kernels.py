@@ -90,16 +90,23 @@ for number, (name, settings) in enumerate(COMBINATIONS.items()):
         CASES.append(pytest.param(name, settings, mode, SHAPES[(number + shift) % 3], id=f"{name}-{mode}"))
 
 
-@pytest.mark.parametrize("name, settings, mode, shape", CASES)
-def test_compiled_matches_reference(name, settings, mode, shape):
+def _both_engines(settings, mode, shape):
+    """The same start, settings and masks trained N_ITER iterations by the reference and the compiled loop."""
     sizes, n_models = shape
     X, Y = _problem()
     params = init_fresh(sizes, [np.random.default_rng(10 + k) for k in range(n_models)])
     hyper = _hyper(n_models, len(sizes) - 2, *settings)
     reference_masks, compiled_masks = _sources(mode, hyper, n_models)
-
     expected, expected_history = train_loop(X, Y, params, hyper, reference_masks, N_ITER, 100)
     got, history = train_loop_compiled(X, Y, params, hyper, compiled_masks, N_ITER, 100)
+    return X, Y, params, hyper, reference_masks, compiled_masks, expected, expected_history, got, history
+
+
+@pytest.mark.parametrize("name, settings, mode, shape", CASES)
+def test_compiled_matches_reference(name, settings, mode, shape):
+    sizes, n_models = shape
+    X, Y, params, hyper, reference_masks, compiled_masks, expected, expected_history, got, history = _both_engines(
+        settings, mode, shape)
 
     assert got.layer_sizes == tuple(sizes) and got.n_models == n_models
     assert _max_difference(expected, got) < TOL
@@ -131,14 +138,8 @@ for number, (name, settings) in enumerate(CONSTRAINED.items()):
 
 @pytest.mark.parametrize("name, settings, mode, shape", CONSTRAINED_CASES)
 def test_compiled_matches_reference_with_decay_and_max_norm(name, settings, mode, shape):
-    sizes, n_models = shape
-    X, Y = _problem()
-    params = init_fresh(sizes, [np.random.default_rng(10 + k) for k in range(n_models)])
-    hyper = _hyper(n_models, len(sizes) - 2, *settings)
-    reference_masks, compiled_masks = _sources(mode, hyper, n_models)
-
-    expected, expected_history = train_loop(X, Y, params, hyper, reference_masks, N_ITER, 100)
-    got, history = train_loop_compiled(X, Y, params, hyper, compiled_masks, N_ITER, 100)
+    n_models = shape[1]
+    X, Y, params, hyper, _, _, expected, expected_history, got, history = _both_engines(settings, mode, shape)
 
     assert _max_difference(expected, got) < TOL
     np.testing.assert_allclose(history.cost, expected_history.cost, rtol=0, atol=TOL)
