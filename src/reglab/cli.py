@@ -91,8 +91,9 @@ def _load_data(data, n_samples, noise, test_fraction, data_seed):
 
     generator_options = {k: v for k, v in dict(n_samples=n_samples, noise=noise, test_fraction=test_fraction).items() if v is not None}
     dataset = resolve_data(data, seed=data_seed, **generator_options)
-    counts = f" ({len(dataset.y_train)} train / {len(dataset.y_test)} test points)"
-    click.echo(f"Data: {dataset.source}" + ("" if " train" in dataset.source else counts))
+    from .report import describe_data
+
+    click.echo(describe_data(dataset))
     return dataset
 
 

@@ -69,6 +69,12 @@ def default_run_dir(command: str, root: str | Path = "runs") -> Path:
     return path
 
 
+def describe_data(dataset) -> str:
+    """``"Data: <source> (n train / n test points)"``, without repeating counts the source already gives."""
+    counts = f" ({len(dataset.y_train)} train / {len(dataset.y_test)} test points)"
+    return f"Data: {dataset.source}" + ("" if " train" in dataset.source else counts)
+
+
 def environment() -> dict:
     """Versions that matter for reproducing a run."""
     import matplotlib
@@ -233,7 +239,7 @@ def write_compare_run(result, out, *, command: str = "reglab compare", seed_stud
         lines = [
             "# reglab compare",
             "",
-            f"Data: {dataset.source} ({len(dataset.y_train)} train / {len(dataset.y_test)} test points).",
+            f"{describe_data(dataset)}.",
             f"Command: `{command}`",
             "",
             markdown_table(result.rows()),
@@ -291,7 +297,7 @@ def write_train_run(model, dataset, out, *, command: str = "reglab train", secon
         }
         atomic_write_text(stage / "results.json", _json_text(payload))
         settings = ", ".join(f"{k}={v}" for k, v in model.config.to_dict().items())
-        lines = ["# reglab train", "", f"Data: {dataset.source}.", f"Command: `{command}`", "", f"Settings: {settings}", ""]
+        lines = ["# reglab train", "", f"{describe_data(dataset)}.", f"Command: `{command}`", "", f"Settings: {settings}", ""]
         if model.standardized:
             lines += [STANDARDIZED_NOTE, ""]
         lines += [markdown_table([row]), ""]
