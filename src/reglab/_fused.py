@@ -7,6 +7,10 @@ rounding: sums are reassociated (``fastmath`` "reassoc"/"contract": vectorised r
 fused multiply-adds) and inverted dropout multiplies by 1 / keep_prob where the reference
 divides by keep_prob (the two differ by at most one rounding).
 
+All of it is one file on purpose: numba's on-disk cache of a function is invalidated when *its*
+file changes, not when a helper it inlines from another file does (a split would let an upgrade
+run stale machine code).
+
 Layout, per model (the course's units x examples, examples innermost, padded to ``mp``)::
 
     theta[model]   # (P,): W_1 (n_1 x n_0, row-major), b_1 (n_1), W_2, b_2, ..., W_L, b_L
@@ -23,11 +27,13 @@ What makes it fast (measured; see benchmarks/bench_engines.py):
   exp within one ulp of libm's (libm's exp is a scalar call per example);
 - the examples are padded from m to a multiple of ``PAD`` (zero inputs, zero weight in the
   gradient), so no vector loop has a scalar remainder;
-- matrix products take four rows per pass over the examples (one pass reads four input rows and
-  writes one output row; dW takes four dot products per pass), ReLU and dropout are applied in
-  the last pass, and the backward pass goes from dZ of a layer straight to dZ of the layer below
-  in one pass per unit. Dropout needs no mask in the backward pass: a unit has A > 0 exactly
-  where ReLU passed it and dropout kept it, so dZ_below = (W.T dZ) / keep_prob where A > 0.
+- a pass over the examples reads up to four rows of the layer below (three as four: the third
+  again with weight zero) and writes two units of the layer above (Z = W A_prev + b forward,
+  dZ_below = W.T dZ backward), so each loaded row serves two units; ReLU and dropout are applied
+  in the last pass; dW takes four dot products and the bias sum in one pass; and the backward
+  pass goes from dZ of a layer straight to dZ of the layer below. Dropout needs no mask in the
+  backward pass: a unit has A > 0 exactly where ReLU passed it and dropout kept it, so
+  dZ_below = (W.T dZ) / keep_prob where A > 0.
 
 The update is the reference's ``constraints.decay_and_step`` and ``constraints.project_max_norm``:
 ``(1 - weight_decay) W - lr dW`` only for a model whose decay is not zero, and each unit's row of
@@ -41,7 +47,7 @@ Dropout masks, bit for bit those of ``masks``:
   seed per (iteration, unit) with 64-bit SplitMix64, then 32-bit ``lowbias32`` per example,
   written as LLVM i32 operations (``_kept``) so that it vectorises (numba would widen 32-bit
   integer arithmetic to 64 bits, and AVX2 has no 64-bit multiply). The scales of a unit go to a
-  one-row scratch just before the unit's last forward pass.
+  two-row scratch just before the two units' forward pass.
 """
 
 from __future__ import annotations
@@ -57,8 +63,9 @@ from numba.extending import intrinsic
 # so a diverging model still produces NaN/inf that the driver detects.
 _FASTMATH = {"reassoc", "contract"}
 
-#: The example axis is padded to a multiple of this (a whole number of AVX2/AVX-512 registers).
-PAD = 8
+#: The example axis is padded to a multiple of this: LLVM vectorises a loop over examples 4 doubles wide, four
+#: registers per step (16 examples), and leaves what is left over to a scalar loop; 16 leaves nothing over.
+PAD = 16
 
 NO_MASKS, COURSE_MASKS, FRESH_MASKS = 0, 1, 2
 
@@ -126,8 +133,8 @@ def _finish_row(out, row, finish, aux, aux_row, factor, zero):
 
 
 @njit(cache=True, error_model="numpy", fastmath=_FASTMATH, inline="always")
-def _pass(out, row, src, first, count, w0, w1, w2, w3, init, bias, finish, aux, aux_row, factor, zero):
-    """out[row, e] = finish((bias if init else out[row, e]) + w0 src[first, e] + ... ), count = 1, 2 or 4 rows.
+def _pass(out, row, src, i0, i1, i2, i3, count, w0, w1, w2, w3, init, bias, finish, aux, aux_row, factor, zero):
+    """out[row, e] = finish((bias if init else out[row, e]) + w0 src[i0, e] + ... ), count = 1, 2 or 4 rows.
 
     finish is _STORE (v), _RELU_SCALED (max(v, 0) * aux[aux_row, e]) or _GATED (v * factor where
     aux[aux_row, e] > 0, else 0). Every branch is outside the loops over examples; plain 2-D
@@ -137,81 +144,263 @@ def _pass(out, row, src, first, count, w0, w1, w2, w3, init, bias, finish, aux, 
     if count == 4:
         if not init:
             for e in range(mp):
-                out[row, e] += (w0 * src[first, e] + w1 * src[first + 1, e]) + (
-                    w2 * src[first + 2, e] + w3 * src[first + 3, e]
+                out[row, e] += (w0 * src[i0, e] + w1 * src[i1, e]) + (
+                    w2 * src[i2, e] + w3 * src[i3, e]
                 )
             _finish_row(out, row, finish, aux, aux_row, factor, zero)
         elif finish == _RELU_SCALED:
             for e in range(mp):
-                v = bias + ((w0 * src[first, e] + w1 * src[first + 1, e]) + (w2 * src[first + 2, e] + w3 * src[first + 3, e]))
+                v = bias + ((w0 * src[i0, e] + w1 * src[i1, e]) + (w2 * src[i2, e] + w3 * src[i3, e]))
                 out[row, e] = (zero if v < zero else v) * aux[aux_row, e]
         elif finish == _GATED:
             for e in range(mp):
-                v = bias + ((w0 * src[first, e] + w1 * src[first + 1, e]) + (w2 * src[first + 2, e] + w3 * src[first + 3, e]))
+                v = bias + ((w0 * src[i0, e] + w1 * src[i1, e]) + (w2 * src[i2, e] + w3 * src[i3, e]))
                 out[row, e] = v * factor if aux[aux_row, e] > zero else zero
         else:
             for e in range(mp):
                 out[row, e] = bias + (
-                    (w0 * src[first, e] + w1 * src[first + 1, e]) + (w2 * src[first + 2, e] + w3 * src[first + 3, e])
+                    (w0 * src[i0, e] + w1 * src[i1, e]) + (w2 * src[i2, e] + w3 * src[i3, e])
                 )
     elif count == 2:
         if not init:
             for e in range(mp):
-                out[row, e] += w0 * src[first, e] + w1 * src[first + 1, e]
+                out[row, e] += w0 * src[i0, e] + w1 * src[i1, e]
             _finish_row(out, row, finish, aux, aux_row, factor, zero)
         elif finish == _RELU_SCALED:
             for e in range(mp):
-                v = bias + (w0 * src[first, e] + w1 * src[first + 1, e])
+                v = bias + (w0 * src[i0, e] + w1 * src[i1, e])
                 out[row, e] = (zero if v < zero else v) * aux[aux_row, e]
         elif finish == _GATED:
             for e in range(mp):
-                v = bias + (w0 * src[first, e] + w1 * src[first + 1, e])
+                v = bias + (w0 * src[i0, e] + w1 * src[i1, e])
                 out[row, e] = v * factor if aux[aux_row, e] > zero else zero
         else:
             for e in range(mp):
-                out[row, e] = bias + (w0 * src[first, e] + w1 * src[first + 1, e])
+                out[row, e] = bias + (w0 * src[i0, e] + w1 * src[i1, e])
     else:
         if not init:
             for e in range(mp):
-                out[row, e] += w0 * src[first, e]
+                out[row, e] += w0 * src[i0, e]
             _finish_row(out, row, finish, aux, aux_row, factor, zero)
         elif finish == _RELU_SCALED:
             for e in range(mp):
-                v = bias + w0 * src[first, e]
+                v = bias + w0 * src[i0, e]
                 out[row, e] = (zero if v < zero else v) * aux[aux_row, e]
         elif finish == _GATED:
             for e in range(mp):
-                v = bias + w0 * src[first, e]
+                v = bias + w0 * src[i0, e]
                 out[row, e] = v * factor if aux[aux_row, e] > zero else zero
         else:
             for e in range(mp):
-                out[row, e] = bias + w0 * src[first, e]
+                out[row, e] = bias + w0 * src[i0, e]
+
+
+@njit(cache=True, error_model="numpy", fastmath=_FASTMATH, inline="always")
+def _pass2(out, ra, rb, src, i0, i1, i2, i3, count, a0, a1, a2, a3, b0, b1, b2, b3, init, bias_a, bias_b, finish,
+           aux, aux_a, aux_b, factor, zero):
+    """``_pass`` for two output rows ra, rb (weights a*, b*; aux rows aux_a, aux_b) sharing the loads of src."""
+    mp = out.shape[1]
+    if count == 4:
+        if not init:
+            for e in range(mp):
+                x0 = src[i0, e]
+                x1 = src[i1, e]
+                x2 = src[i2, e]
+                x3 = src[i3, e]
+                out[ra, e] += (a0 * x0 + a1 * x1) + (a2 * x2 + a3 * x3)
+                out[rb, e] += (b0 * x0 + b1 * x1) + (b2 * x2 + b3 * x3)
+            _finish_row(out, ra, finish, aux, aux_a, factor, zero)
+            _finish_row(out, rb, finish, aux, aux_b, factor, zero)
+        elif finish == _RELU_SCALED:
+            for e in range(mp):
+                x0 = src[i0, e]
+                x1 = src[i1, e]
+                x2 = src[i2, e]
+                x3 = src[i3, e]
+                u = bias_a + ((a0 * x0 + a1 * x1) + (a2 * x2 + a3 * x3))
+                v = bias_b + ((b0 * x0 + b1 * x1) + (b2 * x2 + b3 * x3))
+                out[ra, e] = (zero if u < zero else u) * aux[aux_a, e]
+                out[rb, e] = (zero if v < zero else v) * aux[aux_b, e]
+        elif finish == _GATED:
+            for e in range(mp):
+                x0 = src[i0, e]
+                x1 = src[i1, e]
+                x2 = src[i2, e]
+                x3 = src[i3, e]
+                u = bias_a + ((a0 * x0 + a1 * x1) + (a2 * x2 + a3 * x3))
+                v = bias_b + ((b0 * x0 + b1 * x1) + (b2 * x2 + b3 * x3))
+                out[ra, e] = u * factor if aux[aux_a, e] > zero else zero
+                out[rb, e] = v * factor if aux[aux_b, e] > zero else zero
+        else:
+            for e in range(mp):
+                x0 = src[i0, e]
+                x1 = src[i1, e]
+                x2 = src[i2, e]
+                x3 = src[i3, e]
+                out[ra, e] = bias_a + ((a0 * x0 + a1 * x1) + (a2 * x2 + a3 * x3))
+                out[rb, e] = bias_b + ((b0 * x0 + b1 * x1) + (b2 * x2 + b3 * x3))
+    elif count == 2:
+        if not init:
+            for e in range(mp):
+                x0 = src[i0, e]
+                x1 = src[i1, e]
+                out[ra, e] += a0 * x0 + a1 * x1
+                out[rb, e] += b0 * x0 + b1 * x1
+            _finish_row(out, ra, finish, aux, aux_a, factor, zero)
+            _finish_row(out, rb, finish, aux, aux_b, factor, zero)
+        elif finish == _RELU_SCALED:
+            for e in range(mp):
+                x0 = src[i0, e]
+                x1 = src[i1, e]
+                u = bias_a + (a0 * x0 + a1 * x1)
+                v = bias_b + (b0 * x0 + b1 * x1)
+                out[ra, e] = (zero if u < zero else u) * aux[aux_a, e]
+                out[rb, e] = (zero if v < zero else v) * aux[aux_b, e]
+        elif finish == _GATED:
+            for e in range(mp):
+                x0 = src[i0, e]
+                x1 = src[i1, e]
+                u = bias_a + (a0 * x0 + a1 * x1)
+                v = bias_b + (b0 * x0 + b1 * x1)
+                out[ra, e] = u * factor if aux[aux_a, e] > zero else zero
+                out[rb, e] = v * factor if aux[aux_b, e] > zero else zero
+        else:
+            for e in range(mp):
+                x0 = src[i0, e]
+                x1 = src[i1, e]
+                out[ra, e] = bias_a + (a0 * x0 + a1 * x1)
+                out[rb, e] = bias_b + (b0 * x0 + b1 * x1)
+    else:
+        if not init:
+            for e in range(mp):
+                x0 = src[i0, e]
+                out[ra, e] += a0 * x0
+                out[rb, e] += b0 * x0
+            _finish_row(out, ra, finish, aux, aux_a, factor, zero)
+            _finish_row(out, rb, finish, aux, aux_b, factor, zero)
+        elif finish == _RELU_SCALED:
+            for e in range(mp):
+                x0 = src[i0, e]
+                u = bias_a + a0 * x0
+                v = bias_b + b0 * x0
+                out[ra, e] = (zero if u < zero else u) * aux[aux_a, e]
+                out[rb, e] = (zero if v < zero else v) * aux[aux_b, e]
+        elif finish == _GATED:
+            for e in range(mp):
+                x0 = src[i0, e]
+                u = bias_a + a0 * x0
+                v = bias_b + b0 * x0
+                out[ra, e] = u * factor if aux[aux_a, e] > zero else zero
+                out[rb, e] = v * factor if aux[aux_b, e] > zero else zero
+        else:
+            for e in range(mp):
+                x0 = src[i0, e]
+                out[ra, e] = bias_a + a0 * x0
+                out[rb, e] = bias_b + b0 * x0
+
+
+@njit(cache=True, error_model="numpy", fastmath=_FASTMATH, inline="always")
+def _product_rows2(out, ra, src, first, n_rows, th, wa, wb, w_stride, bias_a, bias_b, finish, aux, aux_a, aux_b,
+                   factor, zero):
+    """``_product_row`` for the two rows ra and ra + 1 of out (weights from th[wa] and th[wb]) in shared passes."""
+    rb = ra + 1
+    c = 0
+    while c < n_rows:
+        left = n_rows - c
+        count = 4 if left >= 3 else left
+        i0 = first + c
+        qa = wa + c * w_stride
+        qb = wb + c * w_stride
+        a0 = th[qa]
+        b0 = th[qb]
+        a1 = th[qa + w_stride] if count > 1 else zero
+        b1 = th[qb + w_stride] if count > 1 else zero
+        a2 = th[qa + 2 * w_stride] if count > 2 else zero
+        b2 = th[qb + 2 * w_stride] if count > 2 else zero
+        a3 = th[qa + 3 * w_stride] if left >= 4 else zero
+        b3 = th[qb + 3 * w_stride] if left >= 4 else zero
+        i3 = i0 + 3 if left >= 4 else i0 + 2
+        done = c + min(left, 4) >= n_rows
+        _pass2(out, ra, rb, src, i0, i0 + 1, i0 + 2, i3, count, a0, a1, a2, a3, b0, b1, b2, b3, c == 0, bias_a,
+               bias_b, finish if done else _STORE, aux, aux_a, aux_b, factor, zero)
+        c += min(left, 4)
 
 
 @njit(cache=True, error_model="numpy", fastmath=_FASTMATH, inline="always")
 def _product_row(out, row, src, first, n_rows, th, w_start, w_stride, bias, finish, aux, aux_row, factor, zero):
     """out[row] = finish(bias + sum_{c < n_rows} th[w_start + c * w_stride] * src[first + c]): passes of 4, 2, 1 rows.
 
-    Only the last pass finishes; when there are several, the first writes and the others add.
+    Three remaining rows take the four-row pass, their last row a second time with weight zero
+    (adding w * a + 0 * a is adding w * a: one pass instead of two). Only the last pass finishes;
+    when there are several, the first writes and the others add.
     """
     c = 0
     while c < n_rows:
-        count = 4 if n_rows - c >= 4 else (2 if n_rows - c >= 2 else 1)
+        left = n_rows - c
+        count = 4 if left >= 3 else left
+        i0 = first + c
         q = w_start + c * w_stride
         w0 = th[q]
         w1 = th[q + w_stride] if count > 1 else zero
         w2 = th[q + 2 * w_stride] if count > 2 else zero
-        w3 = th[q + 3 * w_stride] if count > 2 else zero
-        single = c == 0 and count == n_rows  # one pass: write and finish at once
-        if single:
-            _pass(out, row, src, first + c, count, w0, w1, w2, w3, True, bias, finish, aux, aux_row, factor, zero)
-        elif c == 0:
-            _pass(out, row, src, first + c, count, w0, w1, w2, w3, True, bias, _STORE, aux, aux_row, factor, zero)
+        w3 = th[q + 3 * w_stride] if left >= 4 else zero
+        i3 = i0 + 3 if left >= 4 else i0 + 2
+        done = c + min(left, 4) >= n_rows
+        _pass(out, row, src, i0, i0 + 1, i0 + 2, i3, count, w0, w1, w2, w3, c == 0, bias, finish if done else _STORE,
+              aux, aux_row, factor, zero)
+        c += min(left, 4)
+
+
+@njit(cache=True, error_model="numpy", fastmath=_FASTMATH, inline="always")
+def _dots(dz, j, acts, i0, i1, i2, i3, count, with_total, zero):
+    """(sum dz[j] acts[i0], ..., sum dz[j] acts[i3], sum dz[j]) over the examples, in one pass.
+
+    count = 4 (rows i0..i3), 2 (i0, i1) or 1 (i0); unused sums are zero; the total only
+    ``with_total`` (else zero). Branches outside the loops.
+    """
+    mp = dz.shape[1]
+    s0 = zero
+    s1 = zero
+    s2 = zero
+    s3 = zero
+    t = zero
+    if count == 4:
+        if with_total:
+            for e in range(mp):
+                d = dz[j, e]
+                t += d
+                s0 += d * acts[i0, e]
+                s1 += d * acts[i1, e]
+                s2 += d * acts[i2, e]
+                s3 += d * acts[i3, e]
         else:
-            last = c + count >= n_rows
-            _pass(out, row, src, first + c, count, w0, w1, w2, w3, False, bias, finish if last else _STORE,
-                  aux, aux_row, factor, zero)
-        c += count
+            for e in range(mp):
+                d = dz[j, e]
+                s0 += d * acts[i0, e]
+                s1 += d * acts[i1, e]
+                s2 += d * acts[i2, e]
+                s3 += d * acts[i3, e]
+    elif count == 2:
+        if with_total:
+            for e in range(mp):
+                d = dz[j, e]
+                t += d
+                s0 += d * acts[i0, e]
+                s1 += d * acts[i1, e]
+        else:
+            for e in range(mp):
+                d = dz[j, e]
+                s0 += d * acts[i0, e]
+                s1 += d * acts[i1, e]
+    elif with_total:
+        for e in range(mp):
+            d = dz[j, e]
+            t += d
+            s0 += d * acts[i0, e]
+    else:
+        for e in range(mp):
+            s0 += dz[j, e] * acts[i0, e]
+    return s0, s1, s2, s3, t
 
 
 @njit(cache=True, error_model="numpy", fastmath=_FASTMATH, inline="always")
@@ -313,8 +502,8 @@ def _train_one(
     seed_low = np.empty(n_hidden, dtype=np.uint32)  # fresh masks: row seeds of this iteration
     seed_high = np.empty(n_hidden, dtype=np.uint32)
     # Dropout scales (1 / keep_prob or 0) of the hidden units: the course's, fixed, for all rows;
-    # fresh ones one row at a time, just before the row is finished.
-    scale = np.ones((n_hidden if mask_mode == COURSE_MASKS else 1, mp), dtype=work)  # ones: no dropout
+    # fresh ones two rows at a time, just before the two units' pass.
+    scale = np.ones((n_hidden if mask_mode == COURSE_MASKS else 2, mp), dtype=work)  # ones: no dropout
     th = theta[model]
     one = valid[0]  # 1 and 0 in the working dtype (valid[0] is 1: m >= 1)
     zero = one - one
@@ -345,21 +534,28 @@ def _train_one(
             bo = wo + n_out * n_in
             src = row_off[layer]
             hidden = layer < n_layers - 1
-            for j in range(n_out):
+            finish = _RELU_SCALED if hidden else _STORE
+            j = 0
+            while j < n_out:  # two units per pass where there are two (one read of A_prev for both)
+                both = j + 1 < n_out
                 r_out = row_off[layer + 1] + j
                 r = r_out - n_inputs  # hidden unit number
-                finish = _RELU_SCALED if hidden else _STORE
-                scale_row = r if mask_mode == COURSE_MASKS else 0
+                sa, sb = (r, r + 1) if mask_mode == COURSE_MASKS else (0, 1)  # their rows of scale
                 if hidden and mask_mode == FRESH_MASKS:
-                    low = seed_low[r]
-                    high = seed_high[r]
                     threshold = thresholds[model, layer]
                     kp_inv = keep_inv[model, layer]
-                    for e in range(mp):
-                        scale[0, e] = kp_inv if _kept(low, high, e, threshold) else zero
-                _product_row(
-                    acts, r_out, acts, src, n_in, th, wo + j * n_in, 1, th[bo + j], finish, scale, scale_row, one, zero
-                )
+                    for u in range(2 if both else 1):
+                        low = seed_low[r + u]
+                        high = seed_high[r + u]
+                        for e in range(mp):
+                            scale[u, e] = kp_inv if _kept(low, high, e, threshold) else zero
+                wa = wo + j * n_in
+                if both:
+                    _product_rows2(acts, r_out, acts, src, n_in, th, wa, wa + n_in, 1, th[bo + j], th[bo + j + 1],
+                                   finish, scale, sa, sb, one, zero)
+                else:
+                    _product_row(acts, r_out, acts, src, n_in, th, wa, 1, th[bo + j], finish, scale, sa, one, zero)
+                j += 2 if both else 1
         # ---- cost before the update (only at record points) ----
         top = row_off[n_layers]
         if want_cost and step == 0:
@@ -394,38 +590,37 @@ def _train_one(
                 # dZ_below = (W.T @ dZ) / keep_prob where A_below > 0, else 0; W before its update.
                 # (A_below > 0 only where ReLU passed and dropout kept the unit.)
                 kp_inv = keep_inv[model, layer - 1] if mask_mode != NO_MASKS else one
-                for k in range(n_in):
+                k = 0
+                while k + 1 < n_in:  # two rows of dZ_below per pass
+                    _product_rows2(dz_next, k, dz, 0, n_out, th, wo + k, wo + k + 1, n_in, zero, zero, _GATED, acts,
+                                   src + k, src + k + 1, kp_inv, zero)
+                    k += 2
+                if k < n_in:
                     _product_row(dz_next, k, dz, 0, n_out, th, wo + k, n_in, zero, _GATED, acts, src + k, kp_inv, zero)
             # dW = dZ @ A_prev.T / m (+ penalties), db = sum(dZ) / m; then the update.
             for j in range(n_out):
                 total = zero
-                for e in range(mp):
-                    total += dz[j, e]
                 k = 0
-                while k + 4 <= n_in:  # four weights per pass over the examples
-                    s0 = zero
-                    s1 = zero
-                    s2 = zero
-                    s3 = zero
-                    for e in range(mp):
-                        d = dz[j, e]
-                        s0 += d * acts[src + k, e]
-                        s1 += d * acts[src + k + 1, e]
-                        s2 += d * acts[src + k + 2, e]
-                        s3 += d * acts[src + k + 3, e]
+                while k < n_in:  # up to four weights per pass over the examples (three as four, see _product_row)
+                    left = n_in - k
+                    count = 4 if left >= 3 else left
+                    s0, s1, s2, s3, t = _dots(
+                        dz, j, acts, src + k, src + k + 1, src + k + 2, src + (k + 3 if left >= 4 else k + 2), count,
+                        k == 0, zero,
+                    )
+                    if k == 0:
+                        total = t
                     q = wo + j * n_in + k
-                    th[q] = _descend(th[q], s0, inv_m, l2_m[model], l1_m[model], rate, decay)
-                    th[q + 1] = _descend(th[q + 1], s1, inv_m, l2_m[model], l1_m[model], rate, decay)
-                    th[q + 2] = _descend(th[q + 2], s2, inv_m, l2_m[model], l1_m[model], rate, decay)
-                    th[q + 3] = _descend(th[q + 3], s3, inv_m, l2_m[model], l1_m[model], rate, decay)
-                    k += 4
-                while k < n_in:
-                    s0 = zero
-                    for e in range(mp):
-                        s0 += dz[j, e] * acts[src + k, e]
-                    q = wo + j * n_in + k
-                    th[q] = _descend(th[q], s0, inv_m, l2_m[model], l1_m[model], rate, decay)
-                    k += 1
+                    l2 = l2_m[model]
+                    l1 = l1_m[model]
+                    th[q] = _descend(th[q], s0, inv_m, l2, l1, rate, decay)
+                    if count > 1:
+                        th[q + 1] = _descend(th[q + 1], s1, inv_m, l2, l1, rate, decay)
+                    if count > 2:
+                        th[q + 2] = _descend(th[q + 2], s2, inv_m, l2, l1, rate, decay)
+                    if left >= 4:
+                        th[q + 3] = _descend(th[q + 3], s3, inv_m, l2, l1, rate, decay)
+                    k += min(left, 4)
                 if constrained:  # the row's update is complete: project it
                     _project_row(th, wo + j * n_in, n_in, limit)
                 th[bo + j] = th[bo + j] - rate * (inv_m * total)
