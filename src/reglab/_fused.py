@@ -30,7 +30,7 @@ What makes it fast (measured; see benchmarks/bench_engines.py):
 - a pass over the examples reads up to four rows of the layer below (three as four: the third
   again with weight zero) and writes two units of the layer above (Z = W A_prev + b forward,
   dZ_below = W.T dZ backward), so each loaded row serves two units; ReLU and dropout are applied
-  in the last pass; dW takes four dot products and the bias sum in one pass; and the backward
+  in the last pass; dW takes four dot products (and the bias sum) of two units in one pass; and the backward
   pass goes from dZ of a layer straight to dZ of the layer below. Dropout needs no mask in the
   backward pass: a unit has A > 0 exactly where ReLU passed it and dropout kept it, so
   dZ_below = (W.T dZ) / keep_prob where A > 0.
@@ -404,6 +404,87 @@ def _dots(dz, j, acts, i0, i1, i2, i3, count, with_total, zero):
 
 
 @njit(cache=True, error_model="numpy", fastmath=_FASTMATH, inline="always")
+def _dots2(dz, ja, jb, acts, i0, i1, i2, i3, count, with_total, zero):
+    """``_dots`` for the two rows ja, jb of dz at once (each loaded row of acts serves both):
+    (a0, a1, a2, a3, b0, b1, b2, b3, total_a, total_b)."""
+    mp = dz.shape[1]
+    a0 = a1 = a2 = a3 = b0 = b1 = b2 = b3 = ta = tb = zero
+    if count == 4:
+        if with_total:
+            for e in range(mp):
+                d = dz[ja, e]
+                f = dz[jb, e]
+                x0 = acts[i0, e]
+                x1 = acts[i1, e]
+                x2 = acts[i2, e]
+                x3 = acts[i3, e]
+                ta += d
+                tb += f
+                a0 += d * x0
+                a1 += d * x1
+                a2 += d * x2
+                a3 += d * x3
+                b0 += f * x0
+                b1 += f * x1
+                b2 += f * x2
+                b3 += f * x3
+        else:
+            for e in range(mp):
+                d = dz[ja, e]
+                f = dz[jb, e]
+                x0 = acts[i0, e]
+                x1 = acts[i1, e]
+                x2 = acts[i2, e]
+                x3 = acts[i3, e]
+                a0 += d * x0
+                a1 += d * x1
+                a2 += d * x2
+                a3 += d * x3
+                b0 += f * x0
+                b1 += f * x1
+                b2 += f * x2
+                b3 += f * x3
+    elif count == 2:
+        if with_total:
+            for e in range(mp):
+                d = dz[ja, e]
+                f = dz[jb, e]
+                x0 = acts[i0, e]
+                x1 = acts[i1, e]
+                ta += d
+                tb += f
+                a0 += d * x0
+                a1 += d * x1
+                b0 += f * x0
+                b1 += f * x1
+        else:
+            for e in range(mp):
+                d = dz[ja, e]
+                f = dz[jb, e]
+                x0 = acts[i0, e]
+                x1 = acts[i1, e]
+                a0 += d * x0
+                a1 += d * x1
+                b0 += f * x0
+                b1 += f * x1
+    elif with_total:
+        for e in range(mp):
+            d = dz[ja, e]
+            f = dz[jb, e]
+            x0 = acts[i0, e]
+            ta += d
+            tb += f
+            a0 += d * x0
+            b0 += f * x0
+    else:
+        for e in range(mp):
+            x0 = acts[i0, e]
+            a0 += dz[ja, e] * x0
+            b0 += dz[jb, e] * x0
+    return a0, a1, a2, a3, b0, b1, b2, b3, ta, tb
+
+
+@njit(cache=True, error_model="numpy", fastmath=_FASTMATH, inline="always")
 def _exp(x):
     """exp(x) for float64, within about one ulp of libm's, written so that loops vectorise.
 
@@ -461,6 +542,18 @@ def _descend(w, dot, inv_m, l2_m, l1_m, rate, shrink):
     if shrink != 1.0:
         return shrink * w - rate * g
     return w - rate * g
+
+
+@njit(cache=True, error_model="numpy", fastmath=_FASTMATH, inline="always")
+def _descend_run(th, q, n, s0, s1, s2, s3, inv_m, l2_m, l1_m, rate, shrink):
+    """``_descend`` for the n (1 to 4) weights th[q : q + n] with the dot products s0 ... s3."""
+    th[q] = _descend(th[q], s0, inv_m, l2_m, l1_m, rate, shrink)
+    if n > 1:
+        th[q + 1] = _descend(th[q + 1], s1, inv_m, l2_m, l1_m, rate, shrink)
+    if n > 2:
+        th[q + 2] = _descend(th[q + 2], s2, inv_m, l2_m, l1_m, rate, shrink)
+    if n > 3:
+        th[q + 3] = _descend(th[q + 3], s3, inv_m, l2_m, l1_m, rate, shrink)
 
 
 @njit(cache=True, error_model="numpy", fastmath=_FASTMATH, inline="always")
@@ -598,32 +691,36 @@ def _train_one(
                 if k < n_in:
                     _product_row(dz_next, k, dz, 0, n_out, th, wo + k, n_in, zero, _GATED, acts, src + k, kp_inv, zero)
             # dW = dZ @ A_prev.T / m (+ penalties), db = sum(dZ) / m; then the update.
-            for j in range(n_out):
-                total = zero
+            l2 = l2_m[model]
+            l1 = l1_m[model]
+            j = 0
+            while j < n_out:  # two units' rows per pass where there are two
+                both = j + 1 < n_out
+                total_a = total_b = zero
                 k = 0
                 while k < n_in:  # up to four weights per pass over the examples (three as four, see _product_row)
                     left = n_in - k
                     count = 4 if left >= 3 else left
-                    s0, s1, s2, s3, t = _dots(
-                        dz, j, acts, src + k, src + k + 1, src + k + 2, src + (k + 3 if left >= 4 else k + 2), count,
-                        k == 0, zero,
-                    )
+                    i3 = src + (k + 3 if left >= 4 else k + 2)
+                    qa = wo + j * n_in + k
+                    if both:
+                        a0, a1, a2, a3, b0, b1, b2, b3, ta, tb = _dots2(
+                            dz, j, j + 1, acts, src + k, src + k + 1, src + k + 2, i3, count, k == 0, zero
+                        )
+                        _descend_run(th, qa + n_in, min(left, 4), b0, b1, b2, b3, inv_m, l2, l1, rate, decay)
+                    else:
+                        a0, a1, a2, a3, ta = _dots(dz, j, acts, src + k, src + k + 1, src + k + 2, i3, count, k == 0, zero)
+                        tb = zero
+                    _descend_run(th, qa, min(left, 4), a0, a1, a2, a3, inv_m, l2, l1, rate, decay)
                     if k == 0:
-                        total = t
-                    q = wo + j * n_in + k
-                    l2 = l2_m[model]
-                    l1 = l1_m[model]
-                    th[q] = _descend(th[q], s0, inv_m, l2, l1, rate, decay)
-                    if count > 1:
-                        th[q + 1] = _descend(th[q + 1], s1, inv_m, l2, l1, rate, decay)
-                    if count > 2:
-                        th[q + 2] = _descend(th[q + 2], s2, inv_m, l2, l1, rate, decay)
-                    if left >= 4:
-                        th[q + 3] = _descend(th[q + 3], s3, inv_m, l2, l1, rate, decay)
+                        total_a = ta
+                        total_b = tb
                     k += min(left, 4)
-                if constrained:  # the row's update is complete: project it
-                    _project_row(th, wo + j * n_in, n_in, limit)
-                th[bo + j] = th[bo + j] - rate * (inv_m * total)
+                for u in range(2 if both else 1):  # each row's update is complete: project it, then the bias
+                    if constrained:
+                        _project_row(th, wo + (j + u) * n_in, n_in, limit)
+                    th[bo + j + u] = th[bo + j + u] - rate * (inv_m * (total_b if u else total_a))
+                j += 2 if both else 1
             dz, dz_next = dz_next, dz
 
 
