@@ -324,3 +324,45 @@ def test_prediction_checks_its_input(data):
         model.predict(np.zeros((4, 3)))
     with pytest.raises(ValueError, match="X must hold finite numbers"):
         model.predict_proba(np.full((2, 2), np.inf))
+
+
+# ---- compare: the models train at the same time, each as alone --------------------------------------------
+
+
+def compare_dataset(data):
+    from types import SimpleNamespace
+
+    X, y = data
+    return SimpleNamespace(X_train=X[:60], y_train=y[:60], X_test=X[60:], y_test=y[60:])
+
+
+def test_compare_trains_each_model_as_fit_alone_would(data):
+    from reglab.experiments import compare
+
+    dataset = compare_dataset(data)
+    configs = {
+        "plain": TrainConfig(n_iterations=400),
+        "L2": TrainConfig(l2=0.7, n_iterations=400),
+        "dropout": TrainConfig(keep_prob=0.86, n_iterations=400),
+        "fresh": TrainConfig(keep_prob=0.8, mask_mode="fresh", init="fresh", seed=4, n_iterations=300),
+    }
+    calls = []
+    result = compare(dataset, configs, progress=lambda done, total: calls.append((done, total)))
+    assert [r.name for r in result.results] == list(configs)
+    assert result.threads >= 1
+    for name, config in configs.items():
+        alone = reglab.fit(dataset.X_train, dataset.y_train, config)
+        assert_same_model(result[name].model, alone)  # bit for bit
+        assert result[name].test_accuracy == alone.accuracy(dataset.X_test, dataset.y_test)
+        assert result[name].seconds > 0
+    done = [d for d, _ in calls]
+    assert done == sorted(done) and calls[-1] == (1500, 1500)
+    assert {total for _, total in calls} == {1500}
+
+
+def test_compare_reports_a_diverging_model_and_stops_the_others(data):
+    from reglab.experiments import compare
+
+    configs = {"slow": TrainConfig(n_iterations=200000), "diverges": TrainConfig(learning_rate=1e6, n_iterations=300)}
+    with pytest.raises(reglab.TrainingDivergedError, match=r"learning_rate=1e\+06"):
+        compare(compare_dataset(data), configs)  # returns at once: "slow" stops at its next record point

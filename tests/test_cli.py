@@ -90,6 +90,10 @@ def test_compare_writes_a_complete_run_folder(tmp_path):
     assert results["environment"]["numpy"] == np.__version__
     report = (out / "report.md").read_text()
     assert "boundaries.png" in report and "costs.png" in report and "| model |" in report
+    threads = results["threads"]
+    assert isinstance(threads, int) and 1 <= threads <= 3
+    note = f"trained at the same time on {threads} threads"
+    assert (note in completed.stdout) == (note in report) == (threads > 1)
 
 
 def test_compare_without_data_uses_the_course_layout_then_the_environment_then_field(tmp_path, course_data_path):

@@ -468,3 +468,67 @@ def test_models_side_by_side_refuses_bad_input():
         plots.models_side_by_side({"a": FakeModel(right_of(0))}, np.ones((4, 4)), CORNER_LABELS)
     with pytest.raises(ValueError, match=r"in \[0, 1\]"):
         plots.models_side_by_side({"a": FakeModel(lambda P: P[:, 0] * 5)}, CORNERS, CORNER_LABELS)
+
+
+# ---- fixed layout: every text inside the figure, the legend below the axes' labels ----------------------
+def assert_all_text_inside(fig):
+    """Every axes with its drawn tick labels, axis labels and title, and every legend, lie inside the figure."""
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    frame = fig.bbox
+    boxes = [(ax, ax.get_tightbbox(renderer)) for ax in fig.axes] + [(lg, lg.get_window_extent(renderer))
+                                                                     for lg in fig.legends]
+    for artist, box in boxes:
+        assert box.x0 >= frame.x0 - 0.5 and box.x1 <= frame.x1 + 0.5, (artist, box, frame)
+        assert box.y0 >= frame.y0 - 0.5 and box.y1 <= frame.y1 + 0.5, (artist, box, frame)
+
+
+LONG_TITLE = "a model with a long name and its scores: train 0.950, test 0.835, and some more words"
+
+
+@pytest.mark.parametrize("shading", ["class", "probability"])
+def test_decision_boundary_figure_has_its_text_inside_and_the_legend_below(shading):
+    X = CORNERS * 12000.0  # wide tick labels
+    fig = plots.decision_boundary(lambda P: 1 / (1 + np.exp(-P[:, 0] / 5000)), X, CORNER_LABELS, title=LONG_TITLE,
+                                  X_test=X * 0.5, y_test=CORNER_LABELS, shading=shading)
+    assert fig.get_layout_engine() is None  # one drawing pass when saved
+    assert_all_text_inside(fig)
+    ax = fig.axes[0]
+    assert "\n" in ax.get_title()  # wrapped to the width of the plot
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    legend = ax.get_legend().get_window_extent(renderer)
+    xlabel = ax.xaxis.label.get_window_extent(renderer)
+    assert legend.y1 <= xlabel.y0  # below the axis label, not over it
+    if shading == "probability":
+        colorbar = fig.axes[1].get_window_extent(renderer)
+        assert colorbar.x0 > ax.get_window_extent(renderer).x1
+
+
+def test_models_side_by_side_has_its_text_inside_and_panels_apart():
+    models = {f"model {i}": FakeModel(right_of(0.2 * i)) for i in range(4)}
+    fig = plots.models_side_by_side(models, X_SMALL, Y_SMALL, X_test=CORNERS, y_test=CORNER_LABELS, show_test=True,
+                                    step=0.05, shading="probability")
+    assert fig.get_layout_engine() is None
+    assert_all_text_inside(fig)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    panels = [ax.get_window_extent(renderer) for ax in fig.axes[:4]]
+    assert panels[1].x0 > panels[0].x1 and panels[2].x0 > panels[1].x1
+    # the second row's titles stay below the first row's x labels
+    upper_label = fig.axes[1].xaxis.label.get_window_extent(renderer)
+    lower_title = fig.axes[3].title.get_window_extent(renderer)
+    assert lower_title.y1 <= upper_label.y0
+    legend = fig.legends[0].get_window_extent(renderer)
+    assert legend.y1 <= min(ax.xaxis.label.get_window_extent(renderer).y0 for ax in fig.axes[3:4])
+
+
+@pytest.mark.parametrize("log_scale", [False, True])
+def test_cost_curves_have_their_text_inside(log_scale):
+    history = SimpleNamespace(iterations=np.arange(0, 2000, 100), cost=np.linspace(0.62, 0.21, 20))
+    fig = plots.cost_curves({"a": history}, log_scale=log_scale)
+    assert fig.get_layout_engine() is None
+    assert_all_text_inside(fig)

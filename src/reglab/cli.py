@@ -143,7 +143,7 @@ def compare(data, n_samples, noise, test_fraction, data_seed, standardize, hidde
     from .config import TrainConfig
     from .experiments import compare as run_compare
     from .experiments import compare_seeds, course_study_configs
-    from .report import COURSE_MASKS_NOTE, default_run_dir, seed_text_table, text_table, write_compare_run
+    from .report import COURSE_MASKS_NOTE, default_run_dir, seed_text_table, text_table, threads_note, write_compare_run
 
     dataset = _load_data(data, n_samples, noise, test_fraction, data_seed)
     base = TrainConfig(hidden_layer_sizes=_int_list(hidden, "--hidden"), learning_rate=learning_rate,
@@ -167,6 +167,8 @@ def compare(data, n_samples, noise, test_fraction, data_seed, standardize, hidde
         bar.close()
     write_compare_run(result, out, command=_command_line(), seed_study=study)
     click.echo(text_table(result.rows()))
+    if result.threads > 1:
+        click.echo(threads_note(result.threads))
     if study is not None:
         click.echo("")
         click.echo(f"Over {n_seeds} seeds (fresh initialisation and masks):")

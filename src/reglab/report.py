@@ -28,6 +28,7 @@ __all__ = [
     "write_compare_run",
     "write_train_run",
     "seed_text_table",
+    "threads_note",
     "COURSE_MASKS_NOTE",
 ]
 
@@ -106,6 +107,11 @@ def _cells(row: dict) -> list[str]:
     ]
 
 
+def threads_note(threads: int) -> str:
+    """What the time column means when a comparison trained its models at the same time."""
+    return f"The models trained at the same time on {threads} threads; each time is that model's own wall time."
+
+
 def text_table(rows: Sequence[dict]) -> str:
     """Aligned plain-text table of compare rows, for the terminal."""
     header = [title for _, title in _COLUMNS]
@@ -120,6 +126,7 @@ def text_table(rows: Sequence[dict]) -> str:
 
 
 def markdown_table(rows: Sequence[dict]) -> str:
+    """Markdown table of compare rows."""
     header = [title for _, title in _COLUMNS]
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]
     lines += ["| " + " | ".join(_cells(row)) + " |" for row in rows]
@@ -211,6 +218,7 @@ def write_compare_run(result, out, *, command: str = "reglab compare", seed_stud
             "kind": "compare",
             "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
             "engine": result.engine,
+            "threads": result.threads,
             "dataset": dataset.to_dict(),
             "environment": environment(),
             "models": records,
@@ -245,6 +253,8 @@ def write_compare_run(result, out, *, command: str = "reglab compare", seed_stud
             markdown_table(result.rows()),
             "",
         ]
+        if result.threads > 1:
+            lines += [threads_note(result.threads), ""]
         if uses_course_masks:
             lines += [f"Note: {COURSE_MASKS_NOTE}", ""]
         if any(r.model.standardized for r in result.results):
