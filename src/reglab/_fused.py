@@ -30,8 +30,10 @@ What makes it fast (measured; see benchmarks/bench_engines.py):
 - a pass over the examples reads up to four rows of the layer below (three as four: the third
   again with weight zero) and writes two units of the layer above (Z = W A_prev + b forward,
   dZ_below = W.T dZ backward), so each loaded row serves two units; ReLU and dropout are applied
-  in the last pass; dW takes four dot products (and the bias sum) of two units in one pass; and the backward
-  pass goes from dZ of a layer straight to dZ of the layer below. Dropout needs no mask in the
+  in the last pass (no multiply by a scale without dropout); dW takes four dot products (and the
+  bias sum) of two units in one pass; the backward pass goes from dZ of a layer straight to dZ of
+  the layer below, and the lowest hidden layer's dZ (with at most two inputs) is never stored: it
+  goes straight into that layer's dW and db. Dropout needs no mask in the
   backward pass: a unit has A > 0 exactly where ReLU passed it and dropout kept it, so
   dZ_below = (W.T dZ) / keep_prob where A > 0.
 
@@ -116,7 +118,7 @@ def _softplus(s):
 
 # How a pass finishes each value v before storing it (chosen outside the loop over examples:
 # a branch inside it would stop vectorisation).
-_STORE, _RELU_SCALED, _GATED = 0, 1, 2
+_STORE, _RELU_SCALED, _GATED, _RELU = 0, 1, 2, 3  # _RELU: max(v, 0), for networks without dropout
 
 
 @njit(cache=True, error_model="numpy", fastmath=_FASTMATH, inline="always")
@@ -130,14 +132,18 @@ def _finish_row(out, row, finish, aux, aux_row, factor, zero):
     elif finish == _GATED:
         for e in range(mp):
             out[row, e] = out[row, e] * factor if aux[aux_row, e] > zero else zero
+    elif finish == _RELU:
+        for e in range(mp):
+            v = out[row, e]
+            out[row, e] = zero if v < zero else v
 
 
 @njit(cache=True, error_model="numpy", fastmath=_FASTMATH, inline="always")
 def _pass(out, row, src, i0, i1, i2, i3, count, w0, w1, w2, w3, init, bias, finish, aux, aux_row, factor, zero):
     """out[row, e] = finish((bias if init else out[row, e]) + w0 src[i0, e] + ... ), count = 1, 2 or 4 rows.
 
-    finish is _STORE (v), _RELU_SCALED (max(v, 0) * aux[aux_row, e]) or _GATED (v * factor where
-    aux[aux_row, e] > 0, else 0). Every branch is outside the loops over examples; plain 2-D
+    finish is _STORE (v), _RELU (max(v, 0)), _RELU_SCALED (max(v, 0) * aux[aux_row, e]) or _GATED
+    (v * factor where aux[aux_row, e] > 0, else 0). Every branch is outside the loops over examples; plain 2-D
     indexing (no row views: a view costs reference counting in numba).
     """
     mp = out.shape[1]
@@ -156,6 +162,10 @@ def _pass(out, row, src, i0, i1, i2, i3, count, w0, w1, w2, w3, init, bias, fini
             for e in range(mp):
                 v = bias + ((w0 * src[i0, e] + w1 * src[i1, e]) + (w2 * src[i2, e] + w3 * src[i3, e]))
                 out[row, e] = v * factor if aux[aux_row, e] > zero else zero
+        elif finish == _RELU:
+            for e in range(mp):
+                v = bias + ((w0 * src[i0, e] + w1 * src[i1, e]) + (w2 * src[i2, e] + w3 * src[i3, e]))
+                out[row, e] = zero if v < zero else v
         else:
             for e in range(mp):
                 out[row, e] = bias + (
@@ -174,6 +184,10 @@ def _pass(out, row, src, i0, i1, i2, i3, count, w0, w1, w2, w3, init, bias, fini
             for e in range(mp):
                 v = bias + (w0 * src[i0, e] + w1 * src[i1, e])
                 out[row, e] = v * factor if aux[aux_row, e] > zero else zero
+        elif finish == _RELU:
+            for e in range(mp):
+                v = bias + (w0 * src[i0, e] + w1 * src[i1, e])
+                out[row, e] = zero if v < zero else v
         else:
             for e in range(mp):
                 out[row, e] = bias + (w0 * src[i0, e] + w1 * src[i1, e])
@@ -190,6 +204,10 @@ def _pass(out, row, src, i0, i1, i2, i3, count, w0, w1, w2, w3, init, bias, fini
             for e in range(mp):
                 v = bias + w0 * src[i0, e]
                 out[row, e] = v * factor if aux[aux_row, e] > zero else zero
+        elif finish == _RELU:
+            for e in range(mp):
+                v = bias + w0 * src[i0, e]
+                out[row, e] = zero if v < zero else v
         else:
             for e in range(mp):
                 out[row, e] = bias + w0 * src[i0, e]
@@ -231,6 +249,16 @@ def _pass2(out, ra, rb, src, i0, i1, i2, i3, count, a0, a1, a2, a3, b0, b1, b2, 
                 v = bias_b + ((b0 * x0 + b1 * x1) + (b2 * x2 + b3 * x3))
                 out[ra, e] = u * factor if aux[aux_a, e] > zero else zero
                 out[rb, e] = v * factor if aux[aux_b, e] > zero else zero
+        elif finish == _RELU:
+            for e in range(mp):
+                x0 = src[i0, e]
+                x1 = src[i1, e]
+                x2 = src[i2, e]
+                x3 = src[i3, e]
+                u = bias_a + ((a0 * x0 + a1 * x1) + (a2 * x2 + a3 * x3))
+                v = bias_b + ((b0 * x0 + b1 * x1) + (b2 * x2 + b3 * x3))
+                out[ra, e] = zero if u < zero else u
+                out[rb, e] = zero if v < zero else v
         else:
             for e in range(mp):
                 x0 = src[i0, e]
@@ -264,6 +292,14 @@ def _pass2(out, ra, rb, src, i0, i1, i2, i3, count, a0, a1, a2, a3, b0, b1, b2, 
                 v = bias_b + (b0 * x0 + b1 * x1)
                 out[ra, e] = u * factor if aux[aux_a, e] > zero else zero
                 out[rb, e] = v * factor if aux[aux_b, e] > zero else zero
+        elif finish == _RELU:
+            for e in range(mp):
+                x0 = src[i0, e]
+                x1 = src[i1, e]
+                u = bias_a + (a0 * x0 + a1 * x1)
+                v = bias_b + (b0 * x0 + b1 * x1)
+                out[ra, e] = zero if u < zero else u
+                out[rb, e] = zero if v < zero else v
         else:
             for e in range(mp):
                 x0 = src[i0, e]
@@ -292,6 +328,13 @@ def _pass2(out, ra, rb, src, i0, i1, i2, i3, count, a0, a1, a2, a3, b0, b1, b2, 
                 v = bias_b + b0 * x0
                 out[ra, e] = u * factor if aux[aux_a, e] > zero else zero
                 out[rb, e] = v * factor if aux[aux_b, e] > zero else zero
+        elif finish == _RELU:
+            for e in range(mp):
+                x0 = src[i0, e]
+                u = bias_a + a0 * x0
+                v = bias_b + b0 * x0
+                out[ra, e] = zero if u < zero else u
+                out[rb, e] = zero if v < zero else v
         else:
             for e in range(mp):
                 x0 = src[i0, e]
@@ -485,6 +528,104 @@ def _dots2(dz, ja, jb, acts, i0, i1, i2, i3, count, with_total, zero):
 
 
 @njit(cache=True, error_model="numpy", fastmath=_FASTMATH, inline="always")
+def _gated_dots2(part, ra, rb, dz, i0, i1, i2, i3, a0, a1, a2, a3, b0, b1, b2, b3, init, acts, ga, gb, factor,
+                 x0, x1, zero):
+    """dZ of two units of the lowest hidden layer, summed into their dW and db without being stored.
+
+    g_a = ((0 if init else part[ra]) + a0 dz[i0] + ... + a3 dz[i3]) * factor where acts[ga] > 0, else 0
+    (likewise g_b); returns (sum g_a X0, sum g_a X1, sum g_a, sum g_b X0, sum g_b X1, sum g_b) with the
+    input rows X0 = acts[x0], X1 = acts[x1] (x1 = x0 for one input: its sums are then unused).
+    """
+    mp = dz.shape[1]
+    sa0 = sa1 = ta = sb0 = sb1 = tb = zero
+    if init:
+        for e in range(mp):
+            d0 = dz[i0, e]
+            d1 = dz[i1, e]
+            d2 = dz[i2, e]
+            d3 = dz[i3, e]
+            u = (a0 * d0 + a1 * d1) + (a2 * d2 + a3 * d3)
+            v = (b0 * d0 + b1 * d1) + (b2 * d2 + b3 * d3)
+            g = u * factor if acts[ga, e] > zero else zero
+            h = v * factor if acts[gb, e] > zero else zero
+            y0 = acts[x0, e]
+            y1 = acts[x1, e]
+            ta += g
+            sa0 += g * y0
+            sa1 += g * y1
+            tb += h
+            sb0 += h * y0
+            sb1 += h * y1
+    else:
+        for e in range(mp):
+            d0 = dz[i0, e]
+            d1 = dz[i1, e]
+            d2 = dz[i2, e]
+            d3 = dz[i3, e]
+            u = part[ra, e] + ((a0 * d0 + a1 * d1) + (a2 * d2 + a3 * d3))
+            v = part[rb, e] + ((b0 * d0 + b1 * d1) + (b2 * d2 + b3 * d3))
+            g = u * factor if acts[ga, e] > zero else zero
+            h = v * factor if acts[gb, e] > zero else zero
+            y0 = acts[x0, e]
+            y1 = acts[x1, e]
+            ta += g
+            sa0 += g * y0
+            sa1 += g * y1
+            tb += h
+            sb0 += h * y0
+            sb1 += h * y1
+    return sa0, sa1, ta, sb0, sb1, tb
+
+
+@njit(cache=True, error_model="numpy", fastmath=_FASTMATH, inline="always")
+def _lowest_layer_step(th, dz, part, acts, n_dz, w2, n_units, w1, b1, n_inputs, factor, inv_m, l2_m, l1_m, rate, shrink,
+                       constrained, limit, zero):
+    """The gradient step of the lowest hidden layer's weights W1 (n_units x n_inputs, n_inputs <= 2) and b1.
+
+    Its dZ = (W2.T dz) * factor where A1 > 0 (W2 from th[w2], n_dz x n_units; dz its n_dz rows) goes
+    straight into dW1 = dZ X.T / m and db1 = sum(dZ) / m, two units per pass, never stored: the
+    passes over dz but the last add into ``part`` (rows of scratch), the last sums. An odd last
+    unit is paired with itself (its twin's sums are dropped).
+    """
+    k = 0
+    while k < n_units:
+        kb = k + 1 if k + 1 < n_units else k
+        c = 0
+        while c < n_dz:
+            left = n_dz - c
+            qa = w2 + c * n_units + k
+            qb = w2 + c * n_units + kb
+            if left > 4:  # not the last pass: partial sums into part (rows k, k + 1)
+                _pass2(part, k, k + 1, dz, c, c + 1, c + 2, c + 3, 4, th[qa], th[qa + n_units], th[qa + 2 * n_units],
+                       th[qa + 3 * n_units], th[qb], th[qb + n_units], th[qb + 2 * n_units], th[qb + 3 * n_units],
+                       c == 0, zero, zero, _STORE, acts, 0, 0, factor, zero)
+                c += 4
+                continue
+            # the last pass: up to four dz rows (missing ones read row c again with weight zero)
+            a0, b0 = th[qa], th[qb]
+            a1 = th[qa + n_units] if left > 1 else zero
+            b1_ = th[qb + n_units] if left > 1 else zero
+            a2 = th[qa + 2 * n_units] if left > 2 else zero
+            b2 = th[qb + 2 * n_units] if left > 2 else zero
+            a3 = th[qa + 3 * n_units] if left > 3 else zero
+            b3 = th[qb + 3 * n_units] if left > 3 else zero
+            sa0, sa1, ta, sb0, sb1, tb = _gated_dots2(
+                part, k, k + 1, dz, c, c + 1 if left > 1 else c, c + 2 if left > 2 else c, c + 3 if left > 3 else c,
+                a0, a1, a2, a3, b0, b1_, b2, b3, c == 0, acts, n_inputs + k, n_inputs + kb, factor,
+                0, 1 if n_inputs > 1 else 0, zero,
+            )
+            for u in range(2 if kb > k else 1):
+                row = k + u
+                s0, s1, t = (sb0, sb1, tb) if u else (sa0, sa1, ta)
+                _descend_run(th, w1 + row * n_inputs, n_inputs, s0, s1, zero, zero, inv_m, l2_m, l1_m, rate, shrink)
+                if constrained:
+                    _project_row(th, w1 + row * n_inputs, n_inputs, limit)
+                th[b1 + row] = th[b1 + row] - rate * (inv_m * t)
+            c = n_dz
+        k += 2
+
+
+@njit(cache=True, error_model="numpy", fastmath=_FASTMATH, inline="always")
 def _exp(x):
     """exp(x) for float64, within about one ulp of libm's, written so that loops vectorise.
 
@@ -589,8 +730,8 @@ def _train_one(
     acts = np.empty((row_off[n_layers + 1], mp), dtype=work)  # (n_0 + U, mp), X first
     for k in range(n_inputs):
         acts[k, :] = X[k]
-    dz = np.empty((max_units, mp), dtype=work)  # gradient w.r.t. the current layer's Z
-    dz_next = np.empty((max_units, mp), dtype=work)  # ... and the layer below's
+    dz = np.empty((max_units + 1, mp), dtype=work)  # gradient w.r.t. the current layer's Z (+ a scratch row)
+    dz_next = np.empty((max_units + 1, mp), dtype=work)  # ... and the layer below's
     n_hidden = row_off[n_layers] - n_inputs  # S
     seed_low = np.empty(n_hidden, dtype=np.uint32)  # fresh masks: row seeds of this iteration
     seed_high = np.empty(n_hidden, dtype=np.uint32)
@@ -627,7 +768,7 @@ def _train_one(
             bo = wo + n_out * n_in
             src = row_off[layer]
             hidden = layer < n_layers - 1
-            finish = _RELU_SCALED if hidden else _STORE
+            finish = (_RELU_SCALED if mask_mode != NO_MASKS else _RELU) if hidden else _STORE
             j = 0
             while j < n_out:  # two units per pass where there are two (one read of A_prev for both)
                 both = j + 1 < n_out
@@ -679,10 +820,16 @@ def _train_one(
             wo = w_off[layer]
             bo = wo + n_out * n_in
             src = row_off[layer]
+            fused = layer == 1 and n_inputs <= 2
             if layer > 0:
                 # dZ_below = (W.T @ dZ) / keep_prob where A_below > 0, else 0; W before its update.
                 # (A_below > 0 only where ReLU passed and dropout kept the unit.)
                 kp_inv = keep_inv[model, layer - 1] if mask_mode != NO_MASKS else one
+            if fused:  # the lowest hidden layer's dZ goes straight into its step (W1 is not needed any more)
+                _lowest_layer_step(th, dz, dz_next, acts, n_out, wo, n_in, w_off[0], w_off[0] + n_in * n_inputs,
+                                   n_inputs, kp_inv, inv_m, l2_m[model], l1_m[model], rate, decay, constrained, limit,
+                                   zero)
+            elif layer > 0:
                 k = 0
                 while k + 1 < n_in:  # two rows of dZ_below per pass
                     _product_rows2(dz_next, k, dz, 0, n_out, th, wo + k, wo + k + 1, n_in, zero, zero, _GATED, acts,
@@ -721,6 +868,8 @@ def _train_one(
                         _project_row(th, wo + (j + u) * n_in, n_in, limit)
                     th[bo + j + u] = th[bo + j + u] - rate * (inv_m * (total_b if u else total_a))
                 j += 2 if both else 1
+            if fused:
+                break
             dz, dz_next = dz_next, dz
 
 
