@@ -6,6 +6,7 @@ No logic of its own: every command is a thin layer over ``reglab``'s functions. 
 
 from __future__ import annotations
 
+import gc
 import shlex
 import sys
 import time
@@ -16,6 +17,7 @@ import click
 __all__ = ["main", "cli"]
 
 EXIT_USAGE = 2
+FIGURE_PROCESSES = 1  # processes that draw the figures of `reglab compare`
 
 
 class _Fail(click.ClickException):
@@ -140,6 +142,18 @@ def compare(data, n_samples, noise, test_fraction, data_seed, standardize, hidde
 
     By default this reproduces the notebook exactly (course initialisation and dropout masks).
     """
+    from .figure_jobs import FigureWorker
+
+    # Started first: the worker loads matplotlib while this process loads numba and trains.
+    with FigureWorker(processes=FIGURE_PROCESSES) as figures:
+        _compare(data, n_samples, noise, test_fraction, data_seed, standardize, hidden, learning_rate, iterations, seed,
+                 init, mask_mode, engine, weight_decay, max_norm, early_stopping, validation_fraction, patience,
+                 min_delta, out, l2, keep_prob, n_seeds, figures)
+
+
+def _compare(data, n_samples, noise, test_fraction, data_seed, standardize, hidden, learning_rate, iterations, seed, init,
+             mask_mode, engine, weight_decay, max_norm, early_stopping, validation_fraction, patience, min_delta, out, l2,
+             keep_prob, n_seeds, figures):
     from .config import TrainConfig
     from .experiments import compare as run_compare
     from .experiments import compare_seeds, course_study_configs
@@ -165,7 +179,7 @@ def compare(data, n_samples, noise, test_fraction, data_seed, standardize, hidde
             result = study.single
     finally:
         bar.close()
-    write_compare_run(result, out, command=_command_line(), seed_study=study)
+    write_compare_run(result, out, command=_command_line(), seed_study=study, figures=figures)
     click.echo(text_table(result.rows()))
     if result.threads > 1:
         click.echo(threads_note(result.threads))
@@ -386,6 +400,16 @@ def gradcheck(seed):
 
 def main(argv=None) -> int:
     """Entry point: run the command; user errors become one line on stderr and exit status 2."""
+    code = _run(argv)
+    if argv is None:
+        # As the `reglab` program the process ends next, and Python's last garbage collection would
+        # walk every object numba made while loading compiled code (about 0.3 s) only to free memory
+        # the system frees anyway. Frozen objects are left out of it; exit handlers still run.
+        gc.freeze()
+    return code
+
+
+def _run(argv) -> int:
     from .train import TrainingDivergedError
 
     try:
@@ -398,7 +422,7 @@ def main(argv=None) -> int:
         return EXIT_USAGE
     except (ValueError, FileNotFoundError, FileExistsError, IsADirectoryError, PermissionError, MemoryError,
             TrainingDivergedError) as error:
-        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        message = next((line.strip() for line in str(error).splitlines() if line.strip()), type(error).__name__)
         click.echo(f"reglab: error: {message}", err=True)
         return EXIT_USAGE
     except KeyboardInterrupt:

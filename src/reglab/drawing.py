@@ -160,6 +160,22 @@ def _grid_axis(low: float, high: float, step: float | None, name: str) -> np.nda
     return low + step * np.arange(count)
 
 
+def data_limits(data: PlotData, show_test: bool = True) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Default view (xlim, ylim): the range of the training points, and the test points when shown, padded."""
+    X_all = data.X if data.test is None or not show_test else np.concatenate([data.X, data.test[0]])  # (n, 2)
+    return padded_range(X_all[:, 0]), padded_range(X_all[:, 1])
+
+
+def boundary_grid(xlim, ylim, step: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Where a decision boundary is evaluated: xs (nx,), ys (ny,) and the points (ny * nx, 2), row by row.
+
+    Limits are checked pairs (low, high); ``step`` as in ``draw_decision_boundary``.
+    """
+    xs, ys = _grid_axis(*xlim, step, "xlim"), _grid_axis(*ylim, step, "ylim")  # (nx,), (ny,)
+    xx, yy = np.meshgrid(xs, ys)  # (ny, nx) each
+    return xs, ys, np.column_stack([xx.ravel(), yy.ravel()])
+
+
 def predictions(predict, points: np.ndarray) -> np.ndarray:
     """predict(points (k, 2)) as (k,) floats in [0, 1], with a clear error otherwise."""
     if not callable(predict):
@@ -206,16 +222,15 @@ def draw_boundary(
     from matplotlib.colors import Normalize
 
     test = data.test if show_test else None
-    X_all = data.X if test is None else np.concatenate([data.X, test[0]])
     # explicit limits, else limits someone fixed on the axes (the course does), else the data's
     xlim, ylim = check_limits("xlim", xlim), check_limits("ylim", ylim)
+    data_x, data_y = data_limits(data, show_test)
     if xlim is None:
-        xlim = padded_range(X_all[:, 0]) if ax.get_autoscalex_on() else tuple(ax.get_xlim())
+        xlim = data_x if ax.get_autoscalex_on() else tuple(ax.get_xlim())
     if ylim is None:
-        ylim = padded_range(X_all[:, 1]) if ax.get_autoscaley_on() else tuple(ax.get_ylim())
-    xs, ys = _grid_axis(*xlim, step, "xlim"), _grid_axis(*ylim, step, "ylim")  # (nx,), (ny,)
-    xx, yy = np.meshgrid(xs, ys)  # (ny, nx) each
-    values = predictions(predict, np.column_stack([xx.ravel(), yy.ravel()])).reshape(xx.shape)  # (ny, nx)
+        ylim = data_y if ax.get_autoscaley_on() else tuple(ax.get_ylim())
+    xs, ys, points = boundary_grid(xlim, ylim, step)  # (nx,), (ny,), (ny * nx, 2)
+    values = predictions(predict, points).reshape(len(ys), len(xs))  # (ny, nx)
 
     shade = (values > 0.5).astype(float) if shading == "class" else values
     dx, dy = (xs[1] - xs[0]) / 2, (ys[1] - ys[0]) / 2  # grid values sit at pixel centres
@@ -226,7 +241,7 @@ def draw_boundary(
     # contour warns (an error under strict test settings) when 0.5 is outside the values' range
     boundary = bool(values.min() < 0.5 < values.max())
     if boundary:
-        ax.contour(xx, yy, values, levels=[0.5], colors=BOUNDARY_COLOR, linewidths=1.3, zorder=2)
+        ax.contour(xs, ys, values, levels=[0.5], colors=BOUNDARY_COLOR, linewidths=1.3, zorder=2)
     if show_points:
         scatter_classes(ax, data.X, data.y, data.classes, hollow=False, prefix="train: " if test else "")
         if test is not None:

@@ -23,6 +23,7 @@ from .drawing import (
     check_data,
     check_limits,
     class_name,
+    data_limits,
     draw_boundary,
     draw_decision_boundary,
     legend_handles,
@@ -281,9 +282,9 @@ def models_side_by_side(
     if unknown:
         raise ValueError(f"titles must be keyed by the model names {list(models)}; got also {sorted(map(str, unknown))}")
     data, step, shading = check_boundary_inputs(X, y, X_test, y_test, step, shading)
-    X_all = data.X if data.test is None or not show_test else np.concatenate([data.X, data.test[0]])
-    xlim = check_limits("xlim", xlim) or padded_range(X_all[:, 0])
-    ylim = check_limits("ylim", ylim) or padded_range(X_all[:, 1])
+    data_x, data_y = data_limits(data, show_test)
+    xlim = check_limits("xlim", xlim) or data_x
+    ylim = check_limits("ylim", ylim) or data_y
 
     ncols = min(len(models), MAX_COLUMNS)
     nrows = math.ceil(len(models) / ncols)

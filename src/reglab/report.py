@@ -78,17 +78,24 @@ def describe_data(dataset) -> str:
 
 def environment() -> dict:
     """Versions that matter for reproducing a run."""
-    import matplotlib
-    import scipy
-
     return {
         "reglab": __version__,
         "python": sys.version.split()[0],
         "numpy": np.__version__,
-        "scipy": scipy.__version__,
-        "matplotlib": matplotlib.__version__,
+        "scipy": _version("scipy"),
+        "matplotlib": _version("matplotlib"),
         "platform": platform.platform(),
     }
+
+
+def _version(package: str) -> str:
+    """A package's version, without importing it when it is not loaded (matplotlib may live in a worker)."""
+    module = sys.modules.get(package)
+    if module is not None:
+        return module.__version__
+    from importlib.metadata import version
+
+    return version(package)
 
 
 def slug(name: str) -> str:
@@ -178,97 +185,126 @@ def seed_text_table(study) -> str:
     return _plain_table(seed_table(study))
 
 
-def write_compare_run(result, out, *, command: str = "reglab compare", seed_study=None) -> Path:
+def write_compare_run(result, out, *, command: str = "reglab compare", seed_study=None, figures=None) -> Path:
     """Write the run folder of a ``compare``: figures, models, ``results.json``, ``report.md``.
 
-    With ``seed_study`` (``experiments.compare_seeds``) it also holds ``seeds.png`` (per-seed test
-    accuracies beside the single configured run) and the per-seed metrics.
+    Parameters
+    ----------
+    result : reglab.experiments.CompareResult
+    out : str or os.PathLike
+        The run folder; it must not exist, or be empty. It is built under a temporary name and
+        renamed only when every file is written.
+    command : str
+        The command line recorded in ``results.json`` and ``report.md``.
+    seed_study : reglab.experiments.SeedStudy, optional
+        Adds ``seeds.png`` (per-seed test accuracies beside the single configured run) and the
+        per-seed metrics.
+    figures : reglab.figure_jobs.FigureWorker, optional
+        Draws the figures in worker processes (started earlier, so that matplotlib is loaded) while
+        this process writes the other files. Default: drawn here, one after the other. The PNG
+        files are the same bytes either way.
+
+    Returns
+    -------
+    pathlib.Path
+        ``out``.
     """
-    from . import plots
+    from . import figure_jobs
 
     out = Path(out)
-    dataset = result.dataset
+    figures = figure_jobs.InProcess() if figures is None else figures
     with staged_directory(out) as stage:
-        models, records, figure_files = {}, [], []
-        for r in result.results:
-            name = slug(r.name)
-            boundary = f"boundary-{name}.png"
-            plots.save_figure(
-                plots.decision_boundary(
-                    r.model.predict_proba,
-                    dataset.X_train,
-                    dataset.y_train,
-                    title=f"{r.name}: train {r.train_accuracy:.3f}, test {r.test_accuracy:.3f}",
-                    X_test=dataset.X_test,
-                    y_test=dataset.y_test,
-                ),
-                stage / boundary,
-            )
-            r.model.save(stage / f"model-{name}.npz")
-            models[r.name] = r.model
-            figure_files.append((r.name, boundary))
-            records.append(_model_record(r.name, r.model, r.row(), {"boundary": boundary, "model": f"model-{name}.npz"}))
-        plots.save_figure(
-            plots.models_side_by_side(models, dataset.X_train, dataset.y_train, X_test=dataset.X_test, y_test=dataset.y_test),
-            stage / "boundaries.png",
-        )
-        plots.save_figure(plots.cost_curves({r.name: r.model.history for r in result.results}), stage / "costs.png")
-        payload = {
-            "command": command,
-            "kind": "compare",
-            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-            "engine": result.engine,
-            "threads": result.threads,
-            "dataset": dataset.to_dict(),
-            "environment": environment(),
-            "models": records,
-        }
-        if seed_study is not None:
-            from . import statplots
-
-            payload["seeds"] = {
-                "seeds": list(seed_study.seeds),
-                "settings": "fresh initialisation and fresh dropout masks from each seed",
-                "models": {name: [r.row() | {"seed": seed} for r, seed in zip(runs, seed_study.seeds)]
-                           for name, runs in seed_study.runs.items()},
-            }
-            course_run = all(r.config.init == "course" and r.config.mask_mode == "course" for r in result.results)
-            reference_label = "the notebook's single run (course init and masks)" if course_run else "single run as configured"
-            plots.save_figure(
-                statplots.seed_spread(
-                    {name: [r.test_accuracy for r in runs] for name, runs in seed_study.runs.items()},
-                    reference={r.name: r.test_accuracy for r in result.results},
-                    reference_label=reference_label,
-                ),
-                stage / "seeds.png",
-            )
-        atomic_write_text(stage / "results.json", _json_text(payload))
-        uses_course_masks = any(r.config.uses_dropout and r.config.mask_mode == "course" for r in result.results)
-        lines = [
-            "# reglab compare",
-            "",
-            f"{describe_data(dataset)}.",
-            f"Command: `{command}`",
-            "",
-            markdown_table(result.rows()),
-            "",
-        ]
-        if result.threads > 1:
-            lines += [threads_note(result.threads), ""]
-        if uses_course_masks:
-            lines += [f"Note: {COURSE_MASKS_NOTE}", ""]
-        if any(r.model.standardized for r in result.results):
-            lines += [STANDARDIZED_NOTE, ""]
-        if seed_study is not None:
-            lines += [f"## Spread over {len(seed_study.seeds)} seeds", "",
-                      "Each model retrained with fresh initialisation and fresh dropout masks from each seed.", "",
-                      _plain_table(seed_table(seed_study), markdown=True), "", "![test accuracy per seed](seeds.png)", ""]
-        lines += ["## Decision boundaries", "", "![decision boundaries](boundaries.png)", ""]
-        lines += [f"- {name}: [{file}]({file})" for name, file in figure_files]
-        lines += ["", "## Cost during training", "", "![cost curves](costs.png)", ""]
-        lines += ["Settings and cost histories are in `results.json`; trained models in `model-*.npz`.", ""]
-        atomic_write_text(stage / "report.md", "\n".join(lines))
+        try:
+            _write_compare_files(result, stage, command, seed_study, figures)
+            figures.wait()  # every figure written before the folder gets its name
+        except BaseException:
+            figures.cancel()  # nothing may write into the folder once it is removed
+            raise
     return out
+
+
+def _write_compare_files(result, stage: Path, command: str, seed_study, figures) -> None:
+    """Queue the figures of a compare run with ``figures`` and write its other files into ``stage``."""
+    from . import plots, statplots
+    from .figure_jobs import boundary_predictions
+
+    dataset = result.dataset
+    points = dict(X_test=dataset.X_test, y_test=dataset.y_test)
+    # Figures that need no predictions first: the worker draws them while the grids are computed here.
+    figures.draw(stage / "costs.png", plots.cost_curves, {r.name: r.model.history for r in result.results})
+    if seed_study is not None:
+        course_run = all(r.config.init == "course" and r.config.mask_mode == "course" for r in result.results)
+        reference_label = "the notebook's single run (course init and masks)" if course_run else "single run as configured"
+        figures.draw(
+            stage / "seeds.png",
+            statplots.seed_spread,
+            {name: [r.test_accuracy for r in runs] for name, runs in seed_study.runs.items()},
+            reference={r.name: r.test_accuracy for r in result.results},
+            reference_label=reference_label,
+        )
+    models, records, figure_files = {}, [], []
+    for r in result.results:
+        name = slug(r.name)
+        boundary = f"boundary-{name}.png"
+        # each grid computed once, here, for the model's own figure and its panel of boundaries.png
+        models[r.name] = boundary_predictions(r.model, dataset.X_train, dataset.y_train, **points)
+        figures.draw(
+            stage / boundary,
+            plots.decision_boundary,
+            models[r.name].predict_proba,
+            dataset.X_train,
+            dataset.y_train,
+            title=f"{r.name}: train {r.train_accuracy:.3f}, test {r.test_accuracy:.3f}",
+            **points,
+        )
+        figure_files.append((r.name, boundary))
+        records.append(_model_record(r.name, r.model, r.row(), {"boundary": boundary, "model": f"model-{name}.npz"}))
+    figures.draw(stage / "boundaries.png", plots.models_side_by_side, models, dataset.X_train, dataset.y_train, **points)
+    for r in result.results:
+        r.model.save(stage / f"model-{slug(r.name)}.npz")
+    payload = {
+        "command": command,
+        "kind": "compare",
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "engine": result.engine,
+        "threads": result.threads,
+        "dataset": dataset.to_dict(),
+        "environment": environment(),
+        "models": records,
+    }
+    if seed_study is not None:
+        payload["seeds"] = {
+            "seeds": list(seed_study.seeds),
+            "settings": "fresh initialisation and fresh dropout masks from each seed",
+            "models": {name: [r.row() | {"seed": seed} for r, seed in zip(runs, seed_study.seeds)]
+                       for name, runs in seed_study.runs.items()},
+        }
+    atomic_write_text(stage / "results.json", _json_text(payload))
+    uses_course_masks = any(r.config.uses_dropout and r.config.mask_mode == "course" for r in result.results)
+    lines = [
+        "# reglab compare",
+        "",
+        f"{describe_data(dataset)}.",
+        f"Command: `{command}`",
+        "",
+        markdown_table(result.rows()),
+        "",
+    ]
+    if result.threads > 1:
+        lines += [threads_note(result.threads), ""]
+    if uses_course_masks:
+        lines += [f"Note: {COURSE_MASKS_NOTE}", ""]
+    if any(r.model.standardized for r in result.results):
+        lines += [STANDARDIZED_NOTE, ""]
+    if seed_study is not None:
+        lines += [f"## Spread over {len(seed_study.seeds)} seeds", "",
+                  "Each model retrained with fresh initialisation and fresh dropout masks from each seed.", "",
+                  _plain_table(seed_table(seed_study), markdown=True), "", "![test accuracy per seed](seeds.png)", ""]
+    lines += ["## Decision boundaries", "", "![decision boundaries](boundaries.png)", ""]
+    lines += [f"- {name}: [{file}]({file})" for name, file in figure_files]
+    lines += ["", "## Cost during training", "", "![cost curves](costs.png)", ""]
+    lines += ["Settings and cost histories are in `results.json`; trained models in `model-*.npz`.", ""]
+    atomic_write_text(stage / "report.md", "\n".join(lines))
 
 
 def write_train_run(model, dataset, out, *, command: str = "reglab train", seconds: float | None = None) -> Path:

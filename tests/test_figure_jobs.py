@@ -1,0 +1,243 @@
+"""Figures drawn in a worker process: the same bytes, errors that reach the caller, nothing left behind."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import reglab
+from reglab import figure_jobs, plots
+from reglab.config import TrainConfig
+from reglab.datasets import resolve_data
+from reglab.experiments import compare
+from reglab.report import write_compare_run
+
+FIGURES = ("costs.png", "boundaries.png", "boundary-plain.png", "boundary-l2-lambd-0.7.png", "boundary-dropout.png")
+
+
+@pytest.fixture(scope="module")
+def result():
+    dataset = resolve_data("field", n_samples=160)
+    configs = {
+        "plain": TrainConfig(n_iterations=300),
+        "L2 (lambd=0.7)": TrainConfig(n_iterations=300, l2=0.7),
+        "dropout": TrainConfig(n_iterations=300, keep_prob=0.86),
+    }
+    return compare(dataset, configs)
+
+
+@pytest.fixture(autouse=True)
+def _no_process_left_behind():
+    yield
+    assert multiprocessing.active_children() == []
+
+
+def leftovers(folder: Path) -> list[str]:
+    """Files and folders a failed run may have left: temporary names and half-written files."""
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith(".") or p.name.endswith(".partial"))
+
+
+class CountingModel:
+    """A model that records how many points each call to predict_proba asked for."""
+
+    def __init__(self, model):
+        self.model, self.calls = model, []
+
+    def predict_proba(self, points):
+        self.calls.append(len(points))
+        return self.model.predict_proba(points)
+
+
+def test_worker_figures_are_the_same_bytes_as_drawn_in_process(result, tmp_path):
+    with figure_jobs.FigureWorker() as worker:
+        assert worker.running
+        write_compare_run(result, tmp_path / "worker", figures=worker)
+    write_compare_run(result, tmp_path / "here")
+    for name in FIGURES:
+        worker_png = (tmp_path / "worker" / name).read_bytes()
+        assert worker_png[:8] == b"\x89PNG\r\n\x1a\n", name
+        assert worker_png == (tmp_path / "here" / name).read_bytes(), name
+    # and the same bytes as the plots functions called directly with the models themselves
+    data = result.dataset
+    r = result["plain"]
+    title = f"plain: train {r.train_accuracy:.3f}, test {r.test_accuracy:.3f}"
+    direct = plots.decision_boundary(r.model.predict_proba, data.X_train, data.y_train, title=title,
+                                     X_test=data.X_test, y_test=data.y_test)
+    plots.save_figure(direct, tmp_path / "direct-boundary.png")
+    panels = plots.models_side_by_side(result.models, data.X_train, data.y_train, X_test=data.X_test, y_test=data.y_test)
+    plots.save_figure(panels, tmp_path / "direct-boundaries.png")
+    assert (tmp_path / "direct-boundary.png").read_bytes() == (tmp_path / "worker" / "boundary-plain.png").read_bytes()
+    assert (tmp_path / "direct-boundaries.png").read_bytes() == (tmp_path / "worker" / "boundaries.png").read_bytes()
+
+
+def test_an_error_in_a_worker_job_reaches_the_caller_and_no_run_folder_is_made(result, tmp_path):
+    # A "$" in a model name starts mathtext, which matplotlib refuses to parse when it draws the title.
+    bad = reglab.experiments.CompareResult(
+        result.dataset,
+        tuple(reglab.experiments.measure(f"{r.name} $\\frac$", r.model, result.dataset) for r in result.results),
+        result.engine,
+    )
+    with figure_jobs.FigureWorker() as worker:
+        with pytest.raises(ValueError, match=r"Expected \\frac\{num\}\{den\}"):
+            write_compare_run(bad, tmp_path / "run", figures=worker)
+        assert not worker.running  # stopped at once: nothing writes into the removed folder
+        assert multiprocessing.active_children() == []
+        # a later figure is drawn in this process
+        worker.draw(tmp_path / "after.png", plots.cost_curves, {"plain": result["plain"].model.history})
+        worker.wait()
+    assert (tmp_path / "after.png").is_file()
+    assert not (tmp_path / "run").exists()
+    assert leftovers(tmp_path) == []
+
+
+def test_a_failing_job_reports_its_own_message(result, tmp_path):
+    with figure_jobs.FigureWorker() as worker:
+        worker.draw(tmp_path / "costs.png", plots.cost_curves, {"plain": result["plain"].model.history})
+        worker.draw(tmp_path / "none.png", plots.cost_curves, {})
+        with pytest.raises(ValueError, match="histories must be a non-empty mapping"):
+            worker.wait()
+    assert (tmp_path / "costs.png").is_file()  # queued before the failure: finished
+    assert not (tmp_path / "none.png").exists()
+
+
+def test_same_error_without_a_worker(result, tmp_path):
+    bad = reglab.experiments.CompareResult(
+        result.dataset, (reglab.experiments.measure("cost $\\frac$", result["plain"].model, result.dataset),),
+        result.engine,
+    )
+    with pytest.raises(ValueError, match=r"Expected \\frac\{num\}\{den\}"):
+        write_compare_run(bad, tmp_path / "run")
+    assert not (tmp_path / "run").exists() and leftovers(tmp_path) == []
+
+
+def test_a_worker_that_cannot_start_falls_back_to_drawing_here(result, tmp_path, monkeypatch, caplog):
+    def no_spawn(method=None):
+        raise ValueError(f"cannot find context for {method!r}")
+
+    monkeypatch.setattr(figure_jobs.multiprocessing, "get_context", no_spawn)
+    with figure_jobs.FigureWorker() as worker:
+        assert not worker.running
+        write_compare_run(result, tmp_path / "run", figures=worker)
+    assert {p.name for p in (tmp_path / "run").glob("*.png")} == set(FIGURES)
+    assert "figure worker did not start" in caplog.text
+
+
+def test_a_worker_that_dies_at_start_falls_back_to_drawing_here(result, tmp_path, monkeypatch, caplog):
+    import multiprocessing.spawn
+
+    # The new process is not Python at all: it exits at once, before it reads its first job.
+    monkeypatch.setattr(multiprocessing.spawn, "_python_exe", os.fsencode("/bin/false"))
+    with figure_jobs.FigureWorker() as worker:
+        write_compare_run(result, tmp_path / "run", figures=worker)
+        assert not worker.running
+    assert {p.name for p in (tmp_path / "run").glob("*.png")} == set(FIGURES)
+    assert "figure worker" in caplog.text
+
+
+def test_the_worker_ignores_ctrl_c_which_its_parent_handles(result, tmp_path):
+    with figure_jobs.FigureWorker() as worker:
+        worker.draw(tmp_path / "first.png", plots.cost_curves, {"plain": result["plain"].model.history})
+        worker.wait()  # the process is up and warmed
+        (child,) = multiprocessing.active_children()
+        os.kill(child.pid, signal.SIGINT)
+        time.sleep(0.2)
+        assert child.is_alive()
+        worker.draw(tmp_path / "second.png", plots.cost_curves, {"plain": result["plain"].model.history})
+        worker.wait()
+        assert worker.running
+    assert (tmp_path / "second.png").is_file()
+
+
+def test_each_boundary_grid_is_computed_once(result, tmp_path):
+    data = result.dataset
+    counting = CountingModel(result["plain"].model)
+    known = figure_jobs.boundary_predictions(counting, data.X_train, data.y_train, data.X_test, data.y_test)
+    grids = list(counting.calls)
+    assert len(grids) in (1, 2) and all(k == 400 * 400 for k in grids)  # one per distinct view
+    figure_jobs.draw(tmp_path / "b.png", plots.decision_boundary, known.predict_proba, data.X_train, data.y_train,
+                     X_test=data.X_test, y_test=data.y_test)
+    figure_jobs.draw(tmp_path / "s.png", plots.models_side_by_side, {"plain": known}, data.X_train, data.y_train,
+                     X_test=data.X_test, y_test=data.y_test)
+    # drawing asked the model only for the points' own accuracies, never for a grid again
+    assert sorted(counting.calls[len(grids):]) == sorted([len(data.y_train), len(data.y_test)])
+
+
+def test_known_predictions_answer_like_the_model():
+    model = reglab.fit(*_blobs(), TrainConfig(n_iterations=50))
+    points = np.random.default_rng(0).normal(size=(500, 2))
+    known = figure_jobs.KnownPredictions(model)
+    known.add(points)
+    first = known.predict_proba(points)
+    first[:] = -1.0  # a caller may change what it got: the stored values stay
+    np.testing.assert_array_equal(known.predict_proba(points.copy()), model.predict_proba(points))
+    other = points[:10] + 1.0
+    np.testing.assert_array_equal(known.predict_proba(other), model.predict_proba(other))
+    assert len(known) == 1
+
+
+def test_a_job_never_recreates_a_removed_folder(tmp_path, result):
+    gone = tmp_path / "removed"
+    with pytest.raises(FileNotFoundError, match="its folder .* no longer exists"):
+        figure_jobs.draw(gone / "costs.png", plots.cost_curves, {"plain": result["plain"].model.history})
+    assert not gone.exists()
+
+
+def test_worker_processes_must_be_a_positive_count():
+    with pytest.raises(ValueError, match="processes must be"):
+        figure_jobs.FigureWorker(processes=0)
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="lists processes through /proc (Linux)")
+def test_ctrl_c_during_the_figures_leaves_no_folder_and_no_process(tmp_path):
+    out = tmp_path / "run"
+    env = dict(os.environ, MPLBACKEND="Agg")
+    env.pop("REGLAB_COURSE_DATA", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "reglab", "compare", "--data", "field", "--iterations", "300", "--out", str(out)],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not list(tmp_path.glob(".run.*")) and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.002)  # until the run folder is being built: the figures are being drawn
+        assert process.poll() is None, "compare finished before it could be interrupted"
+        os.killpg(process.pid, signal.SIGINT)  # as Ctrl-C in a terminal: to every process of the group
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert list(tmp_path.iterdir()) == []  # no run folder, no staging folder
+    time.sleep(0.1)
+    assert _session_processes(process.pid) == []
+
+
+def _session_processes(session: int) -> list[str]:
+    """Live processes of a session (the group a terminal's Ctrl-C reaches), from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # ended meanwhile
+            continue
+        if int(fields[3]) == session and fields[0] != "Z":
+            found.append(entry.name)
+    return found
+
+
+def _blobs():
+    rng = np.random.default_rng(1)
+    X = np.concatenate([rng.normal(-1, 0.7, size=(40, 2)), rng.normal(1, 0.7, size=(40, 2))])
+    return X, np.repeat([0, 1], 40)
