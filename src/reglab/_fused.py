@@ -16,7 +16,8 @@ Layout, per model (the course's units x examples, examples innermost, padded to 
     theta[model]   # (P,): W_1 (n_1 x n_0, row-major), b_1 (n_1), W_2, b_2, ..., W_L, b_L
     acts           # (n_0 + U, mp): the inputs X in rows 0 : n_0, then layer l's outputs in
                    # rows row_off[l] : row_off[l + 1] (row_off[0] = 0 is X)
-    dz, dz_next    # (max units, mp): gradient w.r.t. the current layer's Z, and the layer below's
+    dz, dz_next    # (max units + 1, mp): gradient w.r.t. the current layer's Z, and the layer below's
+                   # (the extra row: scratch for an odd unit's twin in a two-unit pass)
 
 What makes it fast (measured; see benchmarks/bench_engines.py):
 
@@ -582,51 +583,47 @@ def _gated_dots2(part, ra, rb, dz, i0, i1, i2, i3, a0, a1, a2, a3, b0, b1, b2, b
 
 
 @njit(cache=True, error_model="numpy", fastmath=_FASTMATH, inline="always")
-def _lowest_layer_step(th, dz, part, acts, n_dz, w2, n_units, w1, b1, n_inputs, factor, inv_m, l2_m, l1_m, rate, shrink,
-                       constrained, limit, zero):
+def _lowest_layer_step(th, dz, part, acts, n_dz, w2, n_units, w1, bias1, n_inputs, factor, inv_m, l2_m, l1_m, rate,
+                       shrink, constrained, limit, zero):
     """The gradient step of the lowest hidden layer's weights W1 (n_units x n_inputs, n_inputs <= 2) and b1.
 
     Its dZ = (W2.T dz) * factor where A1 > 0 (W2 from th[w2], n_dz x n_units; dz its n_dz rows) goes
-    straight into dW1 = dZ X.T / m and db1 = sum(dZ) / m, two units per pass, never stored: the
-    passes over dz but the last add into ``part`` (rows of scratch), the last sums. An odd last
-    unit is paired with itself (its twin's sums are dropped).
+    straight into dW1 = dZ X.T / m and db1 = sum(dZ) / m (b1 at th[bias1]), two units per pass, never
+    stored: the passes over dz but the last add into ``part`` (rows of scratch), the last sums. An
+    odd last unit is paired with itself (its twin's sums are dropped).
     """
-    k = 0
-    while k < n_units:
+    for k in range(0, n_units, 2):
         kb = k + 1 if k + 1 < n_units else k
         c = 0
-        while c < n_dz:
-            left = n_dz - c
+        while n_dz - c > 4:  # not the last pass: partial sums into part (rows k, k + 1)
             qa = w2 + c * n_units + k
             qb = w2 + c * n_units + kb
-            if left > 4:  # not the last pass: partial sums into part (rows k, k + 1)
-                _pass2(part, k, k + 1, dz, c, c + 1, c + 2, c + 3, 4, th[qa], th[qa + n_units], th[qa + 2 * n_units],
-                       th[qa + 3 * n_units], th[qb], th[qb + n_units], th[qb + 2 * n_units], th[qb + 3 * n_units],
-                       c == 0, zero, zero, _STORE, acts, 0, 0, factor, zero)
-                c += 4
-                continue
-            # the last pass: up to four dz rows (missing ones read row c again with weight zero)
-            a0, b0 = th[qa], th[qb]
-            a1 = th[qa + n_units] if left > 1 else zero
-            b1_ = th[qb + n_units] if left > 1 else zero
-            a2 = th[qa + 2 * n_units] if left > 2 else zero
-            b2 = th[qb + 2 * n_units] if left > 2 else zero
-            a3 = th[qa + 3 * n_units] if left > 3 else zero
-            b3 = th[qb + 3 * n_units] if left > 3 else zero
-            sa0, sa1, ta, sb0, sb1, tb = _gated_dots2(
-                part, k, k + 1, dz, c, c + 1 if left > 1 else c, c + 2 if left > 2 else c, c + 3 if left > 3 else c,
-                a0, a1, a2, a3, b0, b1_, b2, b3, c == 0, acts, n_inputs + k, n_inputs + kb, factor,
-                0, 1 if n_inputs > 1 else 0, zero,
-            )
-            for u in range(2 if kb > k else 1):
-                row = k + u
-                s0, s1, t = (sb0, sb1, tb) if u else (sa0, sa1, ta)
-                _descend_run(th, w1 + row * n_inputs, n_inputs, s0, s1, zero, zero, inv_m, l2_m, l1_m, rate, shrink)
-                if constrained:
-                    _project_row(th, w1 + row * n_inputs, n_inputs, limit)
-                th[b1 + row] = th[b1 + row] - rate * (inv_m * t)
-            c = n_dz
-        k += 2
+            _pass2(part, k, k + 1, dz, c, c + 1, c + 2, c + 3, 4, th[qa], th[qa + n_units], th[qa + 2 * n_units],
+                   th[qa + 3 * n_units], th[qb], th[qb + n_units], th[qb + 2 * n_units], th[qb + 3 * n_units],
+                   c == 0, zero, zero, _STORE, acts, 0, 0, factor, zero)
+            c += 4
+        # the last pass: up to four dz rows (missing ones read row c again with weight zero)
+        left = n_dz - c
+        qa = w2 + c * n_units + k
+        qb = w2 + c * n_units + kb
+        a1 = th[qa + n_units] if left > 1 else zero
+        b1 = th[qb + n_units] if left > 1 else zero
+        a2 = th[qa + 2 * n_units] if left > 2 else zero
+        b2 = th[qb + 2 * n_units] if left > 2 else zero
+        a3 = th[qa + 3 * n_units] if left > 3 else zero
+        b3 = th[qb + 3 * n_units] if left > 3 else zero
+        sa0, sa1, ta, sb0, sb1, tb = _gated_dots2(
+            part, k, k + 1, dz, c, c + 1 if left > 1 else c, c + 2 if left > 2 else c, c + 3 if left > 3 else c,
+            th[qa], a1, a2, a3, th[qb], b1, b2, b3, c == 0, acts, n_inputs + k, n_inputs + kb, factor,
+            0, 1 if n_inputs > 1 else 0, zero,
+        )
+        for u in range(2 if kb > k else 1):
+            row = k + u
+            s0, s1, t = (sb0, sb1, tb) if u else (sa0, sa1, ta)
+            _descend_run(th, w1 + row * n_inputs, n_inputs, s0, s1, zero, zero, inv_m, l2_m, l1_m, rate, shrink)
+            if constrained:
+                _project_row(th, w1 + row * n_inputs, n_inputs, limit)
+            th[bias1 + row] = th[bias1 + row] - rate * (inv_m * t)
 
 
 @njit(cache=True, error_model="numpy", fastmath=_FASTMATH, inline="always")
