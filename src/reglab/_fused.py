@@ -3,9 +3,10 @@
 One fused loop trains one network for many iterations; ``train_segment`` runs it for every
 model of a batch, in parallel over the model axis. The arithmetic is the reference engine's
 (``network``, ``penalties``, ``train``) written as loops over examples, so the two agree to
-rounding: sums are reassociated (``fastmath`` "reassoc": vectorised reductions) and inverted
-dropout multiplies by 1 / keep_prob where the reference divides by keep_prob (the two differ by
-at most one rounding).
+rounding: sums are reassociated (``fastmath`` "reassoc": vectorised reductions), products are
+added with fused multiply-adds (one rounding instead of two; on a CPU without them, ``_fma`` is
+a slow library call), and inverted dropout multiplies by 1 / keep_prob where the reference
+divides by keep_prob (the two differ by at most one rounding).
 
 All of it is one file on purpose: numba's on-disk cache of a function is invalidated when *its*
 file changes, not when a helper it inlines from another file does (a split would let an upgrade
@@ -60,14 +61,16 @@ import math
 import numpy as np
 from llvmlite import ir
 from numba import njit, prange, types
+from numba.core import cgutils
 from numba.extending import intrinsic
 
 # Reassociation (vectorised sums) only: no "nnan"/"ninf", so a diverging model still produces
 # NaN/inf that the driver detects; and no "contract": with fused multiply-adds left to LLVM, the
 # machine code numba runs in the process that compiles it placed them differently from the code
 # it caches for every later process (the plain model on `field` ended 30000 iterations at 0.905 /
-# 0.85 in the compiling process and at 0.955 / 0.865 in all others). Without contraction the two
-# are the same instructions; it costs about 12% of the speed (measured).
+# 0.85 in the compiling process and at 0.955 / 0.865 in all others). The hot loops write their
+# fused multiply-adds out instead (``_fma``, ``_fmuladd``): the same instructions in both, and the
+# speed of contraction back (12% of the loop, measured).
 _FASTMATH = {"reassoc"}
 
 #: The example axis is padded to a multiple of this: LLVM vectorises a loop over examples 4 doubles wide, four
@@ -109,6 +112,43 @@ def _kept(typingctx, low, high, example, threshold):
         return builder.icmp_unsigned("<=", x, threshold)
 
     return sig, codegen
+
+
+def _multiply_add(typingctx, a, b, c, llvm_name, flags):
+    """Typing and code of an intrinsic a * b + c on floats: LLVM's ``llvm_name`` (fma or fmuladd) with ``flags``."""
+    if not all(isinstance(t, types.Float) for t in (a, b, c)):
+        return None
+    kind = typingctx.unify_types(a, b, c)
+
+    def codegen(context, builder, signature, args):
+        value = context.get_value_type(kind)
+        args = [context.cast(builder, v, t, kind) for v, t in zip(args, signature.args)]
+        name = f"{llvm_name}.{'f64' if kind == types.float64 else 'f32'}"
+        function = cgutils.get_or_insert_function(builder.module, ir.FunctionType(value, [value] * 3), name)
+        return builder.call(function, args, fastmath=flags)
+
+    return kind(a, b, c), codegen
+
+
+# Fused multiply-adds are written out, not left to LLVM (fastmath "contract", see _FASTMATH): each is then
+# the same operation wherever the code is compiled.
+@intrinsic
+def _fma(typingctx, a, b, c):
+    """a * b + c rounded once (one instruction on a CPU with fused multiply-add)."""
+    return _multiply_add(typingctx, a, b, c, "llvm.fma", ())
+
+
+@intrinsic
+def _fmuladd(typingctx, a, b, c):
+    """a * b + c for sums over the examples: LLVM vectorises a reassociable fmuladd reduction (not an fma
+    one); on a CPU with fused multiply-add it is the same instruction as ``_fma``."""
+    return _multiply_add(typingctx, a, b, c, "llvm.fmuladd", ("reassoc",))
+
+
+@njit(cache=True, error_model="numpy", fastmath=_FASTMATH, inline="always")
+def _sum4(init, w0, x0, w1, x1, w2, x2, w3, x3):
+    """init + w0 x0 + w1 x1 + w2 x2 + w3 x3 as four fused multiply-adds."""
+    return _fma(w3, x3, _fma(w2, x2, _fma(w1, x1, _fma(w0, x0, init))))
 
 
 @njit(cache=True, error_model="numpy", fastmath=_FASTMATH)
@@ -155,67 +195,63 @@ def _pass(out, row, src, i0, i1, i2, i3, count, w0, w1, w2, w3, init, bias, fini
     if count == 4:
         if not init:
             for e in range(mp):
-                out[row, e] += (w0 * src[i0, e] + w1 * src[i1, e]) + (
-                    w2 * src[i2, e] + w3 * src[i3, e]
-                )
+                out[row, e] = _sum4(out[row, e], w0, src[i0, e], w1, src[i1, e], w2, src[i2, e], w3, src[i3, e])
             _finish_row(out, row, finish, aux, aux_row, factor, zero)
         elif finish == _RELU_SCALED:
             for e in range(mp):
-                v = bias + ((w0 * src[i0, e] + w1 * src[i1, e]) + (w2 * src[i2, e] + w3 * src[i3, e]))
+                v = _sum4(bias, w0, src[i0, e], w1, src[i1, e], w2, src[i2, e], w3, src[i3, e])
                 out[row, e] = (zero if v < zero else v) * aux[aux_row, e]
         elif finish == _GATED:
             for e in range(mp):
-                v = bias + ((w0 * src[i0, e] + w1 * src[i1, e]) + (w2 * src[i2, e] + w3 * src[i3, e]))
+                v = _sum4(bias, w0, src[i0, e], w1, src[i1, e], w2, src[i2, e], w3, src[i3, e])
                 out[row, e] = v * factor if aux[aux_row, e] > zero else zero
         elif finish == _RELU:
             for e in range(mp):
-                v = bias + ((w0 * src[i0, e] + w1 * src[i1, e]) + (w2 * src[i2, e] + w3 * src[i3, e]))
+                v = _sum4(bias, w0, src[i0, e], w1, src[i1, e], w2, src[i2, e], w3, src[i3, e])
                 out[row, e] = zero if v < zero else v
         else:
             for e in range(mp):
-                out[row, e] = bias + (
-                    (w0 * src[i0, e] + w1 * src[i1, e]) + (w2 * src[i2, e] + w3 * src[i3, e])
-                )
+                out[row, e] = _sum4(bias, w0, src[i0, e], w1, src[i1, e], w2, src[i2, e], w3, src[i3, e])
     elif count == 2:
         if not init:
             for e in range(mp):
-                out[row, e] += w0 * src[i0, e] + w1 * src[i1, e]
+                out[row, e] = _fma(w1, src[i1, e], _fma(w0, src[i0, e], out[row, e]))
             _finish_row(out, row, finish, aux, aux_row, factor, zero)
         elif finish == _RELU_SCALED:
             for e in range(mp):
-                v = bias + (w0 * src[i0, e] + w1 * src[i1, e])
+                v = _fma(w1, src[i1, e], _fma(w0, src[i0, e], bias))
                 out[row, e] = (zero if v < zero else v) * aux[aux_row, e]
         elif finish == _GATED:
             for e in range(mp):
-                v = bias + (w0 * src[i0, e] + w1 * src[i1, e])
+                v = _fma(w1, src[i1, e], _fma(w0, src[i0, e], bias))
                 out[row, e] = v * factor if aux[aux_row, e] > zero else zero
         elif finish == _RELU:
             for e in range(mp):
-                v = bias + (w0 * src[i0, e] + w1 * src[i1, e])
+                v = _fma(w1, src[i1, e], _fma(w0, src[i0, e], bias))
                 out[row, e] = zero if v < zero else v
         else:
             for e in range(mp):
-                out[row, e] = bias + (w0 * src[i0, e] + w1 * src[i1, e])
+                out[row, e] = _fma(w1, src[i1, e], _fma(w0, src[i0, e], bias))
     else:
         if not init:
             for e in range(mp):
-                out[row, e] += w0 * src[i0, e]
+                out[row, e] = _fma(w0, src[i0, e], out[row, e])
             _finish_row(out, row, finish, aux, aux_row, factor, zero)
         elif finish == _RELU_SCALED:
             for e in range(mp):
-                v = bias + w0 * src[i0, e]
+                v = _fma(w0, src[i0, e], bias)
                 out[row, e] = (zero if v < zero else v) * aux[aux_row, e]
         elif finish == _GATED:
             for e in range(mp):
-                v = bias + w0 * src[i0, e]
+                v = _fma(w0, src[i0, e], bias)
                 out[row, e] = v * factor if aux[aux_row, e] > zero else zero
         elif finish == _RELU:
             for e in range(mp):
-                v = bias + w0 * src[i0, e]
+                v = _fma(w0, src[i0, e], bias)
                 out[row, e] = zero if v < zero else v
         else:
             for e in range(mp):
-                out[row, e] = bias + w0 * src[i0, e]
+                out[row, e] = _fma(w0, src[i0, e], bias)
 
 
 @njit(cache=True, error_model="numpy", fastmath=_FASTMATH, inline="always")
@@ -230,8 +266,8 @@ def _pass2(out, ra, rb, src, i0, i1, i2, i3, count, a0, a1, a2, a3, b0, b1, b2, 
                 x1 = src[i1, e]
                 x2 = src[i2, e]
                 x3 = src[i3, e]
-                out[ra, e] += (a0 * x0 + a1 * x1) + (a2 * x2 + a3 * x3)
-                out[rb, e] += (b0 * x0 + b1 * x1) + (b2 * x2 + b3 * x3)
+                out[ra, e] = _sum4(out[ra, e], a0, x0, a1, x1, a2, x2, a3, x3)
+                out[rb, e] = _sum4(out[rb, e], b0, x0, b1, x1, b2, x2, b3, x3)
             _finish_row(out, ra, finish, aux, aux_a, factor, zero)
             _finish_row(out, rb, finish, aux, aux_b, factor, zero)
         elif finish == _RELU_SCALED:
@@ -240,8 +276,8 @@ def _pass2(out, ra, rb, src, i0, i1, i2, i3, count, a0, a1, a2, a3, b0, b1, b2, 
                 x1 = src[i1, e]
                 x2 = src[i2, e]
                 x3 = src[i3, e]
-                u = bias_a + ((a0 * x0 + a1 * x1) + (a2 * x2 + a3 * x3))
-                v = bias_b + ((b0 * x0 + b1 * x1) + (b2 * x2 + b3 * x3))
+                u = _sum4(bias_a, a0, x0, a1, x1, a2, x2, a3, x3)
+                v = _sum4(bias_b, b0, x0, b1, x1, b2, x2, b3, x3)
                 out[ra, e] = (zero if u < zero else u) * aux[aux_a, e]
                 out[rb, e] = (zero if v < zero else v) * aux[aux_b, e]
         elif finish == _GATED:
@@ -250,8 +286,8 @@ def _pass2(out, ra, rb, src, i0, i1, i2, i3, count, a0, a1, a2, a3, b0, b1, b2, 
                 x1 = src[i1, e]
                 x2 = src[i2, e]
                 x3 = src[i3, e]
-                u = bias_a + ((a0 * x0 + a1 * x1) + (a2 * x2 + a3 * x3))
-                v = bias_b + ((b0 * x0 + b1 * x1) + (b2 * x2 + b3 * x3))
+                u = _sum4(bias_a, a0, x0, a1, x1, a2, x2, a3, x3)
+                v = _sum4(bias_b, b0, x0, b1, x1, b2, x2, b3, x3)
                 out[ra, e] = u * factor if aux[aux_a, e] > zero else zero
                 out[rb, e] = v * factor if aux[aux_b, e] > zero else zero
         elif finish == _RELU:
@@ -260,8 +296,8 @@ def _pass2(out, ra, rb, src, i0, i1, i2, i3, count, a0, a1, a2, a3, b0, b1, b2, 
                 x1 = src[i1, e]
                 x2 = src[i2, e]
                 x3 = src[i3, e]
-                u = bias_a + ((a0 * x0 + a1 * x1) + (a2 * x2 + a3 * x3))
-                v = bias_b + ((b0 * x0 + b1 * x1) + (b2 * x2 + b3 * x3))
+                u = _sum4(bias_a, a0, x0, a1, x1, a2, x2, a3, x3)
+                v = _sum4(bias_b, b0, x0, b1, x1, b2, x2, b3, x3)
                 out[ra, e] = zero if u < zero else u
                 out[rb, e] = zero if v < zero else v
         else:
@@ -270,81 +306,81 @@ def _pass2(out, ra, rb, src, i0, i1, i2, i3, count, a0, a1, a2, a3, b0, b1, b2, 
                 x1 = src[i1, e]
                 x2 = src[i2, e]
                 x3 = src[i3, e]
-                out[ra, e] = bias_a + ((a0 * x0 + a1 * x1) + (a2 * x2 + a3 * x3))
-                out[rb, e] = bias_b + ((b0 * x0 + b1 * x1) + (b2 * x2 + b3 * x3))
+                out[ra, e] = _sum4(bias_a, a0, x0, a1, x1, a2, x2, a3, x3)
+                out[rb, e] = _sum4(bias_b, b0, x0, b1, x1, b2, x2, b3, x3)
     elif count == 2:
         if not init:
             for e in range(mp):
                 x0 = src[i0, e]
                 x1 = src[i1, e]
-                out[ra, e] += a0 * x0 + a1 * x1
-                out[rb, e] += b0 * x0 + b1 * x1
+                out[ra, e] = _fma(a1, x1, _fma(a0, x0, out[ra, e]))
+                out[rb, e] = _fma(b1, x1, _fma(b0, x0, out[rb, e]))
             _finish_row(out, ra, finish, aux, aux_a, factor, zero)
             _finish_row(out, rb, finish, aux, aux_b, factor, zero)
         elif finish == _RELU_SCALED:
             for e in range(mp):
                 x0 = src[i0, e]
                 x1 = src[i1, e]
-                u = bias_a + (a0 * x0 + a1 * x1)
-                v = bias_b + (b0 * x0 + b1 * x1)
+                u = _fma(a1, x1, _fma(a0, x0, bias_a))
+                v = _fma(b1, x1, _fma(b0, x0, bias_b))
                 out[ra, e] = (zero if u < zero else u) * aux[aux_a, e]
                 out[rb, e] = (zero if v < zero else v) * aux[aux_b, e]
         elif finish == _GATED:
             for e in range(mp):
                 x0 = src[i0, e]
                 x1 = src[i1, e]
-                u = bias_a + (a0 * x0 + a1 * x1)
-                v = bias_b + (b0 * x0 + b1 * x1)
+                u = _fma(a1, x1, _fma(a0, x0, bias_a))
+                v = _fma(b1, x1, _fma(b0, x0, bias_b))
                 out[ra, e] = u * factor if aux[aux_a, e] > zero else zero
                 out[rb, e] = v * factor if aux[aux_b, e] > zero else zero
         elif finish == _RELU:
             for e in range(mp):
                 x0 = src[i0, e]
                 x1 = src[i1, e]
-                u = bias_a + (a0 * x0 + a1 * x1)
-                v = bias_b + (b0 * x0 + b1 * x1)
+                u = _fma(a1, x1, _fma(a0, x0, bias_a))
+                v = _fma(b1, x1, _fma(b0, x0, bias_b))
                 out[ra, e] = zero if u < zero else u
                 out[rb, e] = zero if v < zero else v
         else:
             for e in range(mp):
                 x0 = src[i0, e]
                 x1 = src[i1, e]
-                out[ra, e] = bias_a + (a0 * x0 + a1 * x1)
-                out[rb, e] = bias_b + (b0 * x0 + b1 * x1)
+                out[ra, e] = _fma(a1, x1, _fma(a0, x0, bias_a))
+                out[rb, e] = _fma(b1, x1, _fma(b0, x0, bias_b))
     else:
         if not init:
             for e in range(mp):
                 x0 = src[i0, e]
-                out[ra, e] += a0 * x0
-                out[rb, e] += b0 * x0
+                out[ra, e] = _fma(a0, x0, out[ra, e])
+                out[rb, e] = _fma(b0, x0, out[rb, e])
             _finish_row(out, ra, finish, aux, aux_a, factor, zero)
             _finish_row(out, rb, finish, aux, aux_b, factor, zero)
         elif finish == _RELU_SCALED:
             for e in range(mp):
                 x0 = src[i0, e]
-                u = bias_a + a0 * x0
-                v = bias_b + b0 * x0
+                u = _fma(a0, x0, bias_a)
+                v = _fma(b0, x0, bias_b)
                 out[ra, e] = (zero if u < zero else u) * aux[aux_a, e]
                 out[rb, e] = (zero if v < zero else v) * aux[aux_b, e]
         elif finish == _GATED:
             for e in range(mp):
                 x0 = src[i0, e]
-                u = bias_a + a0 * x0
-                v = bias_b + b0 * x0
+                u = _fma(a0, x0, bias_a)
+                v = _fma(b0, x0, bias_b)
                 out[ra, e] = u * factor if aux[aux_a, e] > zero else zero
                 out[rb, e] = v * factor if aux[aux_b, e] > zero else zero
         elif finish == _RELU:
             for e in range(mp):
                 x0 = src[i0, e]
-                u = bias_a + a0 * x0
-                v = bias_b + b0 * x0
+                u = _fma(a0, x0, bias_a)
+                v = _fma(b0, x0, bias_b)
                 out[ra, e] = zero if u < zero else u
                 out[rb, e] = zero if v < zero else v
         else:
             for e in range(mp):
                 x0 = src[i0, e]
-                out[ra, e] = bias_a + a0 * x0
-                out[rb, e] = bias_b + b0 * x0
+                out[ra, e] = _fma(a0, x0, bias_a)
+                out[rb, e] = _fma(b0, x0, bias_b)
 
 
 @njit(cache=True, error_model="numpy", fastmath=_FASTMATH, inline="always")
@@ -417,37 +453,37 @@ def _dots(dz, j, acts, i0, i1, i2, i3, count, with_total, zero):
             for e in range(mp):
                 d = dz[j, e]
                 t += d
-                s0 += d * acts[i0, e]
-                s1 += d * acts[i1, e]
-                s2 += d * acts[i2, e]
-                s3 += d * acts[i3, e]
+                s0 = _fmuladd(d, acts[i0, e], s0)
+                s1 = _fmuladd(d, acts[i1, e], s1)
+                s2 = _fmuladd(d, acts[i2, e], s2)
+                s3 = _fmuladd(d, acts[i3, e], s3)
         else:
             for e in range(mp):
                 d = dz[j, e]
-                s0 += d * acts[i0, e]
-                s1 += d * acts[i1, e]
-                s2 += d * acts[i2, e]
-                s3 += d * acts[i3, e]
+                s0 = _fmuladd(d, acts[i0, e], s0)
+                s1 = _fmuladd(d, acts[i1, e], s1)
+                s2 = _fmuladd(d, acts[i2, e], s2)
+                s3 = _fmuladd(d, acts[i3, e], s3)
     elif count == 2:
         if with_total:
             for e in range(mp):
                 d = dz[j, e]
                 t += d
-                s0 += d * acts[i0, e]
-                s1 += d * acts[i1, e]
+                s0 = _fmuladd(d, acts[i0, e], s0)
+                s1 = _fmuladd(d, acts[i1, e], s1)
         else:
             for e in range(mp):
                 d = dz[j, e]
-                s0 += d * acts[i0, e]
-                s1 += d * acts[i1, e]
+                s0 = _fmuladd(d, acts[i0, e], s0)
+                s1 = _fmuladd(d, acts[i1, e], s1)
     elif with_total:
         for e in range(mp):
             d = dz[j, e]
             t += d
-            s0 += d * acts[i0, e]
+            s0 = _fmuladd(d, acts[i0, e], s0)
     else:
         for e in range(mp):
-            s0 += dz[j, e] * acts[i0, e]
+            s0 = _fmuladd(dz[j, e], acts[i0, e], s0)
     return s0, s1, s2, s3, t
 
 
@@ -468,14 +504,14 @@ def _dots2(dz, ja, jb, acts, i0, i1, i2, i3, count, with_total, zero):
                 x3 = acts[i3, e]
                 ta += d
                 tb += f
-                a0 += d * x0
-                a1 += d * x1
-                a2 += d * x2
-                a3 += d * x3
-                b0 += f * x0
-                b1 += f * x1
-                b2 += f * x2
-                b3 += f * x3
+                a0 = _fmuladd(d, x0, a0)
+                a1 = _fmuladd(d, x1, a1)
+                a2 = _fmuladd(d, x2, a2)
+                a3 = _fmuladd(d, x3, a3)
+                b0 = _fmuladd(f, x0, b0)
+                b1 = _fmuladd(f, x1, b1)
+                b2 = _fmuladd(f, x2, b2)
+                b3 = _fmuladd(f, x3, b3)
         else:
             for e in range(mp):
                 d = dz[ja, e]
@@ -484,14 +520,14 @@ def _dots2(dz, ja, jb, acts, i0, i1, i2, i3, count, with_total, zero):
                 x1 = acts[i1, e]
                 x2 = acts[i2, e]
                 x3 = acts[i3, e]
-                a0 += d * x0
-                a1 += d * x1
-                a2 += d * x2
-                a3 += d * x3
-                b0 += f * x0
-                b1 += f * x1
-                b2 += f * x2
-                b3 += f * x3
+                a0 = _fmuladd(d, x0, a0)
+                a1 = _fmuladd(d, x1, a1)
+                a2 = _fmuladd(d, x2, a2)
+                a3 = _fmuladd(d, x3, a3)
+                b0 = _fmuladd(f, x0, b0)
+                b1 = _fmuladd(f, x1, b1)
+                b2 = _fmuladd(f, x2, b2)
+                b3 = _fmuladd(f, x3, b3)
     elif count == 2:
         if with_total:
             for e in range(mp):
@@ -501,20 +537,20 @@ def _dots2(dz, ja, jb, acts, i0, i1, i2, i3, count, with_total, zero):
                 x1 = acts[i1, e]
                 ta += d
                 tb += f
-                a0 += d * x0
-                a1 += d * x1
-                b0 += f * x0
-                b1 += f * x1
+                a0 = _fmuladd(d, x0, a0)
+                a1 = _fmuladd(d, x1, a1)
+                b0 = _fmuladd(f, x0, b0)
+                b1 = _fmuladd(f, x1, b1)
         else:
             for e in range(mp):
                 d = dz[ja, e]
                 f = dz[jb, e]
                 x0 = acts[i0, e]
                 x1 = acts[i1, e]
-                a0 += d * x0
-                a1 += d * x1
-                b0 += f * x0
-                b1 += f * x1
+                a0 = _fmuladd(d, x0, a0)
+                a1 = _fmuladd(d, x1, a1)
+                b0 = _fmuladd(f, x0, b0)
+                b1 = _fmuladd(f, x1, b1)
     elif with_total:
         for e in range(mp):
             d = dz[ja, e]
@@ -522,13 +558,13 @@ def _dots2(dz, ja, jb, acts, i0, i1, i2, i3, count, with_total, zero):
             x0 = acts[i0, e]
             ta += d
             tb += f
-            a0 += d * x0
-            b0 += f * x0
+            a0 = _fmuladd(d, x0, a0)
+            b0 = _fmuladd(f, x0, b0)
     else:
         for e in range(mp):
             x0 = acts[i0, e]
-            a0 += dz[ja, e] * x0
-            b0 += dz[jb, e] * x0
+            a0 = _fmuladd(dz[ja, e], x0, a0)
+            b0 = _fmuladd(dz[jb, e], x0, b0)
     return a0, a1, a2, a3, b0, b1, b2, b3, ta, tb
 
 
@@ -549,36 +585,36 @@ def _gated_dots2(part, ra, rb, dz, i0, i1, i2, i3, a0, a1, a2, a3, b0, b1, b2, b
             d1 = dz[i1, e]
             d2 = dz[i2, e]
             d3 = dz[i3, e]
-            u = (a0 * d0 + a1 * d1) + (a2 * d2 + a3 * d3)
-            v = (b0 * d0 + b1 * d1) + (b2 * d2 + b3 * d3)
+            u = _sum4(zero, a0, d0, a1, d1, a2, d2, a3, d3)
+            v = _sum4(zero, b0, d0, b1, d1, b2, d2, b3, d3)
             g = u * factor if acts[ga, e] > zero else zero
             h = v * factor if acts[gb, e] > zero else zero
             y0 = acts[x0, e]
             y1 = acts[x1, e]
             ta += g
-            sa0 += g * y0
-            sa1 += g * y1
+            sa0 = _fmuladd(g, y0, sa0)
+            sa1 = _fmuladd(g, y1, sa1)
             tb += h
-            sb0 += h * y0
-            sb1 += h * y1
+            sb0 = _fmuladd(h, y0, sb0)
+            sb1 = _fmuladd(h, y1, sb1)
     else:
         for e in range(mp):
             d0 = dz[i0, e]
             d1 = dz[i1, e]
             d2 = dz[i2, e]
             d3 = dz[i3, e]
-            u = part[ra, e] + ((a0 * d0 + a1 * d1) + (a2 * d2 + a3 * d3))
-            v = part[rb, e] + ((b0 * d0 + b1 * d1) + (b2 * d2 + b3 * d3))
+            u = _sum4(part[ra, e], a0, d0, a1, d1, a2, d2, a3, d3)
+            v = _sum4(part[rb, e], b0, d0, b1, d1, b2, d2, b3, d3)
             g = u * factor if acts[ga, e] > zero else zero
             h = v * factor if acts[gb, e] > zero else zero
             y0 = acts[x0, e]
             y1 = acts[x1, e]
             ta += g
-            sa0 += g * y0
-            sa1 += g * y1
+            sa0 = _fmuladd(g, y0, sa0)
+            sa1 = _fmuladd(g, y1, sa1)
             tb += h
-            sb0 += h * y0
-            sb1 += h * y1
+            sb0 = _fmuladd(h, y0, sb0)
+            sb1 = _fmuladd(h, y1, sb1)
     return sa0, sa1, ta, sb0, sb1, tb
 
 
@@ -640,19 +676,19 @@ def _exp(x):
     n = t - 6755399441055744.0
     r = (x - n * 6.93147180369123816490e-01) - n * 1.90821492927058770002e-10  # fdlibm's ln2 parts
     p = 1.0 / 6227020800.0
-    p = p * r + 1.0 / 479001600.0
-    p = p * r + 1.0 / 39916800.0
-    p = p * r + 1.0 / 3628800.0
-    p = p * r + 1.0 / 362880.0
-    p = p * r + 1.0 / 40320.0
-    p = p * r + 1.0 / 5040.0
-    p = p * r + 1.0 / 720.0
-    p = p * r + 1.0 / 120.0
-    p = p * r + 1.0 / 24.0
-    p = p * r + 1.0 / 6.0
-    p = p * r + 0.5
-    p = p * r + 1.0
-    p = p * r + 1.0
+    p = _fma(p, r, 1.0 / 479001600.0)
+    p = _fma(p, r, 1.0 / 39916800.0)
+    p = _fma(p, r, 1.0 / 3628800.0)
+    p = _fma(p, r, 1.0 / 362880.0)
+    p = _fma(p, r, 1.0 / 40320.0)
+    p = _fma(p, r, 1.0 / 5040.0)
+    p = _fma(p, r, 1.0 / 720.0)
+    p = _fma(p, r, 1.0 / 120.0)
+    p = _fma(p, r, 1.0 / 24.0)
+    p = _fma(p, r, 1.0 / 6.0)
+    p = _fma(p, r, 0.5)
+    p = _fma(p, r, 1.0)
+    p = _fma(p, r, 1.0)
     return p * _pow2_of_shifted(t)
 
 
