@@ -200,6 +200,16 @@ def predictions(predict, points: np.ndarray) -> np.ndarray:
 
 
 # ---- drawing -----------------------------------------------------------------------------------
+def set_title(ax, title: str, **kwargs) -> None:
+    """``ax.set_title`` at a fixed height just above the axes.
+
+    With the default height matplotlib measures the axes' tick labels at every drawing to lift the
+    title above any that sit at the top (about a sixth of the time of saving a figure); these
+    figures have none there.
+    """
+    ax.set_title(title, y=1.0, **kwargs)
+
+
 def scatter_classes(ax, X: np.ndarray, y: np.ndarray, classes: np.ndarray, *, hollow: bool, prefix: str = "") -> None:
     """Scatter X (n, 2) coloured by y (n,): filled with a thin dark edge, or hollow; one set per class."""
     size = 30.0 if len(X) <= 300 else max(4.0, 30.0 * math.sqrt(300.0 / len(X)))  # points^2
@@ -251,7 +261,7 @@ def draw_boundary(
     ax.set_xlabel("$x_1$")
     ax.set_ylabel("$x_2$")
     if title is not None:
-        ax.set_title(str(title))
+        set_title(ax, str(title))
     return Drawn(image, boundary)
 
 

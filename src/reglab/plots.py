@@ -30,6 +30,7 @@ from .drawing import (
     padded_range,
     predictions,
     scatter_classes,
+    set_title,
 )
 from .files import atomic_path
 from .validation import check_real
@@ -185,7 +186,7 @@ def _wrap_title(ax, width: float) -> None:
         else:  # characters per line in proportion, a little under so that wide letters fit too
             lines += textwrap.wrap(line, max(8, int(len(line) * width / measured * 0.95))) or [line]
     if len(lines) != title.count("\n") + 1:
-        ax.set_title("\n".join(lines), fontsize=key)
+        set_title(ax, "\n".join(lines), fontsize=key)
 
 
 def _legend_below(fig, axes, handles: list, ncol: int, owner) -> None:
@@ -300,7 +301,7 @@ def models_side_by_side(
         scores = [f"train {_accuracy(model, data.X, data.y):.1%}"]
         if data.test is not None:
             scores.append(f"test {_accuracy(model, *data.test):.1%}")
-        ax.set_title(f"{titles.get(name, name)}\n" + ", ".join(scores), fontsize="medium")
+        set_title(ax, f"{titles.get(name, name)}\n" + ", ".join(scores), fontsize="medium")
         # labels on the outer sides only, including panels above an empty slot (unlike label_outer)
         outer_x, outer_y = index + ncols >= len(models), index % ncols == 0
         ax.tick_params(labelbottom=outer_x, labelleft=outer_y)
@@ -378,7 +379,7 @@ def cost_curves(histories: Mapping[str, Any], *, title: str = "Cost during train
     ax.set_ylabel("cost (log scale)" if log_scale else "cost")
     if any(getattr(h, "dev_cost", None) is not None for *_, h in curves):
         ax.set_ylabel("cost (solid: training, dashed: dev)")
-    ax.set_title(str(title))
+    set_title(ax, str(title))
     ax.grid(True, alpha=0.3)
     ax.legend(loc="best", fontsize="small")
     _place_grid(fig, [ax], 1)
@@ -423,7 +424,7 @@ def dataset_figure(dataset, *, title: str | None = None) -> Figure:
     ax.set_ylabel("$x_2$")
     ax.grid(True, alpha=0.25)
     n_test = 0 if data.test is None else len(data.test[0])
-    ax.set_title(str(title) if title is not None else f"{dataset.name}: {len(data.X)} train and {n_test} test points")
+    set_title(ax, str(title) if title is not None else f"{dataset.name}: {len(data.X)} train and {n_test} test points")
     ax.legend(loc="best", fontsize="small", framealpha=0.9)
     _place_grid(fig, [ax], 1)
     return fig
