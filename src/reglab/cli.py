@@ -17,7 +17,7 @@ import click
 __all__ = ["main", "cli"]
 
 EXIT_USAGE = 2
-FIGURE_PROCESSES = 1  # processes that draw the figures of `reglab compare`
+FIGURE_PROCESSES = 2  # processes that draw the figures of `reglab compare` (forked from one warmed-up server)
 
 
 class _Fail(click.ClickException):

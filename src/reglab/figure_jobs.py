@@ -1,23 +1,22 @@
 """Drawing a run folder's figures: here, or in a separate process started before the work that needs them.
 
-Loading matplotlib and setting up its fonts takes about a second. ``FigureWorker`` starts a process at
-once that does that while the caller trains, then draws and writes the figures it is handed. A job is
+Loading matplotlib and setting up its fonts takes about a second. ``FigureWorker`` starts processes at
+once that do that (once, in a fork server they are forked from) while the caller trains, then draw and
+write the figures they are handed. A job is
 plain data: a figure function of ``reglab.plots`` (or ``reglab.statplots``), its arguments (arrays,
 titles, ``Model`` objects, which pickle by value) and the path to write. The worker runs the very
 functions a caller would run in-process, so its PNG files are the same bytes.
 
 ``InProcess`` has the same interface and draws at once; ``reglab.report.write_compare_run`` uses it
-when no worker is given. ``KnownPredictions`` lets a model's 400 x 400 decision-boundary grid be
-computed once (by the caller, which has numpy loaded and is otherwise waiting) and reused by every
-figure that shows it.
+when no worker is given.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import multiprocessing
+import multiprocessing.forkserver
 import signal
 import threading
 from collections.abc import Iterator
@@ -27,14 +26,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-import numpy as np
 
 from .validation import check_int
 
-__all__ = ["FigureWorker", "InProcess", "KnownPredictions", "boundary_predictions", "draw", "warm_up"]
+__all__ = ["FigureWorker", "InProcess", "draw", "warm_up"]
 
 _log = logging.getLogger(__name__)
 
+_FORKSERVER = "forkserver"
+_WARM_MODULE = "reglab._figure_server"  # imported by the fork server: warms matplotlib up once for all workers
 _JOIN_SECONDS = 5.0  # how long a stopped worker process may take to end before it is killed
 
 
@@ -89,78 +89,16 @@ def _started() -> bool:
     return True
 
 
+def _start(pool: ProcessPoolExecutor, processes: int) -> None:
+    """Start the pool's processes now (a pool otherwise starts them as jobs arrive)."""
+    for _ in range(processes):
+        pool.submit(_started)
+
+
 def _ignore_interrupts() -> None:
     """Ctrl-C reaches every process of the terminal's group; a worker leaves it to its parent."""
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-# ---- predictions computed once -----------------------------------------------------------------
-def _points_key(points: np.ndarray) -> tuple:
-    """Identity of a set of points (k, 2) by content: shape, dtype and a hash of the values."""
-    points = np.ascontiguousarray(points)
-    return points.shape, points.dtype.str, hashlib.blake2b(points.tobytes(), digest_size=20).digest()
-
-
-class KnownPredictions:
-    """A model whose predictions at some sets of points were computed in advance.
-
-    ``predict_proba`` returns the stored values for those points (a copy) and asks the model for any
-    other points, so figures drawn with it are the ones drawn with the model itself. It pickles with
-    its stored values, which is how a worker process receives them.
-
-    Parameters
-    ----------
-    model : object
-        With ``predict_proba(points (k, n_features)) -> (k,)``, e.g. ``reglab.Model``.
-    """
-
-    def __init__(self, model):
-        self.model = model
-        self._known: dict[tuple, np.ndarray] = {}  # key of the points -> values (k,)
-
-    def add(self, points: np.ndarray) -> None:
-        """Compute and keep the model's predictions at ``points`` (k, n_features), once."""
-        key = _points_key(points)
-        if key not in self._known:
-            self._known[key] = np.asarray(self.model.predict_proba(points))
-
-    def predict_proba(self, points) -> np.ndarray:
-        """The model's probabilities at ``points`` (k, n_features): (k,)."""
-        array = np.asarray(points)
-        values = self._known.get(_points_key(array)) if array.dtype != object else None
-        return self.model.predict_proba(points) if values is None else values.copy()
-
-    def __len__(self) -> int:
-        return len(self._known)
-
-
-def boundary_predictions(model, X, y, X_test=None, y_test=None) -> KnownPredictions:
-    """``model`` with its predictions on the default decision-boundary grids computed in advance.
-
-    Parameters
-    ----------
-    model : object
-        With ``predict_proba(points (k, 2)) -> (k,)``, e.g. ``reglab.Model``.
-    X, y : arrays of shape (n, 2) and (n,)
-        The training points the figures will be given.
-    X_test, y_test : arrays of shape (k, 2) and (k,), optional
-        The test points the figures will be given.
-
-    Returns
-    -------
-    KnownPredictions
-        Holding the 400 x 400 grid of ``plots.decision_boundary`` (the view of all points, train
-        and test) and that of ``plots.models_side_by_side`` (the view of the training points): one
-        grid when the two views agree.
-    """
-    from .drawing import boundary_grid, check_data, data_limits
-
-    data = check_data(X, y, X_test, y_test)
-    known = KnownPredictions(model)
-    for show_test in (True, False):
-        known.add(boundary_grid(*data_limits(data, show_test))[2])
-    return known
 
 
 # ---- where the jobs run ------------------------------------------------------------------------
@@ -199,15 +137,19 @@ class _Job:
 class FigureWorker:
     """Processes that draw and write figures, started at once so that matplotlib loads meanwhile.
 
-    Each process starts with ``multiprocessing``'s "spawn" method (a fresh interpreter: no copy of
-    the caller's numba or BLAS threads), loads matplotlib and draws a throwaway figure
-    (``warm_up``), then waits for jobs. ``draw`` queues a figure and returns at once; ``wait``
+    Where the platform has it (Linux, macOS), the processes are forked from ``multiprocessing``'s
+    fork server, a fresh interpreter (no copy of the caller's numba or BLAS threads) that loads
+    matplotlib and draws a throwaway figure once (``warm_up``) before it forks them: two processes
+    cost the warm-up of one. Elsewhere each process is a fresh interpreter that warms up itself
+    ("spawn"). They then wait for jobs. ``draw`` queues a figure and returns at once; ``wait``
     returns when every queued figure is written, or raises the first job's error (the others are
     then cancelled). If the processes cannot start, or one dies, figures are drawn in this process
     instead. Use it as a context manager, or call ``close``, so that no process is left behind.
 
     A worker started from a script needs the script's own work under ``if __name__ == "__main__":``,
-    as every "spawn" process pool does (the new interpreter imports the main module).
+    as every "spawn" or "forkserver" process pool does (the new process imports the main module).
+    The fork server is the one of ``multiprocessing``, shared by the whole program: the first
+    ``FigureWorker`` starts it with matplotlib loaded, unless something else started it before.
 
     Parameters
     ----------
@@ -225,17 +167,41 @@ class FigureWorker:
         self.processes = check_int("processes", processes, low=1)
         self._jobs: list[_Job] = []
         self._pool: ProcessPoolExecutor | None = None
+        self._starting: threading.Thread | None = None
+        self._start_error: BaseException | None = None
         try:
-            with _interrupts_ignored():  # the processes ignore Ctrl-C from their first instruction
-                pool = ProcessPoolExecutor(
-                    self.processes, mp_context=multiprocessing.get_context("spawn"), initializer=warm_up
-                )
-                for _ in range(self.processes):  # a "spawn" pool starts one process per job: start them now
-                    pool.submit(_started)
+            forked = _FORKSERVER in multiprocessing.get_all_start_methods()
+            context = multiprocessing.get_context(_FORKSERVER if forked else "spawn")
+            with _interrupts_ignored():  # the processes (and the fork server) ignore Ctrl-C from their first instruction
+                pool = ProcessPoolExecutor(self.processes, mp_context=context, initializer=warm_up)
+                if forked:
+                    context.set_forkserver_preload([_WARM_MODULE])  # no effect on a server already running
+                    multiprocessing.forkserver.ensure_running()
+                else:  # a "spawn" pool starts one process per job: start them now
+                    _start(pool, self.processes)
         except Exception as error:  # whatever the platform refuses, the figures are still drawn
             _log.warning("figure worker did not start (%s); figures are drawn in this process", error)
-        else:
-            self._pool = pool
+            return
+        self._pool = pool
+        if forked:
+            # Starting a process waits until the server has warmed up (about a second): in the background.
+            self._starting = threading.Thread(target=self._start_forked, name="reglab-figure-start", daemon=True)
+            self._starting.start()
+
+    def _start_forked(self) -> None:
+        try:
+            _start(self._pool, self.processes)
+        except BaseException as error:  # noqa: BLE001  (handed to the thread that draws: see _started_pool)
+            self._start_error = error
+
+    def _started_pool(self) -> ProcessPoolExecutor | None:
+        """The pool once its processes are started (None if they could not be: figures are drawn here)."""
+        if self._starting is not None:
+            self._starting.join()
+            self._starting = None
+            if self._start_error is not None:
+                self._lost(self._start_error)
+        return self._pool
 
     @property
     def running(self) -> bool:
@@ -247,9 +213,10 @@ class FigureWorker:
 
         The arguments must pickle; the figure is written by the time ``wait`` returns.
         """
-        if self._pool is not None:
+        pool = self._started_pool()
+        if pool is not None:
             try:
-                future = self._pool.submit(draw, path, make_figure, *args, **kwargs)
+                future = pool.submit(draw, path, make_figure, *args, **kwargs)
             except (BrokenProcessPool, RuntimeError) as error:  # a worker died, or the pool was shut down
                 self._lost(error)
             else:
@@ -313,6 +280,9 @@ class FigureWorker:
 
     def _stop(self) -> None:
         """End the worker processes now (queued jobs are cancelled) and wait until they are gone."""
+        if self._starting is not None:  # every process started is one to end
+            self._starting.join()
+            self._starting = None
         pool, self._pool = self._pool, None
         if pool is None:
             return

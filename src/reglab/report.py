@@ -226,11 +226,14 @@ def write_compare_run(result, out, *, command: str = "reglab compare", seed_stud
 def _write_compare_files(result, stage: Path, command: str, seed_study, figures) -> None:
     """Queue the figures of a compare run with ``figures`` and write its other files into ``stage``."""
     from . import plots, statplots
-    from .figure_jobs import boundary_predictions
 
     dataset = result.dataset
     points = dict(X_test=dataset.X_test, y_test=dataset.y_test)
-    # Figures that need no predictions first: the worker draws them while the grids are computed here.
+    # Queued longest first, so that two workers finish together: each figure computes its own
+    # decision-boundary grids (the panels of boundaries.png show the training points' view, the
+    # models' own figures that of train and test points), in the worker that draws it.
+    models = {r.name: r.model for r in result.results}
+    figures.draw(stage / "boundaries.png", plots.models_side_by_side, models, dataset.X_train, dataset.y_train, **points)
     figures.draw(stage / "costs.png", plots.cost_curves, {r.name: r.model.history for r in result.results})
     if seed_study is not None:
         course_run = all(r.config.init == "course" and r.config.mask_mode == "course" for r in result.results)
@@ -242,16 +245,14 @@ def _write_compare_files(result, stage: Path, command: str, seed_study, figures)
             reference={r.name: r.test_accuracy for r in result.results},
             reference_label=reference_label,
         )
-    models, records, figure_files = {}, [], []
+    records, figure_files = [], []
     for r in result.results:
         name = slug(r.name)
         boundary = f"boundary-{name}.png"
-        # each grid computed once, here, for the model's own figure and its panel of boundaries.png
-        models[r.name] = boundary_predictions(r.model, dataset.X_train, dataset.y_train, **points)
         figures.draw(
             stage / boundary,
             plots.decision_boundary,
-            models[r.name].predict_proba,
+            r.model.predict_proba,
             dataset.X_train,
             dataset.y_train,
             title=f"{r.name}: train {r.train_accuracy:.3f}, test {r.test_accuracy:.3f}",
@@ -259,7 +260,6 @@ def _write_compare_files(result, stage: Path, command: str, seed_study, figures)
         )
         figure_files.append((r.name, boundary))
         records.append(_model_record(r.name, r.model, r.row(), {"boundary": boundary, "model": f"model-{name}.npz"}))
-    figures.draw(stage / "boundaries.png", plots.models_side_by_side, models, dataset.X_train, dataset.y_train, **points)
     for r in result.results:
         r.model.save(stage / f"model-{slug(r.name)}.npz")
     payload = {
