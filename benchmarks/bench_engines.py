@@ -159,6 +159,7 @@ def main() -> None:
 
     plain_loop = lambda: course_style_loop(X, Y, as_dict, 0.3, n)  # noqa: E731
     dropout_loop = lambda: course_style_loop(X, Y, as_dict, 0.3, n, 0.86)  # noqa: E731
+    lean_loop = lambda: course_style_loop(X, Y, as_dict, 0.3, n, with_cost=False)  # noqa: E731
 
     def measure(name, M, run, baseline=None):
         """Median time of ``run``; with a baseline loop, each repetition also times the baseline right
@@ -177,21 +178,18 @@ def main() -> None:
             ratios.append(before / (times[-1] / M))
         seconds = statistics.median(times)
         rows.append((name, M, seconds, seconds / (M * n), statistics.median(ratios) if baseline else None))
+        return seconds / (M * n)
 
-    measure("course-style loop (np.dot, dicts)", 1, plain_loop)
-    measure("course-style loop, dropout 0.86", 1, dropout_loop)
-    base, base_dropout = rows[0][3], rows[1][3]
-    measure("  the same without the cost at every iteration", 1, lambda: course_style_loop(X, Y, as_dict, 0.3, n,
-                                                                                          with_cost=False))
-    lean = rows[-1][3]
+    base = measure("course-style loop (np.dot, dicts)", 1, plain_loop)
+    base_dropout = measure("course-style loop, dropout 0.86", 1, dropout_loop)
+    lean = measure("  the same without the cost at every iteration", 1, lean_loop)
     measure("reference engine (train_loop)", 1, lambda: train.train_loop(X, Y, course, hyper(1), None, n), plain_loop)
     measure(
         "compiled, 1 model", 1, lambda: kernels.train_loop_compiled(X, Y, course, hyper(1), None, n), plain_loop
     )
     measure(
         "  the same, vs the loop without the cost", 1,
-        lambda: kernels.train_loop_compiled(X, Y, course, hyper(1), None, n),
-        lambda: course_style_loop(X, Y, as_dict, 0.3, n, with_cost=False),
+        lambda: kernels.train_loop_compiled(X, Y, course, hyper(1), None, n), lean_loop,
     )
     params, h, masks = fresh_setup(1)
     measure(

@@ -2,10 +2,10 @@
 
 Loading matplotlib and setting up its fonts takes about a second. ``FigureWorker`` starts processes at
 once that do that (once, in a fork server they are forked from) while the caller trains, then draw and
-write the figures they are handed. A job is
-plain data: a figure function of ``reglab.plots`` (or ``reglab.statplots``), its arguments (arrays,
-titles, ``Model`` objects, which pickle by value) and the path to write. The worker runs the very
-functions a caller would run in-process, so its PNG files are the same bytes.
+write the figures they are handed. A job is plain data: a figure function of ``reglab.plots`` (or
+``reglab.statplots``), its arguments (arrays, titles, ``Model`` objects, which pickle by value) and the
+path to write. The workers run the very functions a caller would run in-process, so their PNG files are
+the same bytes.
 
 ``InProcess`` has the same interface and draws at once; ``reglab.report.write_compare_run`` uses it
 when no worker is given.
@@ -25,7 +25,6 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
-
 
 from .validation import check_int
 

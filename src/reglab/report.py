@@ -258,10 +258,9 @@ def _write_compare_files(result, stage: Path, command: str, seed_study, figures)
             title=f"{r.name}: train {r.train_accuracy:.3f}, test {r.test_accuracy:.3f}",
             **points,
         )
+        r.model.save(stage / f"model-{name}.npz")
         figure_files.append((r.name, boundary))
         records.append(_model_record(r.name, r.model, r.row(), {"boundary": boundary, "model": f"model-{name}.npz"}))
-    for r in result.results:
-        r.model.save(stage / f"model-{slug(r.name)}.npz")
     payload = {
         "command": command,
         "kind": "compare",
