@@ -288,6 +288,11 @@ class FigureWorker:
         # The pool's own list of its processes: concurrent.futures has no public way to end them
         # before Python 3.14 (ProcessPoolExecutor.terminate_workers, which does what follows).
         processes = list((getattr(pool, "_processes", None) or {}).values())
+        # ... and its manager thread, which a shutdown without waiting lets go: it is joined below, so
+        # that the pool's queues are released here and not by that thread while the program exits
+        # (their named semaphores were then unlinked without the resource tracker hearing of it, which
+        # printed a "leaked semaphore" warning now and then).
+        manager = getattr(pool, "_executor_manager_thread", None)
         pool.shutdown(wait=False, cancel_futures=True)
         for process in processes:
             if process.is_alive():
@@ -298,6 +303,8 @@ class FigureWorker:
                 process.kill()
                 process.join()
         pool.shutdown(wait=True)
+        if manager is not None:
+            manager.join()
 
 
 @contextlib.contextmanager
