@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import signal
@@ -70,6 +71,34 @@ def test_worker_figures_are_the_same_bytes_as_drawn_in_process(result, tmp_path,
     plots.save_figure(panels, tmp_path / "direct-boundaries.png")
     assert (tmp_path / "direct-boundary.png").read_bytes() == (tmp_path / "worker" / "boundary-plain.png").read_bytes()
     assert (tmp_path / "direct-boundaries.png").read_bytes() == (tmp_path / "worker" / "boundaries.png").read_bytes()
+
+
+def _blas_threads(info) -> list[int]:
+    return [lib["num_threads"] for lib in info if lib["user_api"] == "blas"]
+
+
+def _figure_noting_blas_threads(record: Path):
+    """A figure job that writes the BLAS thread counts of the process drawing it to ``record``."""
+    from matplotlib.figure import Figure
+    from threadpoolctl import threadpool_info
+
+    record.write_text(json.dumps(_blas_threads(threadpool_info())))
+    return Figure(figsize=(1.0, 1.0))
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_workers_draw_with_one_blas_thread_and_leave_the_callers_alone(tmp_path, processes):
+    from threadpoolctl import threadpool_info
+
+    before = _blas_threads(threadpool_info())
+    with figure_jobs.FigureWorker(processes) as worker:
+        assert worker.running
+        for k in range(2 * processes):
+            worker.draw(tmp_path / f"{k}.png", _figure_noting_blas_threads, tmp_path / f"{k}.json")
+    for k in range(2 * processes):
+        threads = json.loads((tmp_path / f"{k}.json").read_text())
+        assert threads and set(threads) == {1}, k
+    assert _blas_threads(threadpool_info()) == before
 
 
 def test_an_error_in_a_worker_job_reaches_the_caller_and_no_run_folder_is_made(result, tmp_path):

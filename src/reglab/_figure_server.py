@@ -1,9 +1,10 @@
 """Imported by the fork server that starts ``figure_jobs.FigureWorker``'s processes, and only there.
 
-Importing it loads matplotlib, draws a throwaway figure and makes the process ignore Ctrl-C
-(``figure_jobs.warm_up``), so that every worker forked from the server starts warm and protected.
+Importing it prepares the server as a figure worker (``figure_jobs.prepare_worker``: matplotlib
+loaded and warmed up with a throwaway figure, one BLAS thread, Ctrl-C ignored), so that every
+worker forked from it starts prepared.
 """
 
-from .figure_jobs import warm_up
+from .figure_jobs import prepare_worker
 
-warm_up()
+prepare_worker()
