@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import zipfile
 
 import numpy as np
@@ -128,6 +129,31 @@ def test_staged_directory_appears_only_when_complete(tmp_path):
     with pytest.raises(FileExistsError, match="not empty"):
         with staged_directory(target):
             pass
+
+
+def test_ctrl_c_right_after_the_temporary_file_or_folder_is_made_leaves_nothing(tmp_path, monkeypatch):
+    # The moment a Ctrl-C is likeliest to be lost: the temporary name exists, nobody has noted it yet.
+    real_mkdir, real_open = os.mkdir, os.open
+
+    def mkdir_then_interrupt(path, *args, **kwargs):
+        real_mkdir(path, *args, **kwargs)
+        raise KeyboardInterrupt
+
+    def open_then_interrupt(path, flags, *args, **kwargs):
+        os.close(real_open(path, flags, *args, **kwargs))
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "mkdir", mkdir_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        with staged_directory(tmp_path / "run"):
+            pytest.fail("the block must not start")
+    monkeypatch.setattr(os, "mkdir", real_mkdir)
+    monkeypatch.setattr(os, "open", open_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        with atomic_path(tmp_path / "out.txt"):
+            pytest.fail("the block must not start")
+    monkeypatch.setattr(os, "open", real_open)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_saved_file_is_a_zip_of_plain_arrays(tmp_path, model):

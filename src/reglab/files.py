@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 __all__ = ["atomic_path", "atomic_write_text", "staged_directory"]
+
+
+def _partial_name(path: Path) -> Path:
+    """A hidden name beside ``path`` for it to be written under: ``.<name>.<random>.partial``."""
+    return path.with_name(f".{path.name}.{secrets.token_hex(4)}.partial")
+
+
+# Both context managers below name their temporary file or folder before they create it, inside the
+# try whose finally removes it: a Ctrl-C at any moment (even right after it is created) leaves
+# nothing behind. Its permissions are those of a file or folder made by open() or mkdir().
 
 
 @contextlib.contextmanager
@@ -17,14 +27,18 @@ def atomic_path(path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success rename it to ``path``, else delete it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
-    os.close(handle)
-    temporary = Path(name)
+    temporary = None
     try:
+        while temporary is None:
+            temporary = _partial_name(path)
+            try:
+                temporary.touch(exist_ok=False)
+            except FileExistsError:  # another file's name: not ours to remove
+                temporary = None
         yield temporary
         os.replace(temporary, path)
     finally:
-        if temporary.exists():
+        if temporary is not None and temporary.exists():
             temporary.unlink()
 
 
@@ -46,12 +60,18 @@ def staged_directory(path) -> Iterator[Path]:
         if not path.is_dir() or any(path.iterdir()):
             raise FileExistsError(f"output folder {str(path)!r} already exists and is not empty; choose another --out")
     path.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent))
+    staging = None
     try:
+        while staging is None:
+            staging = _partial_name(path)
+            try:
+                staging.mkdir()
+            except FileExistsError:  # another folder's name: not ours to remove
+                staging = None
         yield staging
         if path.exists():
             path.rmdir()
         os.replace(staging, path)
     finally:
-        if staging.exists():
+        if staging is not None and staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
