@@ -360,9 +360,44 @@ def test_compare_trains_each_model_as_fit_alone_would(data):
     assert {total for _, total in calls} == {1500}
 
 
+def test_compare_hands_each_result_over_as_soon_as_it_is_measured(data):
+    import threading
+
+    from reglab.experiments import compare
+
+    configs = {"plain": TrainConfig(n_iterations=300), "L2": TrainConfig(l2=0.7, n_iterations=300),
+               "dropout": TrainConfig(keep_prob=0.86, n_iterations=300)}
+    seen, inside = [], threading.Lock()
+
+    def on_result(result):
+        assert inside.acquire(blocking=False), "on_result called by two threads at once"
+        try:
+            seen.append(result)
+        finally:
+            inside.release()
+
+    result = compare(compare_dataset(data), configs, on_result=on_result)
+    assert sorted(r.name for r in seen) == sorted(configs)
+    for handed in seen:
+        assert handed is result[handed.name]
+
+
+def test_an_error_in_on_result_stops_the_comparison(data):
+    from reglab.experiments import compare
+
+    def refuse(result):
+        raise OSError(f"disk full while saving {result.name}")
+
+    configs = {"slow": TrainConfig(n_iterations=200000), "quick": TrainConfig(n_iterations=100)}
+    with pytest.raises(OSError, match="disk full while saving quick"):  # "slow" stopped before its end
+        compare(compare_dataset(data), configs, on_result=refuse)
+
+
 def test_compare_reports_a_diverging_model_and_stops_the_others(data):
     from reglab.experiments import compare
 
     configs = {"slow": TrainConfig(n_iterations=200000), "diverges": TrainConfig(learning_rate=1e6, n_iterations=300)}
+    done = []
     with pytest.raises(reglab.TrainingDivergedError, match=r"learning_rate=1e\+06"):
-        compare(compare_dataset(data), configs)  # returns at once: "slow" stops at its next record point
+        compare(compare_dataset(data), configs, progress=lambda i, n: done.append(i))
+    assert max(done, default=0) < 200000  # "slow" stopped at a record point, long before its end

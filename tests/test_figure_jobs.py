@@ -18,7 +18,7 @@ from reglab import figure_jobs, plots
 from reglab.config import TrainConfig
 from reglab.datasets import resolve_data
 from reglab.experiments import compare
-from reglab.report import write_compare_run
+from reglab.report import CompareRun, write_compare_run
 
 FIGURES = ("costs.png", "boundaries.png", "boundary-plain.png", "boundary-l2-lambd-0.7.png", "boundary-dropout.png")
 
@@ -99,6 +99,80 @@ def test_workers_draw_with_one_blas_thread_and_leave_the_callers_alone(tmp_path,
         threads = json.loads((tmp_path / f"{k}.json").read_text())
         assert threads and set(threads) == {1}, k
     assert _blas_threads(threadpool_info()) == before
+
+
+def _without_creation_time(run: Path) -> dict:
+    results = json.loads((run / "results.json").read_text())
+    results.pop("created")
+    return results
+
+
+def test_a_run_written_while_the_models_train_is_the_one_written_after(result, tmp_path):
+    configs = {r.name: r.config for r in result.results}
+    with figure_jobs.FigureWorker(2) as worker, CompareRun(tmp_path / "during", result.dataset, figures=worker) as run:
+        assert run.out == tmp_path / "during" and not run.out.exists()
+        added = []
+        during = compare(result.dataset, configs, on_result=lambda r: (added.append(r.name), run.add(r)))
+        assert sorted(added) == sorted(configs)
+        assert len(list(tmp_path.glob(".during.*/model-*.npz"))) == 3  # written as each model finished
+        run.finish(during)
+    write_compare_run(during, tmp_path / "after")
+    names = {p.name for p in (tmp_path / "after").iterdir()}
+    assert {p.name for p in (tmp_path / "during").iterdir()} == names and set(FIGURES) <= names
+    for name in FIGURES:
+        assert (tmp_path / "during" / name).read_bytes() == (tmp_path / "after" / name).read_bytes(), name
+    assert _without_creation_time(tmp_path / "during") == _without_creation_time(tmp_path / "after")
+    assert leftovers(tmp_path) == []
+
+
+def test_a_compare_run_refuses_a_folder_in_use_before_anything_trains(result, tmp_path):
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "notes.txt").write_text("mine")
+    with pytest.raises(FileExistsError, match="not empty"):
+        with CompareRun(tmp_path / "busy", result.dataset):
+            pytest.fail("the with block must not start")
+    assert [p.name for p in (tmp_path / "busy").iterdir()] == ["notes.txt"] and leftovers(tmp_path) == []
+
+
+def test_a_compare_run_left_unfinished_or_failing_leaves_no_folder(result, tmp_path):
+    with pytest.raises(RuntimeError, match="finish was not called"):
+        with CompareRun(tmp_path / "unfinished", result.dataset) as run:
+            run.add(result["plain"])
+    with pytest.raises(KeyError, match="no model named"):
+        with CompareRun(tmp_path / "failing", result.dataset) as run:
+            run.add(result["plain"])
+            run.add(result["no such model"])
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_compare_run_takes_results_of_its_own_data_set_inside_its_block(result, tmp_path):
+    other = resolve_data("field", n_samples=160)  # equal values, another data set object
+    run = CompareRun(tmp_path / "run", other)
+    with pytest.raises(RuntimeError, match="inside its with block"):
+        run.add(result["plain"])
+    with pytest.raises(ValueError, match="trained on the data set the CompareRun was made with"):
+        with run:
+            run.finish(result)
+    with CompareRun(tmp_path / "run", result.dataset) as run:
+        run.finish(result)
+    with pytest.raises(RuntimeError, match="before finish"):
+        run.add(result["plain"])
+    assert {p.name for p in (tmp_path / "run").iterdir()} >= set(FIGURES)
+
+
+def test_several_threads_may_queue_figures_at_once(result, tmp_path):
+    import threading
+
+    history = {"plain": result["plain"].model.history}
+    with figure_jobs.FigureWorker(2) as worker:
+        threads = [threading.Thread(target=lambda k=k: [worker.draw(tmp_path / f"{k}-{j}.png", plots.cost_curves, history)
+                                                          for j in range(2)]) for k in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        worker.wait()
+    assert sorted(p.name for p in tmp_path.glob("*.png")) == sorted(f"{k}-{j}.png" for k in range(4) for j in range(2))
 
 
 def test_an_error_in_a_worker_job_reaches_the_caller_and_no_run_folder_is_made(result, tmp_path):
@@ -206,7 +280,10 @@ def test_worker_processes_must_be_a_positive_count():
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="lists processes through /proc (Linux)")
-def test_ctrl_c_during_the_figures_leaves_no_folder_and_no_process(tmp_path):
+@pytest.mark.parametrize("moment", [".run.*", ".run.*/model-*.npz"], ids=["training", "figures"])
+def test_ctrl_c_during_training_or_figures_leaves_no_folder_and_no_process(tmp_path, moment):
+    # The run folder is staged before the models train; a model's file appears when it is trained
+    # and its figure queued.
     out = tmp_path / "run"
     env = dict(os.environ, MPLBACKEND="Agg")
     env.pop("REGLAB_COURSE_DATA", None)
@@ -216,8 +293,8 @@ def test_ctrl_c_during_the_figures_leaves_no_folder_and_no_process(tmp_path):
     )
     try:
         deadline = time.monotonic() + 60
-        while not list(tmp_path.glob(".run.*")) and process.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.002)  # until the run folder is being built: the figures are being drawn
+        while not list(tmp_path.glob(moment)) and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.002)
         assert process.poll() is None, "compare finished before it could be interrupted"
         os.killpg(process.pid, signal.SIGINT)  # as Ctrl-C in a terminal: to every process of the group
         _, stderr = process.communicate(timeout=60)

@@ -157,7 +157,7 @@ def _compare(data, n_samples, noise, test_fraction, data_seed, standardize, hidd
     from .config import TrainConfig
     from .experiments import compare as run_compare
     from .experiments import compare_seeds, course_study_configs
-    from .report import COURSE_MASKS_NOTE, default_run_dir, seed_text_table, text_table, threads_note, write_compare_run
+    from .report import COURSE_MASKS_NOTE, CompareRun, default_run_dir, seed_text_table, text_table, threads_note
 
     dataset = _load_data(data, n_samples, noise, test_fraction, data_seed)
     base = TrainConfig(hidden_layer_sizes=_int_list(hidden, "--hidden"), learning_rate=learning_rate,
@@ -169,17 +169,21 @@ def _compare(data, n_samples, noise, test_fraction, data_seed, standardize, hidd
     if n_seeds is not None and n_seeds < 1:
         raise click.BadParameter(f"must be an integer >= 1; got {n_seeds}", param_hint="--seeds")
     out = out or default_run_dir("compare")
-    bar = _ProgressBar("training")
     study = None
-    try:
-        if n_seeds is None:
-            result = run_compare(dataset, configs, engine=engine, progress=bar, standardize=standardize)
-        else:
-            study = compare_seeds(dataset, configs, range(n_seeds), engine=engine, progress=bar, standardize=standardize)
-            result = study.single
-    finally:
-        bar.close()
-    write_compare_run(result, out, command=_command_line(), seed_study=study, figures=figures)
+    # Each model's figure is queued as soon as that model is trained, while the others train.
+    with CompareRun(out, dataset, command=_command_line(), figures=figures) as run:
+        bar = _ProgressBar("training")
+        try:
+            if n_seeds is None:
+                result = run_compare(dataset, configs, engine=engine, progress=bar, standardize=standardize,
+                                     on_result=run.add)
+            else:
+                study = compare_seeds(dataset, configs, range(n_seeds), engine=engine, progress=bar,
+                                      standardize=standardize, on_result=run.add)
+                result = study.single
+        finally:
+            bar.close()
+        run.finish(result, seed_study=study)
     click.echo(text_table(result.rows()))
     if result.threads > 1:
         click.echo(threads_note(result.threads))

@@ -106,6 +106,7 @@ def compare(
     record_every: int = 100,
     progress: Progress | None = None,
     standardize: bool = False,
+    on_result: Callable[[ModelResult], None] | None = None,
 ) -> CompareResult:
     """Train each named configuration on ``dataset`` and measure it.
 
@@ -121,6 +122,10 @@ def compare(
         Called with iterations done over all models (from the training threads, one call at a time).
     standardize : bool
         Centre and scale each feature by the training points' mean and standard deviation.
+    on_result : callable(ModelResult), optional
+        Called with each model's result as soon as it is measured, while the others may still train
+        (from the training threads, one call at a time), e.g. ``reglab.report.CompareRun.add``. An
+        error it raises stops the comparison.
 
     Returns
     -------
@@ -140,6 +145,7 @@ def compare(
     done = dict.fromkeys(configs, 0)  # iterations done per model
     lock = threading.Lock()
     stop = threading.Event()  # set when one model fails or the caller is interrupted: the others stop too
+    finished = threading.Lock()  # on_result: one call at a time
 
     def train(name: str) -> ModelResult:
         def report(i, n):
@@ -155,7 +161,11 @@ def compare(
             dataset.X_train, dataset.y_train, [configs[name]], engine=engine, record_every=record_every,
             progress=report, standardize=standardize,
         )[0]
-        return measure(name, model, dataset, seconds=time.perf_counter() - start)
+        result = measure(name, model, dataset, seconds=time.perf_counter() - start)
+        if on_result is not None:
+            with finished:
+                on_result(result)
+        return result
 
     # One model per thread: the compiled loop releases the GIL, so the models train at the same time on
     # the machine's cores, each exactly as alone (a batch would share one parallel loop, whose threads
@@ -171,6 +181,9 @@ def compare(
         futures = [started[name] for name in configs]
         try:
             wait(futures, return_when=FIRST_EXCEPTION)
+            for future in futures:  # a failure first: the models still training are stopped below
+                if future.done() and future.exception() is not None:
+                    future.result()
             results = tuple(future.result() for future in futures)
         except BaseException:  # a failed model, or Ctrl-C: the others end at their next record point
             stop.set()
@@ -243,11 +256,13 @@ def compare_seeds(
     engine: str = "compiled",
     progress: Progress | None = None,
     standardize: bool = False,
+    on_result: Callable[[ModelResult], None] | None = None,
 ) -> SeedStudy:
     """Train each named configuration once as given and once per seed with fresh init and masks.
 
     The spread over seeds shows how much of a difference between models is noise; the single run
     (by default the notebook's, with its fixed dropout masks) is kept beside it for comparison.
+    ``on_result`` is called with each model of the single run as in ``compare``.
     """
     configs = dict(COURSE_CONFIGS if configs is None else configs)
     seeds = tuple(seeds)
@@ -260,7 +275,7 @@ def compare_seeds(
         if progress is not None:
             progress(done[0] + i, total)
 
-    single = compare(dataset, configs, engine=engine, progress=report, standardize=standardize)
+    single = compare(dataset, configs, engine=engine, progress=report, standardize=standardize, on_result=on_result)
     done[0] += sum(c.n_iterations for c in configs.values())
     varied = {
         f"{name}\0{seed}": config.replace(init="fresh", mask_mode="fresh", seed=seed)

@@ -184,6 +184,7 @@ class FigureWorker:
     def __init__(self, processes: int = 1):
         self.processes = check_int("processes", processes, low=1)
         self._jobs: list[_Job] = []
+        self._queueing = threading.Lock()  # draw() may be called from several threads
         self._pool: ProcessPoolExecutor | None = None
         self._starting: threading.Thread | None = None
         self._start_error: BaseException | None = None
@@ -229,18 +230,20 @@ class FigureWorker:
     def draw(self, path, make_figure: Callable[..., Any], /, *args, **kwargs) -> None:
         """Queue a figure: ``make_figure(*args, **kwargs)`` saved to ``path`` (see ``draw``).
 
-        The arguments must pickle; the figure is written by the time ``wait`` returns.
+        The arguments must pickle; the figure is written by the time ``wait`` returns. Several
+        threads may queue figures at the same time (``wait`` belongs to one of them).
         """
-        pool = self._started_pool()
-        if pool is not None:
-            try:
-                future = pool.submit(draw, path, make_figure, *args, **kwargs)
-            except (BrokenProcessPool, RuntimeError) as error:  # a worker died, or the pool was shut down
-                self._lost(error)
-            else:
-                self._jobs.append(_Job(future, Path(path), make_figure, args, kwargs))
-                return
-        draw(path, make_figure, *args, **kwargs)
+        with self._queueing:
+            pool = self._started_pool()
+            if pool is not None:
+                try:
+                    future = pool.submit(draw, path, make_figure, *args, **kwargs)
+                except (BrokenProcessPool, RuntimeError) as error:  # a worker died, or the pool was shut down
+                    self._lost(error)
+                else:
+                    self._jobs.append(_Job(future, Path(path), make_figure, args, kwargs))
+                    return
+            draw(path, make_figure, *args, **kwargs)
 
     def wait(self) -> None:
         """Return when every queued figure is written; raise the first failed job's error.

@@ -11,6 +11,7 @@ import json
 import platform
 import re
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -25,6 +26,7 @@ __all__ = [
     "slug",
     "text_table",
     "markdown_table",
+    "CompareRun",
     "write_compare_run",
     "write_train_run",
     "seed_text_table",
@@ -185,8 +187,150 @@ def seed_text_table(study) -> str:
     return _plain_table(seed_table(study))
 
 
+class CompareRun:
+    """The run folder of a ``compare``, written while the models train.
+
+    ``add`` writes one model's own files (its decision-boundary figure and ``model-<name>.npz``)
+    as soon as that model is trained: pass it as ``compare``'s ``on_result``, and the figure of a
+    model that finished early is drawn while the others train. ``finish`` writes the rest
+    (``boundaries.png``, ``costs.png``, the files of models not added yet, ``results.json``,
+    ``report.md``) and waits for the figures. The folder is built under a temporary name and gets
+    its name when the ``with`` block ends after ``finish``; an error or Ctrl-C inside the block
+    removes it, and figures still queued are cancelled.
+
+    Parameters
+    ----------
+    out : str or os.PathLike
+        The run folder; it must not exist, or be empty (checked when the ``with`` block starts).
+    dataset : reglab.datasets.Dataset
+        The data the models are trained and tested on.
+    command : str
+        The command line recorded in ``results.json`` and ``report.md``.
+    figures : reglab.figure_jobs.FigureWorker, optional
+        Draws the figures in worker processes (started earlier, so that matplotlib is loaded).
+        Default: drawn in this process, each when it is queued. The PNG files are the same bytes
+        either way.
+
+    Examples
+    --------
+    >>> with CompareRun("runs/study", dataset) as run:  # doctest: +SKIP
+    ...     result = reglab.compare(dataset, on_result=run.add)
+    ...     run.finish(result)
+    """
+
+    def __init__(self, out, dataset, *, command: str = "reglab compare", figures=None):
+        from . import figure_jobs
+
+        self.out = Path(out)
+        self.dataset = dataset
+        self.command = command
+        self._figures = figure_jobs.InProcess() if figures is None else figures
+        self._folder = staged_directory(self.out)  # entered by __enter__
+        self._stage: Path | None = None
+        self._added: dict[str, str] = {}  # model name -> the slug of its files, once written
+        self._lock = threading.Lock()  # add() may be called from several training threads
+        self._finished = False
+
+    def __enter__(self) -> CompareRun:
+        try:
+            self._stage = self._folder.__enter__()
+        except BaseException:  # e.g. Ctrl-C right after the folder was staged: remove it
+            self._folder.__exit__(*sys.exc_info())
+            raise
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        unfinished = exc_type is None and not self._finished
+        if unfinished:
+            exc_type, exc = RuntimeError, RuntimeError("CompareRun.finish was not called: the incomplete run folder is removed")
+        if exc_type is not None:
+            self._figures.cancel()  # nothing may write into the folder once it is removed
+        self._folder.__exit__(exc_type, exc, tb)  # renames the folder, or removes it after an error
+        if unfinished:
+            raise exc
+
+    def _staged(self) -> Path:
+        if self._stage is None or self._finished:
+            raise RuntimeError("CompareRun writes only inside its with block, before finish")
+        return self._stage
+
+    def add(self, result) -> None:
+        """Queue one trained model's decision-boundary figure and write its model file.
+
+        Parameters
+        ----------
+        result : reglab.experiments.ModelResult
+            A model trained on the run's data set. A name already added is left as written.
+        """
+        with self._lock:
+            stage = self._staged()
+            if result.name in self._added:
+                return
+            name = slug(result.name)
+            self._figures.draw(
+                stage / f"boundary-{name}.png",
+                _plots().decision_boundary,
+                result.model.predict_proba,
+                self.dataset.X_train,
+                self.dataset.y_train,
+                title=f"{result.name}: train {result.train_accuracy:.3f}, test {result.test_accuracy:.3f}",
+                X_test=self.dataset.X_test,
+                y_test=self.dataset.y_test,
+            )
+            result.model.save(stage / f"model-{name}.npz")
+            self._added[result.name] = name
+
+    def finish(self, result, *, seed_study=None) -> Path:
+        """Write the rest of the run folder and wait until every figure is written.
+
+        Parameters
+        ----------
+        result : reglab.experiments.CompareResult
+            The comparison, trained on the run's data set.
+        seed_study : reglab.experiments.SeedStudy, optional
+            Adds ``seeds.png`` (per-seed test accuracies beside the single configured run) and the
+            per-seed metrics.
+
+        Returns
+        -------
+        pathlib.Path
+            The folder's final name (it gets it when the ``with`` block ends).
+        """
+        from . import statplots
+
+        stage = self._staged()
+        if result.dataset is not self.dataset:
+            raise ValueError("result must be trained on the data set the CompareRun was made with")
+        dataset = result.dataset
+        points = dict(X_test=dataset.X_test, y_test=dataset.y_test)
+        # Queued longest first, so that two workers finish together: each figure computes its own
+        # decision-boundary grids (the panels of boundaries.png show the training points' view, the
+        # models' own figures that of train and test points), in the worker that draws it.
+        models = {r.name: r.model for r in result.results}
+        plots = _plots()
+        self._figures.draw(stage / "boundaries.png", plots.models_side_by_side, models, dataset.X_train,
+                           dataset.y_train, **points)
+        self._figures.draw(stage / "costs.png", plots.cost_curves, {r.name: r.model.history for r in result.results})
+        if seed_study is not None:
+            course_run = all(r.config.init == "course" and r.config.mask_mode == "course" for r in result.results)
+            reference_label = "the notebook's single run (course init and masks)" if course_run else "single run as configured"
+            self._figures.draw(
+                stage / "seeds.png",
+                statplots.seed_spread,
+                {name: [r.test_accuracy for r in runs] for name, runs in seed_study.runs.items()},
+                reference={r.name: r.test_accuracy for r in result.results},
+                reference_label=reference_label,
+            )
+        for r in result.results:
+            self.add(r)
+        _write_compare_summary(result, stage, self.command, seed_study, self._added)
+        self._figures.wait()  # every figure written before the folder gets its name
+        self._finished = True
+        return self.out
+
+
 def write_compare_run(result, out, *, command: str = "reglab compare", seed_study=None, figures=None) -> Path:
-    """Write the run folder of a ``compare``: figures, models, ``results.json``, ``report.md``.
+    """Write the run folder of a finished ``compare`` at once (see ``CompareRun``, which does it while training).
 
     Parameters
     ----------
@@ -194,71 +338,34 @@ def write_compare_run(result, out, *, command: str = "reglab compare", seed_stud
     out : str or os.PathLike
         The run folder; it must not exist, or be empty. It is built under a temporary name and
         renamed only when every file is written.
-    command : str
-        The command line recorded in ``results.json`` and ``report.md``.
+    command, figures
+        As in ``CompareRun``.
     seed_study : reglab.experiments.SeedStudy, optional
-        Adds ``seeds.png`` (per-seed test accuracies beside the single configured run) and the
-        per-seed metrics.
-    figures : reglab.figure_jobs.FigureWorker, optional
-        Draws the figures in worker processes (started earlier, so that matplotlib is loaded) while
-        this process writes the other files. Default: drawn here, one after the other. The PNG
-        files are the same bytes either way.
+        As in ``CompareRun.finish``.
 
     Returns
     -------
     pathlib.Path
         ``out``.
     """
-    from . import figure_jobs
-
-    out = Path(out)
-    figures = figure_jobs.InProcess() if figures is None else figures
-    with staged_directory(out) as stage:
-        try:
-            _write_compare_files(result, stage, command, seed_study, figures)
-            figures.wait()  # every figure written before the folder gets its name
-        except BaseException:
-            figures.cancel()  # nothing may write into the folder once it is removed
-            raise
-    return out
+    with CompareRun(out, result.dataset, command=command, figures=figures) as run:
+        run.finish(result, seed_study=seed_study)
+    return Path(out)
 
 
-def _write_compare_files(result, stage: Path, command: str, seed_study, figures) -> None:
-    """Queue the figures of a compare run with ``figures`` and write its other files into ``stage``."""
-    from . import plots, statplots
+def _plots():
+    from . import plots  # matplotlib: loaded only by the process that draws
 
+    return plots
+
+
+def _write_compare_summary(result, stage: Path, command: str, seed_study, slugs: dict[str, str]) -> None:
+    """Write ``results.json`` and ``report.md`` of a compare run into ``stage``."""
     dataset = result.dataset
-    points = dict(X_test=dataset.X_test, y_test=dataset.y_test)
-    # Queued longest first, so that two workers finish together: each figure computes its own
-    # decision-boundary grids (the panels of boundaries.png show the training points' view, the
-    # models' own figures that of train and test points), in the worker that draws it.
-    models = {r.name: r.model for r in result.results}
-    figures.draw(stage / "boundaries.png", plots.models_side_by_side, models, dataset.X_train, dataset.y_train, **points)
-    figures.draw(stage / "costs.png", plots.cost_curves, {r.name: r.model.history for r in result.results})
-    if seed_study is not None:
-        course_run = all(r.config.init == "course" and r.config.mask_mode == "course" for r in result.results)
-        reference_label = "the notebook's single run (course init and masks)" if course_run else "single run as configured"
-        figures.draw(
-            stage / "seeds.png",
-            statplots.seed_spread,
-            {name: [r.test_accuracy for r in runs] for name, runs in seed_study.runs.items()},
-            reference={r.name: r.test_accuracy for r in result.results},
-            reference_label=reference_label,
-        )
     records, figure_files = [], []
     for r in result.results:
-        name = slug(r.name)
+        name = slugs[r.name]
         boundary = f"boundary-{name}.png"
-        figures.draw(
-            stage / boundary,
-            plots.decision_boundary,
-            r.model.predict_proba,
-            dataset.X_train,
-            dataset.y_train,
-            title=f"{r.name}: train {r.train_accuracy:.3f}, test {r.test_accuracy:.3f}",
-            **points,
-        )
-        r.model.save(stage / f"model-{name}.npz")
         figure_files.append((r.name, boundary))
         records.append(_model_record(r.name, r.model, r.row(), {"boundary": boundary, "model": f"model-{name}.npz"}))
     payload = {
