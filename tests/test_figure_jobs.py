@@ -73,6 +73,22 @@ def test_worker_figures_are_the_same_bytes_as_drawn_in_process(result, tmp_path,
     assert (tmp_path / "direct-boundaries.png").read_bytes() == (tmp_path / "worker" / "boundaries.png").read_bytes()
 
 
+@pytest.mark.skipif(not Path("/proc/self/fd").exists(), reason="reads open files through /proc (Linux)")
+def test_the_fork_server_keeps_the_callers_stderr_but_not_its_stdout(result, tmp_path):
+    # A pipe reading the program's stdout must not wait for the server, which ends after the program.
+    import multiprocessing.forkserver
+
+    with figure_jobs.FigureWorker() as worker:
+        worker.draw(tmp_path / "costs.png", plots.cost_curves, {"plain": result["plain"].model.history})
+        worker.wait()
+        server = multiprocessing.forkserver._forkserver._forkserver_pid  # no public way to ask for it
+        assert server is not None
+        assert os.readlink(f"/proc/{server}/fd/1") == os.devnull
+        assert os.readlink(f"/proc/{server}/fd/2") != os.devnull  # inherited from the program (under pytest, a capture file)
+        (child,) = multiprocessing.active_children()
+        assert os.readlink(f"/proc/{child.pid}/fd/1") == os.devnull
+
+
 def _blas_threads(info) -> list[int]:
     return [lib["num_threads"] for lib in info if lib["user_api"] == "blas"]
 
