@@ -159,10 +159,11 @@ class FigureWorker:
     fork server, a fresh interpreter (no copy of the caller's numba or BLAS threads) that loads
     matplotlib and draws a throwaway figure once (``prepare_worker``) before it forks them: two
     processes cost the warm-up of one. Elsewhere each process is a fresh interpreter that prepares
-    itself ("spawn"). Each process uses one BLAS thread. They then wait for jobs. ``draw`` queues a figure and returns at once; ``wait``
-    returns when every queued figure is written, or raises the first job's error (the others are
-    then cancelled). If the processes cannot start, or one dies, figures are drawn in this process
-    instead. Use it as a context manager, or call ``close``, so that no process is left behind.
+    itself ("spawn"). Each process uses one BLAS thread. They then wait for jobs. ``draw`` queues
+    a figure and returns at once; ``wait`` returns when every queued figure is written, or raises
+    the first job's error (the others are then cancelled). If the processes cannot start, or one
+    dies, figures are drawn in this process instead. Use it as a context manager, or call
+    ``close``, so that no process is left behind.
 
     A worker started from a script needs the script's own work under ``if __name__ == "__main__":``,
     as every "spawn" or "forkserver" process pool does (the new process imports the main module).

@@ -262,6 +262,8 @@ class CompareRun:
         result : reglab.experiments.ModelResult
             A model trained on the run's data set. A name already added is left as written.
         """
+        from . import plots  # its functions are sent to the workers; matplotlib loads only where they run
+
         with self._lock:
             stage = self._staged()
             if result.name in self._added:
@@ -269,7 +271,7 @@ class CompareRun:
             name = slug(result.name)
             self._figures.draw(
                 stage / f"boundary-{name}.png",
-                _plots().decision_boundary,
+                plots.decision_boundary,
                 result.model.predict_proba,
                 self.dataset.X_train,
                 self.dataset.y_train,
@@ -296,7 +298,7 @@ class CompareRun:
         pathlib.Path
             The folder's final name (it gets it when the ``with`` block ends).
         """
-        from . import statplots
+        from . import plots, statplots
 
         stage = self._staged()
         if result.dataset is not self.dataset:
@@ -307,7 +309,6 @@ class CompareRun:
         # decision-boundary grids (the panels of boundaries.png show the training points' view, the
         # models' own figures that of train and test points), in the worker that draws it.
         models = {r.name: r.model for r in result.results}
-        plots = _plots()
         self._figures.draw(stage / "boundaries.png", plots.models_side_by_side, models, dataset.X_train,
                            dataset.y_train, **points)
         self._figures.draw(stage / "costs.png", plots.cost_curves, {r.name: r.model.history for r in result.results})
@@ -351,12 +352,6 @@ def write_compare_run(result, out, *, command: str = "reglab compare", seed_stud
     with CompareRun(out, result.dataset, command=command, figures=figures) as run:
         run.finish(result, seed_study=seed_study)
     return Path(out)
-
-
-def _plots():
-    from . import plots  # matplotlib: loaded only by the process that draws
-
-    return plots
 
 
 def _write_compare_summary(result, stage: Path, command: str, seed_study, slugs: dict[str, str]) -> None:
