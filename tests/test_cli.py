@@ -58,6 +58,43 @@ def test_help_lists_the_commands():
         assert command in completed.stdout
 
 
+def test_the_command_line_loads_numpy_and_the_training_code_only_for_a_command_that_needs_them():
+    # `reglab --help` answers at once; the package's names load on first use.
+    code = (
+        "import sys, reglab.cli; print(sorted(m for m in sys.modules if m == 'numpy' or m.startswith('reglab')))\n"
+        "import reglab; print(reglab.fit.__module__, reglab.Model.__module__, reglab.TrainConfig.__module__)\n"
+        "print(sorted(set(reglab.__all__) - set(dir(reglab))))"
+    )
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 0, completed.stderr
+    loaded, homes, missing = completed.stdout.splitlines()
+    assert loaded == "['reglab', 'reglab.cli']"
+    assert homes == "reglab.train reglab.model reglab.config"
+    assert missing == "[]"
+    import reglab
+
+    with pytest.raises(AttributeError, match="no attribute 'fitt'"):
+        reglab.fitt
+
+
+def test_python_m_reglab_ends_with_status_130_after_a_handled_ctrl_c_inside_exec(tmp_path):
+    # CPython marks a KeyboardInterrupt raised inside exec()'d code as unhandled even when it is
+    # handled, and `python -m` then ended the process by SIGINT. Here the command's main is replaced
+    # (through sitecustomize, before reglab/__main__ imports it) by one that meets exactly that.
+    (tmp_path / "sitecustomize.py").write_text(
+        "import reglab.cli\n"
+        "def main():\n"
+        "    try:\n"
+        "        exec('raise KeyboardInterrupt')\n"
+        "    except KeyboardInterrupt:\n"
+        "        return 130\n"
+        "reglab.cli.main = main\n"
+    )
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")]))
+    completed = subprocess.run([sys.executable, "-m", "reglab"], env=env, capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 130, (completed.returncode, completed.stderr)
+
+
 def test_compare_writes_a_complete_run_folder(tmp_path):
     out = tmp_path / "run"
     completed = run("compare", "--data", "field", *QUICK, "--out", out, cwd=tmp_path)

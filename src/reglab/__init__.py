@@ -5,12 +5,11 @@ combining regularizers, the spread over seeds. Nothing here prints or shows figu
 return results and matplotlib figures.
 """
 
-__version__ = "0.1.0"
+from __future__ import annotations
 
-from .config import COURSE_CONFIGS, TrainConfig  # noqa: E402
-from .experiments import CompareResult, compare  # noqa: E402
-from .model import History, Model, load_model  # noqa: E402
-from .train import TrainingDivergedError, fit, fit_many  # noqa: E402
+from typing import TYPE_CHECKING
+
+__version__ = "0.1.0"
 
 __all__ = [
     "__version__",
@@ -26,13 +25,41 @@ __all__ = [
     "load_model",
 ]
 
+# Every name and submodule loads on first use (PEP 562): `import reglab.cli`, and so `reglab --help`,
+# does not wait for NumPy and the training code, and the `reglab` command starts its figure
+# processes before it loads them.
+_HOMES = {
+    "COURSE_CONFIGS": "config",
+    "TrainConfig": "config",
+    "CompareResult": "experiments",
+    "compare": "experiments",
+    "History": "model",
+    "Model": "model",
+    "load_model": "model",
+    "TrainingDivergedError": "train",
+    "fit": "train",
+    "fit_many": "train",
+}
 _SUBMODULES = ("course", "datasets", "experiments", "gradcheck", "plots", "report", "stats", "store")
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .config import COURSE_CONFIGS, TrainConfig
+    from .experiments import CompareResult, compare
+    from .model import History, Model, load_model
+    from .train import TrainingDivergedError, fit, fit_many
 
 
 def __getattr__(name):
-    # Submodules that pull in matplotlib or SQLite load on first use, keeping `import reglab` light.
-    if name in _SUBMODULES:
-        import importlib
+    import importlib
 
+    if name in _HOMES:
+        value = getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
+        globals()[name] = value  # found directly from now on
+        return value
+    if name in _SUBMODULES:
         return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module 'reglab' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__) | set(_SUBMODULES))

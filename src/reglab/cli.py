@@ -414,8 +414,6 @@ def main(argv=None) -> int:
 
 
 def _run(argv) -> int:
-    from .train import TrainingDivergedError
-
     try:
         cli.main(args=argv, prog_name="reglab", standalone_mode=False)
     except click.exceptions.Abort:
@@ -424,8 +422,8 @@ def _run(argv) -> int:
     except click.ClickException as error:
         click.echo(f"reglab: error: {error.format_message()}", err=True)
         return EXIT_USAGE
-    except (ValueError, FileNotFoundError, FileExistsError, IsADirectoryError, PermissionError, MemoryError,
-            TrainingDivergedError) as error:
+    except (ValueError, FileNotFoundError, FileExistsError, IsADirectoryError, PermissionError, MemoryError) as error:
+        # (reglab.TrainingDivergedError, a too large learning rate, is a ValueError)
         message = next((line.strip() for line in str(error).splitlines() if line.strip()), type(error).__name__)
         click.echo(f"reglab: error: {message}", err=True)
         return EXIT_USAGE
