@@ -256,6 +256,28 @@ def test_an_existing_output_folder_is_not_overwritten(tmp_path):
     assert [p.name for p in out.iterdir()] == ["keep.txt"]
 
 
+@pytest.mark.parametrize("args", [["--lr", "0"], ["--keep-prob", "2"], ["--data", "nosuchset"], ["--seeds", "0"], ["--out", "BUSY"]])
+def test_compare_checks_its_input_before_it_starts_figure_processes_or_trains(tmp_path, monkeypatch, capsys, args):
+    # So that bad input is reported at once (the figure processes take about a second to stop).
+    from reglab import cli, experiments, figure_jobs
+
+    def started(*args, **kwargs):
+        raise AssertionError("started although the input is bad")
+
+    monkeypatch.setattr(figure_jobs, "FigureWorker", started)
+    monkeypatch.setattr(experiments, "compare", started)
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / "keep.txt").write_text("mine")
+    args = [str(busy) if arg == "BUSY" else arg for arg in args]
+    args += [] if "--data" in args else ["--data", "field"]
+    args += [] if "--out" in args else ["--out", str(tmp_path / "never")]
+    assert cli.main(["compare", *QUICK, *args]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("reglab: error: ")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["busy"]
+
+
 def test_diverging_training_names_the_learning_rate(tmp_path):
     completed = run("train", "--data", "field", "--lr", "1e6", *QUICK, "--out", tmp_path / "never", check_ok=False)
     assert_user_error(completed, "learning_rate=1e+06")

@@ -142,21 +142,11 @@ def compare(data, n_samples, noise, test_fraction, data_seed, standardize, hidde
 
     By default this reproduces the notebook exactly (course initialisation and dropout masks).
     """
-    from .figure_jobs import FigureWorker
-
-    # Started first: the worker loads matplotlib while this process loads numba and trains.
-    with FigureWorker(processes=FIGURE_PROCESSES) as figures:
-        _compare(data, n_samples, noise, test_fraction, data_seed, standardize, hidden, learning_rate, iterations, seed,
-                 init, mask_mode, engine, weight_decay, max_norm, early_stopping, validation_fraction, patience,
-                 min_delta, out, l2, keep_prob, n_seeds, figures)
-
-
-def _compare(data, n_samples, noise, test_fraction, data_seed, standardize, hidden, learning_rate, iterations, seed, init,
-             mask_mode, engine, weight_decay, max_norm, early_stopping, validation_fraction, patience, min_delta, out, l2,
-             keep_prob, n_seeds, figures):
     from .config import TrainConfig
     from .experiments import compare as run_compare
     from .experiments import compare_seeds, course_study_configs
+    from .figure_jobs import FigureWorker
+    from .files import check_free_folder
     from .report import COURSE_MASKS_NOTE, CompareRun, default_run_dir, seed_text_table, text_table, threads_note
 
     dataset = _load_data(data, n_samples, noise, test_fraction, data_seed)
@@ -168,10 +158,13 @@ def _compare(data, n_samples, noise, test_fraction, data_seed, standardize, hidd
     configs = course_study_configs(base, l2=l2, keep_prob=keep[0] if len(keep) == 1 else keep)
     if n_seeds is not None and n_seeds < 1:
         raise click.BadParameter(f"must be an integer >= 1; got {n_seeds}", param_hint="--seeds")
-    out = out or default_run_dir("compare")
+    out = check_free_folder(out or default_run_dir("compare"))
     study = None
-    # Each model's figure is queued as soon as that model is trained, while the others train.
-    with CompareRun(out, dataset, command=_command_line(), figures=figures) as run:
+    # The figure processes start once the input is known to be good (bad input is reported at once,
+    # with no process to stop): they load matplotlib while this process loads numba and trains. Each
+    # model's figure is queued as soon as that model is trained, while the others train.
+    with FigureWorker(processes=FIGURE_PROCESSES) as figures, \
+            CompareRun(out, dataset, command=_command_line(), figures=figures) as run:
         bar = _ProgressBar("training")
         try:
             if n_seeds is None:

@@ -9,7 +9,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["atomic_path", "atomic_write_text", "staged_directory"]
+__all__ = ["atomic_path", "atomic_write_text", "check_free_folder", "staged_directory"]
 
 
 def _partial_name(path: Path) -> Path:
@@ -48,6 +48,14 @@ def atomic_write_text(path, text: str) -> Path:
     return Path(path)
 
 
+def check_free_folder(path) -> Path:
+    """``path`` as a Path if a run folder may be made there: it must not exist, or be an empty folder."""
+    path = Path(path)
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        raise FileExistsError(f"output folder {str(path)!r} already exists and is not empty; choose another --out")
+    return path
+
+
 @contextlib.contextmanager
 def staged_directory(path) -> Iterator[Path]:
     """Build a directory under a temporary name; rename it to ``path`` only when complete.
@@ -55,10 +63,7 @@ def staged_directory(path) -> Iterator[Path]:
     ``path`` must not exist, or be an empty directory. On any error the staging directory is
     removed, so a run folder either holds everything or does not exist.
     """
-    path = Path(path)
-    if path.exists():
-        if not path.is_dir() or any(path.iterdir()):
-            raise FileExistsError(f"output folder {str(path)!r} already exists and is not empty; choose another --out")
+    path = check_free_folder(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = None
     try:
