@@ -95,6 +95,43 @@ def test_python_m_reglab_ends_with_status_130_after_a_handled_ctrl_c_inside_exec
     assert completed.returncode == 130, (completed.returncode, completed.stderr)
 
 
+def test_the_progress_bar_appears_only_after_its_delay_and_follows_the_work(monkeypatch):
+    import tqdm
+
+    from reglab import cli
+
+    made = []
+
+    class Bar:  # records what reglab asks of tqdm's bar
+        def __init__(self, total, **kwargs):
+            self.total, self.n, self.closed = total, 0, False
+            made.append(self)
+
+        def update(self, step):
+            self.n += step
+
+        def close(self):
+            self.closed = True
+
+    monkeypatch.setattr(tqdm, "tqdm", Bar)
+    clock = [100.0]
+    monkeypatch.setattr(cli.time, "monotonic", lambda: clock[0])
+    bar = cli._ProgressBar("training")
+    bar(10, 90)
+    clock[0] += 0.9
+    bar(50, 90)
+    assert made == []  # a run shorter than the delay never shows (nor loads) a bar
+    clock[0] += 0.2
+    bar(60, 90)
+    bar(75, 100)
+    bar.close()
+    (shown,) = made
+    assert (shown.total, shown.n, shown.closed) == (100, 75, True)
+    quiet = cli._ProgressBar("models")
+    quiet.close()  # nothing was shown: nothing to close
+    assert len(made) == 1
+
+
 def test_compare_writes_a_complete_run_folder(tmp_path):
     out = tmp_path / "run"
     completed = run("compare", "--data", "field", *QUICK, "--out", out, cwd=tmp_path)
