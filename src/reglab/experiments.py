@@ -145,7 +145,7 @@ def compare(
     done = dict.fromkeys(configs, 0)  # iterations done per model
     lock = threading.Lock()
     stop = threading.Event()  # set when one model fails or the caller is interrupted: the others stop too
-    finished = threading.Lock()  # on_result: one call at a time
+    finished = threading.Lock()  # on_result: one call at a time (not under `lock`: the others' progress goes on)
 
     def train(name: str) -> ModelResult:
         def report(i, n):

@@ -227,7 +227,7 @@ class CompareRun:
         self._figures = figure_jobs.InProcess() if figures is None else figures
         self._folder = staged_directory(self.out)  # entered by __enter__
         self._stage: Path | None = None
-        self._added: dict[str, str] = {}  # model name -> the slug of its files, once written
+        self._added: set[str] = set()  # names of the models whose files are written
         self._lock = threading.Lock()  # add() may be called from several training threads
         self._finished = False
 
@@ -280,7 +280,7 @@ class CompareRun:
                 y_test=self.dataset.y_test,
             )
             result.model.save(stage / f"model-{name}.npz")
-            self._added[result.name] = name
+            self._added.add(result.name)
 
     def finish(self, result, *, seed_study=None) -> Path:
         """Write the rest of the run folder and wait until every figure is written.
@@ -324,7 +324,7 @@ class CompareRun:
             )
         for r in result.results:
             self.add(r)
-        _write_compare_summary(result, stage, self.command, seed_study, self._added)
+        _write_compare_summary(result, stage, self.command, seed_study)
         self._figures.wait()  # every figure written before the folder gets its name
         self._finished = True
         return self.out
@@ -354,12 +354,12 @@ def write_compare_run(result, out, *, command: str = "reglab compare", seed_stud
     return Path(out)
 
 
-def _write_compare_summary(result, stage: Path, command: str, seed_study, slugs: dict[str, str]) -> None:
+def _write_compare_summary(result, stage: Path, command: str, seed_study) -> None:
     """Write ``results.json`` and ``report.md`` of a compare run into ``stage``."""
     dataset = result.dataset
     records, figure_files = [], []
     for r in result.results:
-        name = slugs[r.name]
+        name = slug(r.name)
         boundary = f"boundary-{name}.png"
         figure_files.append((r.name, boundary))
         records.append(_model_record(r.name, r.model, r.row(), {"boundary": boundary, "model": f"model-{name}.npz"}))
