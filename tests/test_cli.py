@@ -68,7 +68,7 @@ def test_the_command_line_loads_numpy_and_the_training_code_only_for_a_command_t
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert completed.returncode == 0, completed.stderr
     loaded, homes, missing = completed.stdout.splitlines()
-    assert loaded == "['reglab', 'reglab.cli']"
+    assert loaded == "['reglab', 'reglab._launch', 'reglab.cli']"
     assert homes == "reglab.train reglab.model reglab.config"
     assert missing == "[]"
     import reglab
@@ -93,6 +93,27 @@ def test_python_m_reglab_ends_with_status_130_after_a_handled_ctrl_c_inside_exec
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")]))
     completed = subprocess.run([sys.executable, "-m", "reglab"], env=env, capture_output=True, text=True, timeout=120)
     assert completed.returncode == 130, (completed.returncode, completed.stderr)
+
+
+def test_a_ctrl_c_while_the_command_line_loads_ends_with_one_line_and_status_130(tmp_path):
+    # A Ctrl-C in the program's first instants lands while click is imported. Here it is made to
+    # land exactly there: a finder placed first (through sitecustomize) raises it on `import click`.
+    (tmp_path / "sitecustomize.py").write_text(
+        "import sys\n"
+        "class Interrupt:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'click':\n"
+        "            raise KeyboardInterrupt\n"
+        "sys.meta_path.insert(0, Interrupt())\n"
+    )
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")]))
+    program = Path(sys.executable).with_name("reglab")  # the console script, as installed
+    commands = [[sys.executable, "-m", "reglab", "--help"]] + ([[str(program), "--help"]] if program.exists() else [])
+    for command in commands:
+        completed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+        assert completed.returncode == 130, (command, completed.returncode, completed.stderr)
+        assert completed.stderr == "reglab: interrupted; nothing half-written was left behind\n", command
+        assert completed.stdout == ""
 
 
 def test_the_progress_bar_appears_only_after_its_delay_and_follows_the_work(monkeypatch):

@@ -5,10 +5,6 @@ combining regularizers, the spread over seeds. Nothing here prints or shows figu
 return results and matplotlib figures.
 """
 
-from __future__ import annotations
-
-from typing import TYPE_CHECKING
-
 __version__ = "0.1.0"
 
 __all__ = [
@@ -42,11 +38,15 @@ _HOMES = {
 }
 _SUBMODULES = ("course", "datasets", "experiments", "gradcheck", "plots", "report", "stats", "store")
 
+# typing.TYPE_CHECKING without importing typing (20 ms before the `reglab` program handles Ctrl-C); type
+# checkers read a name TYPE_CHECKING as true
+TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
     from .config import COURSE_CONFIGS, TrainConfig
     from .experiments import CompareResult, compare
     from .model import History, Model, load_model
     from .train import TrainingDivergedError, fit, fit_many
+del TYPE_CHECKING
 
 
 def __getattr__(name):

@@ -2,7 +2,7 @@
 
 import sys
 
-from .cli import main
+from ._launch import main
 
 code = main()
 if code == 130:

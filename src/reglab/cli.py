@@ -14,6 +14,8 @@ from pathlib import Path
 
 import click
 
+from ._launch import INTERRUPTED
+
 __all__ = ["main", "cli"]
 
 EXIT_USAGE = 2
@@ -434,7 +436,7 @@ def _run(argv) -> int:
         click.echo(f"reglab: error: {message}", err=True)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        click.echo("reglab: interrupted; nothing half-written was left behind", err=True)
+        click.echo(INTERRUPTED, err=True)
         return 130
     return 0
 
