@@ -393,6 +393,50 @@ def test_an_error_in_on_result_stops_the_comparison(data):
         compare(compare_dataset(data), configs, on_result=refuse)
 
 
+def test_a_ctrl_c_while_compare_starts_its_threads_stops_every_model_before_compare_raises(data, monkeypatch):
+    # A Ctrl-C inside Thread.start (pool.submit starts the threads) used to leave a thread the pool
+    # did not know of: compare raised at once while that model trained on and then handed its
+    # result over (the CLI wrote it into a run folder it had already removed).
+    import signal
+    import threading
+
+    from reglab import experiments
+
+    real_start = threading.Thread.start
+
+    def start(thread):
+        real_start(thread)
+        if thread.name.startswith("reglab-compare"):
+            signal.raise_signal(signal.SIGINT)  # Python's handler: KeyboardInterrupt, here in start()
+
+    monkeypatch.setattr(threading.Thread, "start", start)
+    monkeypatch.setattr(experiments, "_cores", lambda: 2)  # the threaded path on any machine
+    configs = {"plain": TrainConfig(n_iterations=20000), "L2": TrainConfig(l2=0.7, n_iterations=20000)}
+    handed = []
+    with pytest.raises(KeyboardInterrupt):
+        experiments.compare(compare_dataset(data), configs, engine="reference", on_result=handed.append)
+    still = [t for t in threading.enumerate() if t.name.startswith("reglab-compare")]
+    for thread in still:  # (none: a thread found here was left running, and is waited for)
+        thread.join()
+    assert (still, handed) == ([], [])
+
+
+def test_interrupts_deferred_raises_a_ctrl_c_when_the_block_ends():
+    import signal
+
+    from reglab._signals import interrupts_deferred
+
+    ran = []
+    with pytest.raises(KeyboardInterrupt):
+        with interrupts_deferred():
+            signal.raise_signal(signal.SIGINT)
+            ran.append("after the Ctrl-C")
+    assert ran == ["after the Ctrl-C"]
+    with interrupts_deferred():  # nothing held back: nothing raised
+        ran.append("quiet")
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
 def test_compare_reports_a_diverging_model_and_stops_the_others(data):
     from reglab.experiments import compare
 

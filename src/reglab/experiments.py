@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._signals import interrupts_deferred
 from .config import COURSE_CONFIGS, TrainConfig
 from .model import Model
 from .train import fit_many
@@ -164,6 +165,8 @@ def compare(
         result = measure(name, model, dataset, seconds=time.perf_counter() - start)
         if on_result is not None:
             with finished:
+                if stop.is_set():  # the caller is cleaning up after a failure or Ctrl-C
+                    raise _Stopped
                 on_result(result)
         return result
 
@@ -177,9 +180,11 @@ def compare(
     first = sorted(configs, key=lambda name: configs[name].n_iterations * (4 if configs[name].uses_dropout else 3),
                    reverse=True)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="reglab-compare") as pool:
-        started = {name: pool.submit(train, name) for name in first}
-        futures = [started[name] for name in configs]
+        futures = []
         try:
+            with interrupts_deferred():  # a thread started unknown to the pool would not be waited for
+                started = {name: pool.submit(train, name) for name in first}
+            futures = [started[name] for name in configs]
             wait(futures, return_when=FIRST_EXCEPTION)
             for future in futures:  # a failure first: the models still training are stopped below
                 if future.done() and future.exception() is not None:

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from ._signals import interrupts_deferred
 from .validation import check_int
 
 __all__ = ["FigureWorker", "InProcess", "draw", "prepare_worker", "warm_up"]
@@ -205,8 +206,14 @@ class FigureWorker:
         self._pool = pool
         if forked:
             # Starting a process waits until the server has warmed up (about a second): in the background.
-            self._starting = threading.Thread(target=self._start_forked, name="reglab-figure-start", daemon=True)
-            self._starting.start()
+            starting = threading.Thread(target=self._start_forked, name="reglab-figure-start", daemon=True)
+            try:
+                with interrupts_deferred():  # once started, it is known (and joined when the worker stops)
+                    starting.start()
+                    self._starting = starting
+            except BaseException:  # a Ctrl-C held back above: no worker is left behind
+                self._stop()
+                raise
 
     def _start_forked(self) -> None:
         try:

@@ -230,6 +230,7 @@ class CompareRun:
         self._added: set[str] = set()  # names of the models whose files are written
         self._lock = threading.Lock()  # add() may be called from several training threads
         self._finished = False
+        self._closed = False  # the with block has ended
 
     def __enter__(self) -> CompareRun:
         try:
@@ -243,6 +244,8 @@ class CompareRun:
         unfinished = exc_type is None and not self._finished
         if unfinished:
             exc_type, exc = RuntimeError, RuntimeError("CompareRun.finish was not called: the incomplete run folder is removed")
+        with self._lock:  # an add() being written ends first, and none starts after
+            self._closed = True
         if exc_type is not None:
             self._figures.cancel()  # nothing may write into the folder once it is removed
         self._folder.__exit__(exc_type, exc, tb)  # renames the folder, or removes it after an error
@@ -250,7 +253,7 @@ class CompareRun:
             raise exc
 
     def _staged(self) -> Path:
-        if self._stage is None or self._finished:
+        if self._stage is None or self._finished or self._closed:
             raise RuntimeError("CompareRun writes only inside its with block, before finish")
         return self._stage
 
