@@ -158,6 +158,9 @@ def test_a_compare_run_left_unfinished_or_failing_leaves_no_folder(result, tmp_p
         with CompareRun(tmp_path / "failing", result.dataset) as run:
             run.add(result["plain"])
             run.add(result["no such model"])
+    # a model handed over late (a training thread still running after the failure) is refused
+    with pytest.raises(RuntimeError, match="inside its with block"):
+        run.add(result["L2 (lambd=0.7)"])
     assert list(tmp_path.iterdir()) == []
 
 
@@ -297,9 +300,11 @@ def test_worker_processes_must_be_a_positive_count():
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="lists processes through /proc (Linux)")
 @pytest.mark.parametrize("moment", [".run.*", ".run.*/model-*.npz"], ids=["training", "figures"])
-def test_ctrl_c_during_training_or_figures_leaves_no_folder_and_no_process(tmp_path, moment):
+@pytest.mark.parametrize("stop", ["ctrl-c", "sigterm"])
+def test_ctrl_c_or_sigterm_during_training_or_figures_leaves_no_folder_and_no_process(tmp_path, moment, stop):
     # The run folder is staged before the models train; a model's file appears when it is trained
-    # and its figure queued.
+    # and its figure queued. Ctrl-C in a terminal reaches every process of the group; SIGTERM (kill,
+    # timeout, a cancelled CI job) only the program.
     out = tmp_path / "run"
     env = dict(os.environ, MPLBACKEND="Agg")
     env.pop("REGLAB_COURSE_DATA", None)
@@ -312,14 +317,18 @@ def test_ctrl_c_during_training_or_figures_leaves_no_folder_and_no_process(tmp_p
         while not list(tmp_path.glob(moment)) and process.poll() is None and time.monotonic() < deadline:
             time.sleep(0.002)
         assert process.poll() is None, "compare finished before it could be interrupted"
-        os.killpg(process.pid, signal.SIGINT)  # as Ctrl-C in a terminal: to every process of the group
+        if stop == "ctrl-c":
+            os.killpg(process.pid, signal.SIGINT)
+        else:
+            process.terminate()
         _, stderr = process.communicate(timeout=60)
     finally:
         if process.poll() is None:
             process.kill()
             process.communicate()
-    assert process.returncode == 130, stderr
-    assert "Traceback" not in stderr
+    status, said = (130, "interrupted") if stop == "ctrl-c" else (143, "terminated")
+    assert process.returncode == status, stderr
+    assert stderr.strip() == f"reglab: {said}; nothing half-written was left behind"
     assert list(tmp_path.iterdir()) == []  # no run folder, no staging folder
     # The fork server ends when its parent has: give it a moment on a loaded machine.
     deadline = time.monotonic() + 10.0

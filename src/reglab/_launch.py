@@ -2,18 +2,33 @@
 
 It imports nothing but the standard library: a Ctrl-C while click and the command line load
 (the program's first 0.1 s) ends the program like one later on, with a line and status 130, not
-with Python's traceback.
+with Python's traceback. A SIGTERM (``kill``, ``timeout``, a CI job cancelled) is handled as a
+Ctrl-C is, so that it too leaves nothing half-written; the status is then 143.
 """
 
+import signal
 import sys
 
 INTERRUPTED = "reglab: interrupted; nothing half-written was left behind"
+TERMINATED = "reglab: terminated; nothing half-written was left behind"
+
+
+class Terminated(KeyboardInterrupt):
+    """Raised in the main thread by SIGTERM: whatever cleans up after a Ctrl-C cleans up after it."""
+
+
+def _terminate(signum, frame):
+    raise Terminated
 
 
 def main() -> int:
     """Run the ``reglab`` command line (``reglab.cli.main``) and return its exit status."""
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         from .cli import main as run
+    except Terminated:
+        print(TERMINATED, file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print(INTERRUPTED, file=sys.stderr)
         return 130

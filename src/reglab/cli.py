@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from ._launch import INTERRUPTED
+from ._launch import INTERRUPTED, TERMINATED, Terminated
 
 __all__ = ["main", "cli"]
 
@@ -424,8 +424,12 @@ def main(argv=None) -> int:
 def _run(argv) -> int:
     try:
         cli.main(args=argv, prog_name="reglab", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("reglab: aborted", err=True)
+    except click.exceptions.Abort as error:
+        # click turns a Ctrl-C (or SIGTERM) during a command into Abort, as it does a declined confirmation
+        if isinstance(error.__cause__, Terminated):
+            click.echo(TERMINATED, err=True)
+            return 143
+        click.echo(INTERRUPTED if isinstance(error.__cause__, KeyboardInterrupt) else "reglab: aborted", err=True)
         return 130
     except click.ClickException as error:
         click.echo(f"reglab: error: {error.format_message()}", err=True)
@@ -435,6 +439,9 @@ def _run(argv) -> int:
         message = next((line.strip() for line in str(error).splitlines() if line.strip()), type(error).__name__)
         click.echo(f"reglab: error: {message}", err=True)
         return EXIT_USAGE
+    except Terminated:
+        click.echo(TERMINATED, err=True)
+        return 143
     except KeyboardInterrupt:
         click.echo(INTERRUPTED, err=True)
         return 130
