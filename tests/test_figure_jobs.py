@@ -350,3 +350,31 @@ def _session_processes(session: int) -> list[str]:
         if int(fields[3]) == session and fields[0] != "Z":
             found.append(entry.name)
     return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="lists processes through /proc (Linux)")
+def test_the_figure_processes_end_when_the_program_is_killed(tmp_path):
+    # SIGKILL leaves the program no chance to stop its workers; they used to wait for jobs forever
+    # (and kept the fork server alive, and with it any pipe on the program's stderr).
+    env = dict(os.environ, MPLBACKEND="Agg")
+    env.pop("REGLAB_COURSE_DATA", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "reglab", "compare", "--data", "field", "--iterations", "300", "--out", str(tmp_path / "run")],
+        cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not list(tmp_path.glob(".run.*/model-*.npz")) and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.002)
+        assert process.poll() is None, "compare finished before it could be killed"
+        assert len(_session_processes(process.pid)) > 1  # the program, the fork server and its workers
+    finally:
+        process.kill()
+        process.wait()
+    deadline = time.monotonic() + 30.0  # generous: a loaded machine
+    while _session_processes(process.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    left = _session_processes(process.pid)
+    for pid in left:  # do not leave them to the next test
+        os.kill(int(pid), signal.SIGKILL)
+    assert left == []

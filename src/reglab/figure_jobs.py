@@ -16,7 +16,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
+import multiprocessing.connection
 import multiprocessing.forkserver
+import os
 import signal
 import threading
 from collections.abc import Iterator
@@ -91,9 +93,13 @@ def prepare_worker() -> None:
     would only compete for the same cores, and OpenBLAS's idle threads spin while they wait (with
     two threads per worker on 2 cores, ``reglab compare`` took about 10% longer). A process forked
     from a prepared one (the fork server's workers) inherits all of this and returns at once.
+
+    A worker ends by itself if the program that started it ends without stopping it (killed, say):
+    it would otherwise wait for jobs forever, and keep the fork server alive too.
     """
     global _prepared
     _ignore_interrupts()
+    _end_with_program()
     if _prepared:
         return
     from threadpoolctl import threadpool_limits
@@ -101,6 +107,19 @@ def prepare_worker() -> None:
     threadpool_limits(limits=1)
     warm_up()
     _prepared = True
+
+
+def _end_with_program() -> None:
+    """In a worker process: exit as soon as the program that started it has ended."""
+    program = multiprocessing.parent_process()  # for the fork server's workers too, the program
+    if program is None or program.sentinel is None:  # not a worker (the fork server itself)
+        return
+
+    def watch() -> None:
+        multiprocessing.connection.wait([program.sentinel])  # ready when the program is gone
+        os._exit(1)
+
+    threading.Thread(target=watch, name="reglab-watch-program", daemon=True).start()
 
 
 def _started() -> bool:
