@@ -600,3 +600,22 @@ def test_readers_never_see_part_of_a_batch(tmp_path):
     assert writer.returncode == 0, err
     assert max(seen) == n_batches
     assert len(seen - {0, n_batches}) >= 3, f"the reader saw too few intermediate states: {sorted(seen)}"
+
+
+def test_a_read_only_store_is_read_and_never_written(tmp_path):
+    path = tmp_path / "r.db"
+    with ResultStore(path) as store:
+        store.add_batch([_row("a")])
+        assert not store.read_only
+    before = _snapshot(path)
+    with ResultStore(path, read_only=True) as store:
+        assert store.read_only and store.why_read_only == "read-only (opened with read_only=True)"
+        assert [r["key"] for r in store.rows()] == ["a"] and store.missing(["a", "b"]) == ["b"]
+        with pytest.raises(reglab.store.ReadOnlyStoreError, match=r"r\.db' is read-only .*rows cannot be added"):
+            store.add_batch([_row("b")])
+    assert _snapshot(path) == before  # no row, no -wal or -shm file beside it
+    with pytest.raises(ValueError, match=r"new\.db' does not exist and cannot be made a store \(read_only=True\)"):
+        ResultStore(tmp_path / "new.db", read_only=True)
+    assert not (tmp_path / "new.db").exists()
+    with pytest.raises(TypeError, match="read_only must be True or False; got 1"):
+        ResultStore(path, read_only=1)

@@ -219,3 +219,54 @@ def test_a_killed_sweep_resumes_with_no_row_lost_or_duplicated(tmp_path):
     report = (tmp_path / "resumed" / "report.md").read_text()
     trained = int(report.split(" models trained in this run")[0].split("; ")[-1])
     assert 0 < trained <= 24 - stored
+
+
+def _without_write_access(folder, args):
+    """A command line that runs reglab ``args`` while ``folder`` (and the store in it) cannot be written.
+
+    A non-root user gets the issue's case, a read-only file (``chmod 444``) in a writable folder.
+    Root may write any file, so ``folder`` is mounted read-only in a private mount namespace.
+    """
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "reglab", *map(str, args)]
+    if os.geteuid() != 0:
+        for path in folder.iterdir():
+            path.chmod(0o444)
+        return command
+    mount = f"mount --bind -o ro '{folder}' '{folder}'"
+    if shutil.which("unshare") is None or subprocess.run(["unshare", "-m", "sh", "-c", mount], capture_output=True).returncode:
+        pytest.skip("root cannot make a read-only folder here (no unshare -m with mount)")
+    return ["unshare", "-m", "sh", "-c", f'{mount} && exec "$@"', "sh", *command]
+
+
+def test_cli_sweep_reports_from_a_read_only_store_and_refuses_to_train_into_it(tmp_path):
+    import os
+    import subprocess
+
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    db = folder / "ro.db"
+    args = ["sweep", "--data", "moons", "--l2", "0", "--keep-prob", "1", "--iterations", "50", "--seeds", "2",
+            "--engine", "reference", "--db", db]
+    run(*args, "--out", tmp_path / "first")
+    before = [(p.name, p.read_bytes()) for p in sorted(folder.iterdir())]
+    env = dict(os.environ, MPLBACKEND="Agg")
+    env.pop("REGLAB_COURSE_DATA", None)
+
+    def run_read_only(*more):
+        command = _without_write_access(folder, [*args, *more])
+        return subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+
+    # Every model is stored: the store serves the report.
+    reported = run_read_only("--out", tmp_path / "again")
+    assert reported.returncode == 0, reported.stderr
+    assert "0 models trained in this run" in (tmp_path / "again" / "report.md").read_text()
+    # Two models are missing: refused before training, with the store and its folder as they were.
+    refused = run_read_only("--l2", "0,0.5", "--out", tmp_path / "never")
+    assert_user_error(refused, "--db", "ro.db", "read-only", "2 of the sweep's 4 models")
+    assert [(p.name, p.read_bytes()) for p in sorted(folder.iterdir())] == before
+    assert not (tmp_path / "never").exists()

@@ -270,7 +270,8 @@ GRID_CONFIRM_LIMIT = 2000
 @click.option("--masks", "mask_mode", type=click.Choice(["course", "fresh"]), default="fresh", show_default=True,
               help="Dropout masks (fresh: new every iteration, from each seed).")
 @click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=Path("sweep.db"), show_default=True,
-              help="SQLite results store: created if missing, resumed if present.")
+              help="SQLite results store: created if missing, resumed if present. A read-only store can "
+              "only report a sweep it holds entirely.")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write one row per (configuration, seed) with every setting and metric.")
 @click.option("--batch-size", type=int, default=64, show_default=True, help="Models trained together.")
@@ -287,7 +288,7 @@ def sweep(data, n_samples, noise, test_fraction, data_seed, standardize, l2, l1,
     """
     from .config import TrainConfig
     from .report import default_run_dir
-    from .store import ResultStore
+    from .store import ReadOnlyStoreError, ResultStore
     from .sweep import SweepSpec, expand, run_sweep
     from .sweep_report import summary_text, write_sweep_run
     from .train import fit_many
@@ -316,6 +317,8 @@ def sweep(data, n_samples, noise, test_fraction, data_seed, standardize, l2, l1,
         try:
             result = run_sweep(dataset, spec, store, engine=engine, batch_size=batch_size, progress=bar,
                                standardize=standardize)
+        except ReadOnlyStoreError as error:
+            raise click.BadParameter(f"{error}: make it writable or choose another --db", param_hint="--db") from None
         finally:
             bar.close()
         if csv_path is not None:

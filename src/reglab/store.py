@@ -40,7 +40,15 @@ from .keys import (
 )
 from .validation import _describe, check_real
 
-__all__ = ["STORE_SCHEMA_VERSION", "STORE_FORMAT", "ResultStore", "config_key", "dataset_fingerprint", "result_row"]
+__all__ = [
+    "STORE_SCHEMA_VERSION",
+    "STORE_FORMAT",
+    "ResultStore",
+    "ReadOnlyStoreError",
+    "config_key",
+    "dataset_fingerprint",
+    "result_row",
+]
 
 STORE_SCHEMA_VERSION = 1
 STORE_FORMAT = "reglab-results"
@@ -91,6 +99,21 @@ def _store_error(path: Path, detail: str) -> ValueError:
     return ValueError(f"results store {str(path)!r} {detail}; it was left unchanged")
 
 
+def _connect_read_only(path: Path, timeout: float) -> sqlite3.Connection:
+    """A connection that never writes, locks or creates a file beside ``path`` when no journal is there."""
+    # With no journal beside it, the file alone is the database: read it as immutable so that
+    # SQLite neither locks it nor creates -wal/-shm files next to someone else's (or a read-only) file.
+    live = any(Path(f"{path}{suffix}").exists() for suffix in ("-wal", "-journal"))
+    uri = path.resolve().as_uri() + ("?mode=ro" if live else "?mode=ro&immutable=1")
+    return sqlite3.connect(uri, uri=True, timeout=timeout, isolation_level=None)
+
+
+def _writable(path: Path) -> bool:
+    """Whether this process may write ``path`` and create files beside it (SQLite's -wal and -shm)."""
+    folder = path.parent
+    return os.access(folder, os.W_OK | os.X_OK) and (not path.exists() or os.access(path, os.W_OK))
+
+
 def _inspect(path: Path) -> str:
     """Check an existing file without writing to it. Returns "store" or "empty" (an empty SQLite file).
 
@@ -100,12 +123,8 @@ def _inspect(path: Path) -> str:
         header = handle.read(100)
     if len(header) < 100 or not header.startswith(_SQLITE_HEADER):
         raise _store_error(path, "is not a SQLite database (its first bytes are not a SQLite header)")
-    # With no journal beside it, the file alone is the database: read it as immutable so that
-    # SQLite neither locks it nor creates -wal/-shm files next to someone else's file.
-    live = any(Path(f"{path}{suffix}").exists() for suffix in ("-wal", "-journal"))
-    uri = path.resolve().as_uri() + ("?mode=ro" if live else "?mode=ro&immutable=1")
     try:
-        connection = sqlite3.connect(uri, uri=True, timeout=30)
+        connection = _connect_read_only(path, timeout=30)
     except sqlite3.Error as error:
         raise _store_error(path, f"cannot be opened read-only ({error})") from None
     try:
@@ -147,6 +166,17 @@ def _inspect(path: Path) -> str:
         connection.close()
 
 
+class ReadOnlyStoreError(ValueError):
+    """Rows were to be added to a store opened read-only; nothing was written."""
+
+
+def _unwritable(path: Path) -> str:
+    """Why this process may not write ``path``, for a message."""
+    if path.exists() and not os.access(path, os.W_OK):
+        return "the file is read-only"
+    return f"its folder {str(path.parent)!r} is read-only"
+
+
 class ResultStore:
     """Training results in a SQLite file: one row per key (configuration and seed on one data set).
 
@@ -160,12 +190,18 @@ class ResultStore:
         file raises ``FileNotFoundError`` and an empty one ``ValueError``.
     timeout : float
         Seconds to wait for another process's write to finish before giving up.
+    read_only : bool
+        Open the store for reading only. A store this process may not write (the file, or its
+        folder, where SQLite keeps its -wal and -shm files, is read-only) is opened read-only
+        anyway; ``read_only`` tells which. A read-only store is never written to and nothing
+        is created beside it; ``add_batch`` refuses.
 
     Raises
     ------
     ValueError
         The file is not SQLite, is damaged, belongs to another application or has another
-        schema version. Such a file is checked read-only and never modified.
+        schema version. Such a file is checked read-only and never modified. Also a missing
+        or empty file that cannot become a store because it may not be written.
 
     Notes
     -----
@@ -175,11 +211,13 @@ class ResultStore:
     ``close``.
     """
 
-    def __init__(self, path, *, create: bool = True, timeout: float = 30.0):
+    def __init__(self, path, *, create: bool = True, timeout: float = 30.0, read_only: bool = False):
         if not isinstance(path, (str, os.PathLike)):
             raise TypeError(f"path must be a file path (str or os.PathLike); got {_describe(path)}")
         if not isinstance(create, bool):
             raise TypeError(f"create must be True or False; got {_describe(create)}")
+        if not isinstance(read_only, bool):
+            raise TypeError(f"read_only must be True or False; got {_describe(read_only)}")
         timeout = check_real("timeout", timeout, low=0)
         self.path = Path(path)
         self._connection: sqlite3.Connection | None = None
@@ -195,6 +233,18 @@ class ResultStore:
             state = _inspect(self.path) if self.path.stat().st_size > 0 else "empty"
         if state == "empty" and not create:
             raise ValueError(f"results store {str(self.path)!r} is an empty file, not a store yet (create=False)")
+        self._asked_read_only = read_only
+        self._read_only = read_only or not _writable(self.path)
+        if state == "empty" and self._read_only:
+            what = "is an empty file" if self.path.exists() else "does not exist"
+            why = "read_only=True" if read_only else f"{_unwritable(self.path)}"
+            raise ValueError(f"results store {str(self.path)!r} {what} and cannot be made a store ({why})")
+        if self._read_only:
+            try:
+                self._connection = _connect_read_only(self.path, timeout)
+            except sqlite3.Error as error:
+                raise _store_error(self.path, f"cannot be opened read-only ({error})") from None
+            return
         connection = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
         try:
             if state == "empty":
@@ -224,6 +274,18 @@ class ResultStore:
         _inspect(self.path)  # whoever created it, it must now be a store of our version
 
     # ----------------------------------------------------------------- plumbing
+
+    @property
+    def read_only(self) -> bool:
+        """Whether the store was opened for reading only (asked for, or not writable by this process)."""
+        return self._read_only
+
+    @property
+    def why_read_only(self) -> str:
+        """``"read-only (the reason)"``, for messages; ``"writable"`` if it is not read-only."""
+        if not self._read_only:
+            return "writable"
+        return f"read-only ({'opened with read_only=True' if self._asked_read_only else _unwritable(self.path)})"
 
     @property
     def _db(self) -> sqlite3.Connection:
@@ -303,6 +365,8 @@ class ResultStore:
         """
         if isinstance(rows, (str, bytes, Mapping)) or not isinstance(rows, Iterable):
             raise TypeError(f"rows must be a list of row dicts; got {_describe(rows)}")
+        if self._read_only:
+            raise ReadOnlyStoreError(f"results store {str(self.path)!r} is {self.why_read_only}; rows cannot be added to it")
         now = utc_now()
         encoded = [encode_row(i, row, now) for i, row in enumerate(rows)]
         if not encoded:

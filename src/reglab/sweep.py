@@ -255,7 +255,9 @@ def run_sweep(
         Its training points are split into fitting and dev parts (``spec.dev_fraction``).
     spec : SweepSpec
     store : reglab.store.ResultStore
-        Rows already stored for this data set and split are reused, not retrained.
+        Rows already stored for this data set and split are reused, not retrained. A read-only
+        store serves a sweep whose every model it holds; otherwise ``ReadOnlyStoreError`` (a
+        ``ValueError``) is raised before anything is trained.
     engine : str
         Training engine (see ``reglab.fit_many``).
     batch_size : int
@@ -268,7 +270,7 @@ def run_sweep(
     standardize : bool
         Centre and scale the features by the fitting points' mean and standard deviation.
     """
-    from .store import config_key
+    from .store import ReadOnlyStoreError, config_key
 
     batch_size = check_int("batch_size", batch_size, low=1)
     split = split_dev(dataset, spec.dev_fraction, spec.split_seed, standardize=standardize)
@@ -283,6 +285,11 @@ def run_sweep(
     keys = {config: config_key(config, split.fingerprint) for config in configs}
     missing = set(store.missing(list(keys.values())))
     todo = [c for c in configs if keys[c] in missing]
+    if todo and store.read_only:
+        raise ReadOnlyStoreError(
+            f"results store {str(store.path)!r} is {store.why_read_only} and {len(todo)} of the sweep's "
+            f"{len(configs)} models are not in it yet; nothing was trained"
+        )
     done = 0
     for batch in _batches(todo, batch_size):
         start = time.perf_counter()
