@@ -270,3 +270,35 @@ def test_cli_sweep_reports_from_a_read_only_store_and_refuses_to_train_into_it(t
     assert_user_error(refused, "--db", "ro.db", "read-only", "2 of the sweep's 4 models")
     assert [(p.name, p.read_bytes()) for p in sorted(folder.iterdir())] == before
     assert not (tmp_path / "never").exists()
+
+
+def test_size_and_memory_are_known_without_building_the_grid(monkeypatch, dataset):
+    def built(*args, **kwargs):
+        raise AssertionError("the grid was built")
+
+    monkeypatch.setattr(reglab.sweep, "expand", built)
+    spec = SweepSpec(QUICK, {"l2": (0.0, 0.1, 0.7), "keep_prob": (1.0, 0.8)}, seeds=range(10**8))
+    assert (spec.n_configurations, spec.n_models) == (6, 6 * 10**8)
+    with pytest.raises(MemoryError, match=r"a sweep of 600,000,000 models needs about [\d,]+ MiB"):
+        reglab.sweep.check_memory(dataset, spec, batch_size=64, memory_limit=2**40)
+    reglab.sweep.check_settings(spec)
+    with pytest.raises(ValueError, match="keep_prob"):
+        reglab.sweep.check_settings(SweepSpec(QUICK, {"keep_prob": (0.5, (0.9, 0.8, 0.7))}, seeds=range(10**8)))
+
+
+def test_cli_sweep_refuses_a_sweep_too_big_for_memory_before_creating_the_store(tmp_path, monkeypatch, capsys):
+    from reglab import cli
+
+    def built(*args, **kwargs):
+        raise AssertionError("the grid was built")
+
+    monkeypatch.setattr(reglab.sweep, "expand", built)
+    common = ["sweep", "--data", "field", "--db", str(tmp_path / "mem.db"), "--out", str(tmp_path / "m"), "--yes"]
+    for args, advice in (
+        (["--hidden", "2000,2000,2000", "--l2", "0,0.1,0.2", "--seeds", "50", "--batch-size", "100000"], "--batch-size"),
+        (["--seeds", "100000000"], "--seeds"),
+    ):
+        assert cli.main([*common, *args]) == 2
+        (line,) = capsys.readouterr().err.strip().splitlines()
+        assert line.startswith("reglab: error: a sweep of ") and "MiB" in line and advice in line, line
+    assert list(tmp_path.iterdir()) == []

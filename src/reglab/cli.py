@@ -289,7 +289,7 @@ def sweep(data, n_samples, noise, test_fraction, data_seed, standardize, l2, l1,
     from .config import TrainConfig
     from .report import default_run_dir
     from .store import ReadOnlyStoreError, ResultStore
-    from .sweep import SweepSpec, expand, run_sweep
+    from .sweep import SweepSpec, check_memory, check_settings, run_sweep
     from .sweep_report import summary_text, write_sweep_run
     from .train import fit_many
 
@@ -303,14 +303,15 @@ def sweep(data, n_samples, noise, test_fraction, data_seed, standardize, l2, l1,
         "n_iterations": _grid(iterations, "--iterations", int),
         "hidden_layer_sizes": tuple(_int_list(h, "--hidden") for h in hidden) or ((20, 3),),
     }
-    spec = SweepSpec(TrainConfig(init="fresh", mask_mode=mask_mode), axes, tuple(range(n_seeds)), dev_fraction)
-    configs = expand(spec)  # validates every setting before anything is trained
+    spec = SweepSpec(TrainConfig(init="fresh", mask_mode=mask_mode), axes, range(n_seeds), dev_fraction)
+    check_settings(spec)  # every value is checked, and the size known, before the grid is built
     dataset = _load_data(data, n_samples, noise, test_fraction, data_seed)
-    if len(configs) > GRID_CONFIRM_LIMIT and not yes:
+    if spec.n_models > GRID_CONFIRM_LIMIT and not yes:
         if not sys.stdin.isatty():
-            raise click.UsageError(f"the grid has {len(configs)} models (more than {GRID_CONFIRM_LIMIT}); pass --yes to train it")
-        click.confirm(f"Train {len(configs)} models?", abort=True)
-    click.echo(f"Grid: {spec.n_configurations} configurations × {n_seeds} seeds = {len(configs)} models; store: {db}")
+            raise click.UsageError(f"the grid has {spec.n_models} models (more than {GRID_CONFIRM_LIMIT}); pass --yes to train it")
+        click.confirm(f"Train {spec.n_models} models?", abort=True)
+    check_memory(dataset, spec, batch_size=batch_size)
+    click.echo(f"Grid: {spec.n_configurations} configurations × {n_seeds} seeds = {spec.n_models} models; store: {db}")
     out = out or default_run_dir("sweep")
     bar = _ProgressBar("models")
     with ResultStore(db) as store:
