@@ -302,3 +302,38 @@ def test_cli_sweep_refuses_a_sweep_too_big_for_memory_before_creating_the_store(
         (line,) = capsys.readouterr().err.strip().splitlines()
         assert line.startswith("reglab: error: a sweep of ") and "MiB" in line and advice in line, line
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "args, fragments",
+    [
+        (["--out", "BUSY"], ["busy", "--out"]),
+        (["--csv", "A_FILE/table.csv"], ["--csv", "a_file", "not a writable folder"]),
+        (["--csv", "DB"], ["--csv", "--db store"]),
+        (["--csv", "BUSY/table.csv", "--out", "BUSY"], ["busy", "--out"]),
+        (["--csv", "OUT/table.csv"], ["--csv", "inside the --out folder"]),
+        (["--db", "OUT/s.db"], ["--db", "inside the --out folder"]),
+    ],
+)
+def test_cli_sweep_checks_its_outputs_before_training(tmp_path, monkeypatch, capsys, args, fragments):
+    from reglab import cli
+
+    def trained(*args, **kwargs):
+        raise AssertionError("trained although an output is unusable")
+
+    monkeypatch.setattr(reglab.sweep, "run_sweep", trained)
+    monkeypatch.setattr(reglab.train, "fit_many", trained)
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / "k").write_text("mine")
+    (tmp_path / "a_file").write_text("a file, not a folder")
+    names = {"BUSY": busy, "A_FILE": tmp_path / "a_file", "DB": tmp_path / "s.db", "OUT": tmp_path / "out"}
+    (tmp_path / "out").mkdir()
+    args = [str(names[a.split("/")[0]]) + a[len(a.split("/")[0]):] if a.split("/")[0] in names else a for a in args]
+    args += [] if "--out" in args else ["--out", str(tmp_path / "out")]
+    args += [] if "--db" in args else ["--db", str(tmp_path / "s.db")]
+    before = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
+    assert cli.main(["sweep", "--data", "field", "--iterations", "20", "--seeds", "1", *args]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("reglab: error: ") and all(f in line for f in fragments), line
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")) == before

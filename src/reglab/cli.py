@@ -7,6 +7,7 @@ No logic of its own: every command is a thin layer over ``reglab``'s functions. 
 from __future__ import annotations
 
 import gc
+import os
 import shlex
 import sys
 import time
@@ -254,6 +255,30 @@ def _grid(text: str, option: str, parse=float) -> tuple:
 GRID_CONFIRM_LIMIT = 2000
 
 
+def _inside(path: Path, folder: Path) -> bool:
+    return path.resolve() == folder.resolve() or folder.resolve() in path.resolve().parents
+
+
+def _check_sweep_outputs(db: Path, csv_path: Path | None, out: Path) -> None:
+    """Refuse, before training, a --csv that could not be written or would clash with --db or --out."""
+    if _inside(db, out):
+        raise click.BadParameter(f"the store {str(db)!r} is inside the --out folder {str(out)!r}; put it elsewhere",
+                                 param_hint="--db")
+    if csv_path is None:
+        return
+    if csv_path.resolve() == db.resolve():
+        raise click.BadParameter(f"{str(csv_path)!r} is the --db store; give another file", param_hint="--csv")
+    if _inside(csv_path, out):
+        raise click.BadParameter(f"{str(csv_path)!r} is inside the --out folder {str(out)!r}; put it elsewhere",
+                                 param_hint="--csv")
+    folder = csv_path.absolute().parent
+    while not folder.exists():  # the missing folders are created; the first existing one must take them
+        folder = folder.parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        raise click.BadParameter(f"cannot write {str(csv_path)!r}: {str(folder)!r} is not a writable folder",
+                                 param_hint="--csv")
+
+
 @cli.command()
 @_data_options
 @click.option("--l2", default="0,0.1,0.7", show_default=True, help="Grid of L2 strengths (lambd), comma-separated.")
@@ -290,7 +315,8 @@ def sweep(data, n_samples, noise, test_fraction, data_seed, standardize, l2, l1,
     from .report import default_run_dir
     from .store import ReadOnlyStoreError, ResultStore
     from .sweep import SweepSpec, check_memory, check_settings, run_sweep
-    from .sweep_report import summary_text, write_sweep_run
+    from .files import check_free_folder
+    from .sweep_report import describe_settings, summary_text, write_sweep_run
     from .train import fit_many
 
     if n_seeds < 1:
@@ -305,6 +331,8 @@ def sweep(data, n_samples, noise, test_fraction, data_seed, standardize, l2, l1,
     }
     spec = SweepSpec(TrainConfig(init="fresh", mask_mode=mask_mode), axes, range(n_seeds), dev_fraction)
     check_settings(spec)  # every value is checked, and the size known, before the grid is built
+    out = check_free_folder(out or default_run_dir("sweep"))
+    _check_sweep_outputs(db, csv_path, out)
     dataset = _load_data(data, n_samples, noise, test_fraction, data_seed)
     if spec.n_models > GRID_CONFIRM_LIMIT and not yes:
         if not sys.stdin.isatty():
@@ -312,7 +340,6 @@ def sweep(data, n_samples, noise, test_fraction, data_seed, standardize, l2, l1,
         click.confirm(f"Train {spec.n_models} models?", abort=True)
     check_memory(dataset, spec, batch_size=batch_size)
     click.echo(f"Grid: {spec.n_configurations} configurations × {n_seeds} seeds = {spec.n_models} models; store: {db}")
-    out = out or default_run_dir("sweep")
     bar = _ProgressBar("models")
     with ResultStore(db) as store:
         try:
@@ -322,16 +349,16 @@ def sweep(data, n_samples, noise, test_fraction, data_seed, standardize, l2, l1,
             raise click.BadParameter(f"{error}: make it writable or choose another --db", param_hint="--db") from None
         finally:
             bar.close()
-        if csv_path is not None:
+        best = result.ranked()[:3]
+        split = result.split
+        best_configs = [TrainConfig.from_dict(dict(s.settings, seed=s.seeds[0])) for s in best]
+        models = fit_many(split.X_fit, split.y_fit, best_configs, engine=engine, standardize=standardize)
+        best_models = {f"#{k + 1}: {describe_settings(s.settings, spec.axes)}": m
+                       for k, (s, m) in enumerate(zip(best, models))}
+        write_sweep_run(result, out, best_models=best_models, command=_command_line(), db_path=db,
+                        standardized=standardize)
+        if csv_path is not None:  # last: a run that fails writes no CSV
             store.to_csv(csv_path, dataset=result.split.fingerprint)
-    best = result.ranked()[:3]
-    split = result.split
-    best_configs = [TrainConfig.from_dict(dict(s.settings, seed=s.seeds[0])) for s in best]
-    models = fit_many(split.X_fit, split.y_fit, best_configs, engine=engine, standardize=standardize)
-    from .sweep_report import describe_settings
-
-    best_models = {f"#{k + 1}: {describe_settings(s.settings, spec.axes)}": m for k, (s, m) in enumerate(zip(best, models))}
-    write_sweep_run(result, out, best_models=best_models, command=_command_line(), db_path=db, standardized=standardize)
     click.echo(summary_text(result))
     b = result.best
     click.echo(f"Best on dev: {describe_settings(b.settings, spec.axes)}: dev {b.dev} ; test {b.test}")
