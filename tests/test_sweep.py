@@ -337,3 +337,38 @@ def test_cli_sweep_checks_its_outputs_before_training(tmp_path, monkeypatch, cap
     (line,) = capsys.readouterr().err.strip().splitlines()
     assert line.startswith("reglab: error: ") and all(f in line for f in fragments), line
     assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")) == before
+
+
+@pytest.mark.parametrize(
+    "args, fragments",
+    [
+        (["--l2", "0.1,0.1"], ["--l2", "'0.1' again"]),
+        (["--l1", "0,0.5,0.0"], ["--l1", "'0.0', the same setting as '0'"]),
+        (["--lr", "0.3,0.2,0.30"], ["--lr", "'0.30', the same setting as '0.3'"]),
+        (["--iterations", "20,20"], ["--iterations", "'20' again"]),
+        (["--keep-prob", "1,1/1"], ["--keep-prob", "'1/1', the same setting as '1'"]),
+        (["--keep-prob", "0.9/0.9,0.9"], ["--keep-prob", "'0.9', the same setting as '0.9/0.9'"]),
+        (["--hidden", "20,3", "--hidden", "5,5", "--hidden", "20,3"], ["--hidden", "'20,3' again"]),
+    ],
+)
+def test_cli_sweep_refuses_a_grid_value_given_twice(tmp_path, monkeypatch, capsys, args, fragments):
+    from reglab import cli
+
+    def trained(*args, **kwargs):
+        raise AssertionError("trained although a grid value is repeated")
+
+    monkeypatch.setattr(reglab.sweep, "run_sweep", trained)
+    command = ["sweep", "--data", "field", "--iterations", "20", "--seeds", "2", *args,
+               "--db", str(tmp_path / "s.db"), "--out", str(tmp_path / "out")]
+    assert cli.main(command) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("reglab: error: ") and "once" in line and all(f in line for f in fragments), line
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_spec_refuses_a_grid_value_given_twice():
+    with pytest.raises(ValueError, match=r"grid axis 'keep_prob' must hold each value once; got \(1, 1\) after 1"):
+        SweepSpec(QUICK, {"keep_prob": (1, 0.8, (1, 1))})
+    with pytest.raises(ValueError, match=r"grid axis 'n_iterations' must hold each value once; got 20 after 20"):
+        SweepSpec(QUICK, {"n_iterations": (20, 20)})
+    assert SweepSpec(QUICK, {"keep_prob": (1, (1, 0.9))}).n_configurations == 2

@@ -240,16 +240,29 @@ def train(data, n_samples, noise, test_fraction, data_seed, standardize, hidden,
     click.echo(f"Run folder: {out} (model: {out / 'model.npz'})")
 
 
-def _grid(text: str, option: str, parse=float) -> tuple:
-    """A grid axis: comma-separated values; "/" separates per-layer values inside one value."""
+def _grid(text: str, option: str, axis: str, parse=float) -> tuple:
+    """A grid axis: comma-separated values, each once; "/" separates per-layer values inside one value."""
+    items = text.split(",")
     values = []
-    for item in text.split(","):
+    for item in items:
         try:
             parts = tuple(parse(p) for p in item.split("/"))
         except ValueError:
             raise click.BadParameter(f"expected comma-separated values such as 0,0.1,0.7; got {text!r}", param_hint=option) from None
         values.append(parts[0] if len(parts) == 1 else parts)
+    _check_once(values, items, option, axis)
     return tuple(values)
+
+
+def _check_once(values, shown, option: str, axis: str) -> None:
+    """Refuse a grid value given twice (it would be counted twice and stored once)."""
+    from .sweep import find_repeat
+
+    repeat = find_repeat(axis, values)
+    if repeat is not None:
+        first, again = (shown[i] for i in repeat)
+        same = f"{again!r} again" if again == first else f"{again!r}, the same setting as {first!r}"
+        raise click.BadParameter(f"each grid value must be given once; got {same}", param_hint=option)
 
 
 GRID_CONFIRM_LIMIT = 2000
@@ -322,13 +335,14 @@ def sweep(data, n_samples, noise, test_fraction, data_seed, standardize, l2, l1,
     if n_seeds < 1:
         raise click.BadParameter(f"must be an integer >= 1; got {n_seeds}", param_hint="--seeds")
     axes = {
-        "l2": _grid(l2, "--l2"),
-        "l1": _grid(l1, "--l1"),
-        "keep_prob": _grid(keep_prob, "--keep-prob"),
-        "learning_rate": _grid(learning_rate, "--lr"),
-        "n_iterations": _grid(iterations, "--iterations", int),
+        "l2": _grid(l2, "--l2", "l2"),
+        "l1": _grid(l1, "--l1", "l1"),
+        "keep_prob": _grid(keep_prob, "--keep-prob", "keep_prob"),
+        "learning_rate": _grid(learning_rate, "--lr", "learning_rate"),
+        "n_iterations": _grid(iterations, "--iterations", "n_iterations", int),
         "hidden_layer_sizes": tuple(_int_list(h, "--hidden") for h in hidden) or ((20, 3),),
     }
+    _check_once(axes["hidden_layer_sizes"], hidden, "--hidden", "hidden_layer_sizes")
     spec = SweepSpec(TrainConfig(init="fresh", mask_mode=mask_mode), axes, range(n_seeds), dev_fraction)
     check_settings(spec)  # every value is checked, and the size known, before the grid is built
     out = check_free_folder(out or default_run_dir("sweep"))

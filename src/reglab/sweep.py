@@ -28,6 +28,7 @@ __all__ = [
     "DevSplit",
     "split_dev",
     "expand",
+    "find_repeat",
     "check_settings",
     "estimate_memory",
     "check_memory",
@@ -68,6 +69,10 @@ class SweepSpec:
             values = list(values) if not isinstance(values, (str, bytes)) else [values]
             if not values:
                 raise ValueError(f"grid axis {name!r} must hold at least one value; got none")
+            repeat = find_repeat(name, values)
+            if repeat is not None:
+                first, again = (values[i] for i in repeat)
+                raise ValueError(f"grid axis {name!r} must hold each value once; got {again!r} after {first!r} in {values!r}")
             axes[name] = tuple(values)
         seeds = _check_seeds(self.seeds)
         if not seeds:
@@ -86,6 +91,29 @@ class SweepSpec:
     @property
     def n_models(self) -> int:
         return self.n_configurations * len(self.seeds)
+
+
+def _same_setting(name: str, value):
+    """What a grid value sets, comparable: ``1``, ``1.0`` and (for keep_prob) ``(1, 1)`` are one setting."""
+    if name == "keep_prob" and isinstance(value, (tuple, list)) and len(set(value)) == 1:
+        value = value[0]  # one keep_prob for every layer
+    try:
+        return tuple(float(v) for v in value) if isinstance(value, (tuple, list)) else float(value)
+    except (TypeError, ValueError):  # not a number: left to the settings' own checks
+        return repr(value)
+
+
+def find_repeat(name: str, values: Sequence) -> tuple[int, int] | None:
+    """Positions ``(first, again)`` of the first value of grid axis ``name`` that sets what an earlier one sets.
+
+    A repeated value would be trained and counted twice but stored once (same key).
+    """
+    seen: dict = {}
+    for position, value in enumerate(values):
+        first = seen.setdefault(_same_setting(name, value), position)
+        if first != position:
+            return first, position
+    return None
 
 
 def _check_seeds(seeds) -> Sequence[int]:
