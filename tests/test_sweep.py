@@ -142,7 +142,7 @@ def test_cli_sweep_writes_store_csv_and_report_then_resumes(tmp_path):
     with open(table, newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == 8
-    assert {"l2", "keep_prob_1", "keep_prob_2", "seed", "dev_accuracy", "test_accuracy"} <= set(rows[0])
+    assert {"l2", "keep_prob_1", "keep_prob_2", "seed", "dev_accuracy", "test_accuracy_not_used_for_choice"} <= set(rows[0])
     assert {(r["keep_prob_1"], r["keep_prob_2"]) for r in rows} == {("1.0", "1.0"), ("0.9", "0.8")}
     report = (out / "report.md").read_text()
     assert "Best configuration on the dev set" in report and "8 models trained in this run" in report
@@ -372,3 +372,15 @@ def test_a_spec_refuses_a_grid_value_given_twice():
     with pytest.raises(ValueError, match=r"grid axis 'n_iterations' must hold each value once; got 20 after 20"):
         SweepSpec(QUICK, {"n_iterations": (20, 20)})
     assert SweepSpec(QUICK, {"keep_prob": (1, (1, 0.9))}).n_configurations == 2
+
+
+def test_cli_sweep_csv_holds_this_sweeps_rows_only(tmp_path):
+    db, table = tmp_path / "s.db", tmp_path / "table.csv"
+    common = ["sweep", "--data", "moons", "--l2", "0,0.5", "--keep-prob", "1", "--seeds", "2", "--engine", "reference",
+              "--db", db]
+    run(*common, "--iterations", "20", "--out", tmp_path / "short")
+    run(*common, "--l2", "0", "--iterations", "30", "--csv", table, "--out", tmp_path / "long")
+    with open(table, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(r["l2"], r["n_iterations"], r["seed"]) for r in rows] == [("0.0", "30", "0"), ("0.0", "30", "1")]
+    assert "test_accuracy" not in rows[0] and float(rows[0]["test_accuracy_not_used_for_choice"]) >= 0

@@ -311,7 +311,8 @@ def _check_sweep_outputs(db: Path, csv_path: Path | None, out: Path) -> None:
               help="SQLite results store: created if missing, resumed if present. A read-only store can "
               "only report a sweep it holds entirely.")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Also write one row per (configuration, seed) with every setting and metric.")
+              help="Also write this sweep's rows, one per (configuration, seed), with every setting and metric "
+              "(the test accuracy as test_accuracy_not_used_for_choice).")
 @click.option("--batch-size", type=int, default=64, show_default=True, help="Models trained together.")
 @click.option("--engine", type=click.Choice(["reference", "compiled"]), default="compiled", show_default=True)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -329,7 +330,7 @@ def sweep(data, n_samples, noise, test_fraction, data_seed, standardize, l2, l1,
     from .store import ReadOnlyStoreError, ResultStore
     from .sweep import SweepSpec, check_memory, check_settings, run_sweep
     from .files import check_free_folder
-    from .sweep_report import describe_settings, summary_text, write_sweep_run
+    from .sweep_report import describe_settings, summary_text, write_sweep_csv, write_sweep_run
     from .train import fit_many
 
     if n_seeds < 1:
@@ -372,7 +373,7 @@ def sweep(data, n_samples, noise, test_fraction, data_seed, standardize, l2, l1,
         write_sweep_run(result, out, best_models=best_models, command=_command_line(), db_path=db,
                         standardized=standardize)
         if csv_path is not None:  # last: a run that fails writes no CSV
-            store.to_csv(csv_path, dataset=result.split.fingerprint)
+            write_sweep_csv(result, csv_path)
     click.echo(summary_text(result))
     b = result.best
     click.echo(f"Best on dev: {describe_settings(b.settings, spec.axes)}: dev {b.dev} ; test {b.test}")

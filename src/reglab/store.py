@@ -45,6 +45,7 @@ __all__ = [
     "STORE_FORMAT",
     "ResultStore",
     "ReadOnlyStoreError",
+    "write_csv",
     "config_key",
     "dataset_fingerprint",
     "result_row",
@@ -415,19 +416,39 @@ class ResultStore:
         pathlib.Path
             ``path``.
         """
-        if not isinstance(path, (str, os.PathLike)):
-            raise TypeError(f"path must be a file path (str or os.PathLike); got {_describe(path)}")
-        header, lines = _table(self.rows(dataset=dataset))
-        path = Path(path)
-        with atomic_path(path) as temporary:
-            with open(temporary, "w", newline="", encoding="utf-8") as handle:
-                writer = csv.writer(handle)
-                writer.writerow(header)
-                writer.writerows(lines)
-        return path
+        return write_csv(self.rows(dataset=dataset), path)
 
 
 # --------------------------------------------------------------------------- CSV
+
+
+def write_csv(rows: Iterable[dict], path, *, column_names: Mapping[str, str] | None = None) -> Path:
+    """Write rows (as ``ResultStore.rows`` returns them) as CSV, atomically; see ``ResultStore.to_csv``.
+
+    Parameters
+    ----------
+    rows : iterable of dict
+    path : str or os.PathLike
+        The CSV file; replaced only once it is completely written.
+    column_names : mapping of str to str, optional
+        Header name to show instead of a column's own name, e.g. to label a metric.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a file path (str or os.PathLike); got {_describe(path)}")
+    header, lines = _table(list(rows))
+    header = [dict(column_names or {}).get(name, name) for name in header]
+    path = Path(path)
+    with atomic_path(path) as temporary:
+        with open(temporary, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(header)
+            writer.writerows(lines)
+    return path
 
 
 def _table(rows: list[dict]) -> tuple[list[str], list[list]]:

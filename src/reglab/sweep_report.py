@@ -9,9 +9,11 @@ from .files import atomic_write_text, staged_directory
 from .report import STANDARDIZED_NOTE, _json_text, environment
 from .statplots import setting_label
 
-__all__ = ["summary_rows", "summary_text", "write_sweep_run", "describe_settings"]
+__all__ = ["summary_rows", "summary_text", "write_sweep_run", "write_sweep_csv", "describe_settings", "TEST_COLUMN"]
 
 N_BEST = 3
+#: The CSV's name of the test accuracy: the dev accuracy chooses, the test accuracy is only reported.
+TEST_COLUMN = "test_accuracy_not_used_for_choice"
 
 
 def describe_settings(settings: dict, axes) -> str:
@@ -60,9 +62,19 @@ def _best_sentence(result) -> str:
     )
 
 
+def write_sweep_csv(result, path) -> Path:
+    """Write the sweep's rows (one per configuration and seed, nothing else in its store) as CSV.
+
+    Columns as ``reglab.store.ResultStore.to_csv``, but the test accuracy is named ``TEST_COLUMN``.
+    """
+    from .store import write_csv
+
+    return write_csv(result.rows, path, column_names={"test_accuracy": TEST_COLUMN})
+
+
 def write_sweep_run(result, out, *, best_models=None, command: str = "reglab sweep", db_path=None,
                     standardized: bool = False) -> Path:
-    """Write ``report.md``, ``results.json``, ``table.csv`` and the figures of a sweep.
+    """Write ``report.md``, ``results.json`` and the figures of a sweep into the new folder ``out``.
 
     best_models: name -> trained Model (one seed each) of the best configurations, for their boundaries.
     """
