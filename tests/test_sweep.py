@@ -384,3 +384,28 @@ def test_cli_sweep_csv_holds_this_sweeps_rows_only(tmp_path):
         rows = list(csv.DictReader(handle))
     assert [(r["l2"], r["n_iterations"], r["seed"]) for r in rows] == [("0.0", "30", "0"), ("0.0", "30", "1")]
     assert "test_accuracy" not in rows[0] and float(rows[0]["test_accuracy_not_used_for_choice"]) >= 0
+
+
+def test_cli_sweep_declined_at_the_prompt_ends_with_status_1(tmp_path):
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    master, terminal = pty.openpty()  # the prompt is asked only on a terminal
+    env = dict(os.environ, MPLBACKEND="Agg")
+    env.pop("REGLAB_COURSE_DATA", None)
+    try:
+        os.write(master, b"n\n")
+        completed = subprocess.run(
+            [sys.executable, "-m", "reglab", "sweep", "--data", "moons", "--seeds", "2001", "--l2", "0", "--keep-prob", "1",
+             "--db", str(tmp_path / "s.db"), "--out", str(tmp_path / "never")],
+            stdin=terminal, capture_output=True, text=True, env=env, timeout=120,
+        )
+    finally:
+        os.close(master)
+        os.close(terminal)
+    assert "Train 2001 models?" in completed.stdout
+    assert completed.returncode == 1, (completed.returncode, completed.stderr)
+    assert completed.stderr.strip().splitlines() == ["reglab: aborted"]
+    assert list(tmp_path.iterdir()) == []

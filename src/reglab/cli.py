@@ -352,7 +352,10 @@ def sweep(data, n_samples, noise, test_fraction, data_seed, standardize, l2, l1,
     if spec.n_models > GRID_CONFIRM_LIMIT and not yes:
         if not sys.stdin.isatty():
             raise click.UsageError(f"the grid has {spec.n_models} models (more than {GRID_CONFIRM_LIMIT}); pass --yes to train it")
-        click.confirm(f"Train {spec.n_models} models?", abort=True)
+        if not click.confirm(f"Train {spec.n_models} models?", default=False):
+            # Declined: status 1, not 130 (an interrupt) nor 2 (a usage error).
+            click.echo("reglab: aborted", err=True)
+            sys.exit(1)
     check_memory(dataset, spec, batch_size=batch_size)
     click.echo(f"Grid: {spec.n_configurations} configurations × {n_seeds} seeds = {spec.n_models} models; store: {db}")
     bar = _ProgressBar("models")
