@@ -381,7 +381,7 @@ def test_csv_has_a_column_per_setting_and_metric(tmp_path):
     table = [dict(zip(header, line)) for line in body]
     assert [t["key"] for t in table] == [config_key(c, FINGERPRINT) for c in configs]
     assert [t["seed"] for t in table] == ["1", "2", "3"]
-    assert [t["hidden_layer_sizes"] for t in table] == ["20-3", "20-3", "5-4-3"]
+    assert [t["hidden_layer_sizes"] for t in table] == ["20/3", "20/3", "5/4/3"]
     assert [(t["keep_prob_1"], t["keep_prob_2"], t["keep_prob_3"]) for t in table] == [
         ("1.0", "1.0", ""), ("0.86", "0.5", ""), ("0.9", "0.8", "0.7")
     ]

@@ -217,7 +217,9 @@ def test_a_killed_sweep_resumes_with_no_row_lost_or_duplicated(tmp_path):
         keys = [row[0] for row in connection.execute("SELECT key FROM results")]
     assert len(keys) == len(set(keys)) == 24
     report = (tmp_path / "resumed" / "report.md").read_text()
-    trained = int(report.split(" models trained in this run")[0].split("; ")[-1])
+    import re
+
+    trained = int(re.search(r"(\d+) models? trained in this run", report).group(1))
     assert 0 < trained <= 24 - stored
 
 
@@ -409,3 +411,24 @@ def test_cli_sweep_declined_at_the_prompt_ends_with_status_1(tmp_path):
     assert completed.returncode == 1, (completed.returncode, completed.stderr)
     assert completed.stderr.strip().splitlines() == ["reglab: aborted"]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_sweep_counts_in_words_and_shows_layer_sizes_one_way(tmp_path):
+    table, out = tmp_path / "table.csv", tmp_path / "run"
+    completed = run("sweep", "--data", "moons", "--l2", "0.1", "--keep-prob", "1", "--hidden", "5,3", "--iterations", "30",
+                    "--seeds", "1", "--engine", "reference", "--db", tmp_path / "s.db", "--csv", table, "--out", out)
+    assert "Grid: 1 configuration × 1 seed = 1 model;" in completed.stdout
+    report = (out / "report.md").read_text()
+    assert "1 configuration × 1 seed; 1 model trained in this run" in report
+    assert "## The best configuration (one seed" in report and "## Accuracy against λ (L2)" in report
+    with open(table, newline="") as handle:
+        (row,) = csv.DictReader(handle)
+    assert row["hidden_layer_sizes"] == "5/3"
+
+
+def test_the_accuracy_figure_names_its_setting_as_its_axis_does():
+    from reglab.statplots import accuracy_against
+
+    rows = [_row(0.0, 0, 0.80, 0.99), _row(0.0, 1, 0.82, 0.97), _row(0.7, 0, 0.90, 0.70), _row(0.7, 1, 0.88, 0.72)]
+    figure = accuracy_against(summarize(rows), "l2")
+    assert figure.get_suptitle() == "Accuracy against λ (L2)" == "Accuracy against " + figure.axes[0].get_xlabel()

@@ -330,7 +330,7 @@ def sweep(data, n_samples, noise, test_fraction, data_seed, standardize, l2, l1,
     from .store import ReadOnlyStoreError, ResultStore
     from .sweep import SweepSpec, check_memory, check_settings, run_sweep
     from .files import check_free_folder
-    from .sweep_report import describe_settings, summary_text, write_sweep_csv, write_sweep_run
+    from .sweep_report import count, describe_settings, summary_text, write_sweep_csv, write_sweep_run
     from .train import fit_many
 
     if n_seeds < 1:
@@ -357,7 +357,8 @@ def sweep(data, n_samples, noise, test_fraction, data_seed, standardize, l2, l1,
             click.echo("reglab: aborted", err=True)
             sys.exit(1)
     check_memory(dataset, spec, batch_size=batch_size)
-    click.echo(f"Grid: {spec.n_configurations} configurations × {n_seeds} seeds = {spec.n_models} models; store: {db}")
+    click.echo(f"Grid: {count(spec.n_configurations, 'configuration')} × {count(n_seeds, 'seed')} = "
+               f"{count(spec.n_models, 'model')}; store: {db}")
     bar = _ProgressBar("models")
     with ResultStore(db) as store:
         try:

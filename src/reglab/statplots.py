@@ -12,7 +12,7 @@ import numpy as np
 
 from .stats import Interval, mean_interval
 
-__all__ = ["seed_spread", "dev_heatmap", "accuracy_against", "setting_label"]
+__all__ = ["seed_spread", "dev_heatmap", "accuracy_against", "setting_label", "setting_name"]
 
 _TRAIN_COLOR = "#1f77b4"
 _DEV_COLOR = "#d62728"
@@ -32,6 +32,15 @@ def setting_label(value) -> str:
             return f"{value[0]:g}" if isinstance(value[0], float) else str(value[0])
         return "/".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value)
     return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+_SETTING_NAMES = {"l2": "λ (L2)", "l1": "L1 strength", "learning_rate": "learning rate", "n_iterations": "iterations",
+                  "hidden_layer_sizes": "hidden layer sizes"}
+
+
+def setting_name(setting: str) -> str:
+    """How figures and reports name a setting: ``"l2"`` -> ``"λ (L2)"``; others as they are named."""
+    return _SETTING_NAMES.get(setting, setting)
 
 
 def seed_spread(
@@ -109,8 +118,8 @@ def dev_heatmap(summaries: Sequence, x: str = "l2", y: str = "keep_prob", *, tit
                     color="black" if bright else "white", fontweight="bold" if (i, j) == best else "normal")
     ax.set_xticks(range(len(xs)), xs)
     ax.set_yticks(range(len(ys)), ys)
-    ax.set_xlabel({"l2": "λ (L2)", "l1": "L1"}.get(x, x))
-    ax.set_ylabel(y)
+    ax.set_xlabel(setting_name(x))
+    ax.set_ylabel(setting_name(y))
     fig.colorbar(image, ax=ax, label="mean dev accuracy")
     ax.set_title(title or "Mean dev accuracy (bold: best)")
     return fig
@@ -146,14 +155,14 @@ def accuracy_against(summaries: Sequence, setting: str = "l2", *, title: str | N
             ax.set_xscale("symlog", linthresh=min(positive) if positive else 1.0)
         if not numeric:
             ax.set_xticks(xs, [setting_label(s.settings[setting]) for s in members])
-        ax.set_xlabel({"l2": "λ (L2)", "l1": "L1"}.get(setting, setting))
+        ax.set_xlabel(setting_name(setting))
         ax.set_title(label or "all configurations", fontsize="medium")
         ax.grid(alpha=0.3)
     for ax in axes[len(groups):]:
         ax.set_visible(False)
     axes[0].set_ylabel("accuracy (mean, 95% band over seeds)")
     axes[0].legend(loc="best")
-    fig.suptitle(title or f"Accuracy against {setting}")
+    fig.suptitle(title or f"Accuracy against {setting_name(setting)}")
     return fig
 
 

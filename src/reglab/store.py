@@ -57,7 +57,7 @@ STORE_FORMAT = "reglab-results"
 APPLICATION_ID = int.from_bytes(b"rglb", "big")
 
 _SQLITE_HEADER = b"SQLite format 3\x00"
-_JOINED_SETTINGS = ("hidden_layer_sizes",)  # one CSV cell "20-3"; other sequences get one column per item
+_JOINED_SETTINGS = ("hidden_layer_sizes",)  # one CSV cell "20/3"; other sequences get one column per item
 _IN_CHUNK = 500  # keys per "IN (...)" query, well below SQLite's limit on bound parameters
 
 _SCHEMA = f"""
@@ -401,7 +401,7 @@ class ResultStore:
 
         Columns: ``key, dataset_name, dataset, seed``, then every setting (sequences such as
         ``keep_prob`` as ``keep_prob_1, keep_prob_2, ...``; ``hidden_layer_sizes`` as text like
-        ``20-3``), every metric (a metric named like an earlier column gets a ``metric_``
+        ``20/3``, the form of reports and figures), every metric (a metric named like an earlier column gets a ``metric_``
         prefix), ``seconds`` and ``created``. Missing values are empty cells.
 
         Parameters
@@ -483,7 +483,7 @@ def _table(rows: list[dict]) -> tuple[list[str], list[list]]:
             value = config.get(name)
             if n is None:
                 if isinstance(value, list):
-                    value = "-".join(str(v) for v in value)
+                    value = "/".join(str(v) for v in value)  # as the report shows layer sizes
                 cells.append(_cell(value))
             else:
                 if value is None:

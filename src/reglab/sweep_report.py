@@ -7,11 +7,16 @@ from pathlib import Path
 
 from .files import atomic_write_text, staged_directory
 from .report import STANDARDIZED_NOTE, _json_text, environment
-from .statplots import setting_label
+from .statplots import setting_label, setting_name
 
 __all__ = ["summary_rows", "summary_text", "write_sweep_run", "write_sweep_csv", "describe_settings", "TEST_COLUMN"]
 
 N_BEST = 3
+
+
+def count(n: int, noun: str) -> str:
+    """``count(1, "seed")`` -> ``"1 seed"``, ``count(3, "seed")`` -> ``"3 seeds"``."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 #: The CSV's name of the test accuracy: the dev accuracy chooses, the test accuracy is only reported.
 TEST_COLUMN = "test_accuracy_not_used_for_choice"
 
@@ -48,7 +53,7 @@ def summary_text(result, limit: int = 10) -> str:
     rows = summary_rows(result)
     text = _table(rows[:limit])
     if len(rows) > limit:
-        text += f"\n... {len(rows) - limit} more configurations in the report and the database"
+        text += f"\n... {count(len(rows) - limit, 'more configuration')} in the report and the database"
     return text
 
 
@@ -57,7 +62,7 @@ def _best_sentence(result) -> str:
     varied = result.spec.axes
     return (
         f"Best configuration on the dev set: {describe_settings(best.settings, varied)}: dev accuracy {best.dev} "
-        f"(95% interval {best.dev.low:.4f}-{best.dev.high:.4f} over {len(best.seeds)} seeds); "
+        f"(95% interval {best.dev.low:.4f}-{best.dev.high:.4f} over {count(len(best.seeds), 'seed')}); "
         f"its test accuracy: {best.test}."
     )
 
@@ -90,12 +95,13 @@ def write_sweep_run(result, out, *, best_models=None, command: str = "reglab swe
         plots.save_figure(statplots.dev_heatmap(result.summaries, x=x_axis, y=y_axis), stage / "heatmap.png")
         figures.append((f"Mean dev accuracy over {x_axis} × {y_axis}", "heatmap.png"))
         plots.save_figure(statplots.accuracy_against(result.summaries, x_axis), stage / "accuracy.png")
-        figures.append((f"Accuracy against {x_axis}", "accuracy.png"))
+        figures.append((f"Accuracy against {setting_name(x_axis)}", "accuracy.png"))
         if best_models and split.X_fit.shape[1] == 2:
             # Panels show the points the models were fitted on; the title adds the dev accuracy that chose them.
             titles = {name: f"{name}, dev {model.accuracy(split.X_dev, split.y_dev):.1%}" for name, model in best_models.items()}
             plots.save_figure(plots.models_side_by_side(best_models, split.X_fit, split.y_fit, titles=titles), stage / "best.png")
-            figures.append((f"The best {len(best_models)} configurations (one seed; accuracies on the dev set)", "best.png"))
+            shown = "The best configuration" if len(best_models) == 1 else f"The best {len(best_models)} configurations"
+            figures.append((f"{shown} (one seed; accuracies on the dev set)", "best.png"))
         payload = {
             "command": command,
             "kind": "sweep",
@@ -120,8 +126,8 @@ def write_sweep_run(result, out, *, best_models=None, command: str = "reglab swe
             "# reglab sweep", "",
             f"Data: {split.source}; {len(split.y_fit)} points to fit, {len(split.y_dev)} dev, {len(split.y_test)} test.",
             f"Command: `{command}`", "",
-            f"{len(result.summaries)} configurations × {len(result.spec.seeds)} seeds; "
-            f"{result.trained} models trained in this run, the rest read from the database.", "",
+            f"{count(len(result.summaries), 'configuration')} × {count(len(result.spec.seeds), 'seed')}; "
+            f"{count(result.trained, 'model')} trained in this run, the rest read from the database.", "",
             f"**{_best_sentence(result)}**", "",
             "The dev set (held out from the training data) chooses; test accuracies of every configuration are listed "
             "for information only and were not used to choose.", "",
