@@ -420,7 +420,7 @@ def test_cli_sweep_counts_in_words_and_shows_layer_sizes_one_way(tmp_path):
     assert "Grid: 1 configuration × 1 seed = 1 model;" in completed.stdout
     report = (out / "report.md").read_text()
     assert "1 configuration × 1 seed; 1 model trained in this run" in report
-    assert "## The best configuration (one seed" in report and "## Accuracy against λ (L2)" in report
+    assert "## The best configuration: one seed" in report and "## Accuracy against λ (L2)" in report
     with open(table, newline="") as handle:
         (row,) = csv.DictReader(handle)
     assert row["hidden_layer_sizes"] == "5/3"
@@ -432,3 +432,73 @@ def test_the_accuracy_figure_names_its_setting_as_its_axis_does():
     rows = [_row(0.0, 0, 0.80, 0.99), _row(0.0, 1, 0.82, 0.97), _row(0.7, 0, 0.90, 0.70), _row(0.7, 1, 0.88, 0.72)]
     figure = accuracy_against(summarize(rows), "l2")
     assert figure.get_suptitle() == "Accuracy against λ (L2)" == "Accuracy against " + figure.axes[0].get_xlabel()
+
+
+def _summary(dev, **settings):
+    return summarize([{"config": QUICK.replace(**settings, seed=0).to_dict(),
+                       "metrics": {"train_accuracy": 0.9, "dev_accuracy": dev, "test_accuracy": 0.5}}])[0]
+
+
+def _bold_cell(figure):
+    (bold,) = [t for t in figure.axes[0].texts if t.get_fontweight() == "bold"]
+    return tuple(round(v) for v in bold.get_position())  # (column, row)
+
+
+def test_the_heatmap_marks_the_configuration_the_report_chooses_and_says_what_it_shows():
+    from reglab.statplots import dev_heatmap
+
+    # A tie: the report chooses the first in grid order (keep_prob 1), which sorts into the second row.
+    summaries = [_summary(0.88, l2=0.0, keep_prob=1.0), _summary(0.88, l2=0.0, keep_prob=0.86),
+                 _summary(0.80, l2=0.7, keep_prob=1.0), _summary(0.80, l2=0.7, keep_prob=0.86)]
+    result = reglab.sweep.SweepResult(SweepSpec(QUICK), None, (), tuple(summaries), trained=0)
+    assert result.best.settings["keep_prob"] == (1.0, 1.0)
+    figure = dev_heatmap(summaries)
+    assert _bold_cell(figure) == (0, 1)  # λ = 0, keep_prob = 1 (rows 0.86, 1)
+    assert figure.axes[0].get_title().startswith("Mean dev accuracy")
+    # With another varying setting each cell is the best over it, and the title says so.
+    summaries += [_summary(0.95, l2=0.7, keep_prob=0.86, learning_rate=0.1)]
+    figure = dev_heatmap(summaries)
+    assert figure.axes[0].get_title().startswith("Best mean dev accuracy over learning rate")
+    assert _bold_cell(figure) == (1, 0)
+
+
+def test_sweep_figures_stay_readable_for_many_values_one_value_and_many_panels():
+    from reglab.statplots import accuracy_against, dev_heatmap
+
+    many = [_summary(0.8 + k / 1000, l2=k / 50) for k in range(50)]
+    assert dev_heatmap(many).get_size_inches()[0] * 150 <= 2400  # was 8625 pixels wide
+    # The grid's λ values are the labelled ticks (symlog's own ticks left 0.7 unlabelled).
+    figure = accuracy_against([_summary(0.8, l2=0.0), _summary(0.8, l2=0.1), _summary(0.8, l2=0.7)])
+    assert [t.get_text() for t in figure.axes[0].get_xticklabels()] == ["0", "0.1", "0.7"]
+    # One λ value: the point with its interval, at a labelled tick.
+    figure = accuracy_against([_summary(0.8, l2=0.3)])
+    assert [t.get_text() for t in figure.axes[0].get_xticklabels()] == ["0.3"]
+    assert len(figure.axes[0].containers) == 2  # train and dev error bars
+    # Two rows of panels: the y label lies inside the figure.
+    figure = accuracy_against([_summary(0.8, l2=l2, keep_prob=p, learning_rate=lr)
+                               for l2 in (0.0, 0.7) for p in (1.0, 0.8) for lr in (0.1, 0.3)])
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()  # lays the figure out as saving it does
+    renderer = canvas.get_renderer()
+    labels = [t for t in figure.findobj(lambda a: hasattr(a, "get_text") and a.get_text().startswith("accuracy ("))]
+    (label,) = labels
+    box, page = label.get_window_extent(renderer), figure.bbox
+    assert page.y0 <= box.y0 and box.y1 <= page.y1 and page.x0 <= box.x0
+
+
+def test_cli_sweep_best_panels_name_their_seed(tmp_path, monkeypatch):
+    from reglab import cli, plots
+
+    drawn = {}
+    original = plots.models_side_by_side
+
+    def recorded(models, *args, titles=None, **kwargs):
+        drawn.update(titles)
+        return original(models, *args, titles=titles, **kwargs)
+
+    monkeypatch.setattr(plots, "models_side_by_side", recorded)
+    assert cli.main(["sweep", "--data", "moons", "--l2", "0,0.5", "--keep-prob", "1", "--iterations", "30", "--seeds", "2",
+                     "--engine", "reference", "--db", str(tmp_path / "s.db"), "--out", str(tmp_path / "run")]) == 0
+    assert len(drawn) == 2 and all(", seed 0, dev " in title for title in drawn.values()), drawn

@@ -372,7 +372,7 @@ def sweep(data, n_samples, noise, test_fraction, data_seed, standardize, l2, l1,
         split = result.split
         best_configs = [TrainConfig.from_dict(dict(s.settings, seed=s.seeds[0])) for s in best]
         models = fit_many(split.X_fit, split.y_fit, best_configs, engine=engine, standardize=standardize)
-        best_models = {f"#{k + 1}: {describe_settings(s.settings, spec.axes)}": m
+        best_models = {f"#{k + 1}: {describe_settings(s.settings, spec.axes)}, seed {s.seeds[0]}": m
                        for k, (s, m) in enumerate(zip(best, models))}
         write_sweep_run(result, out, best_models=best_models, command=_command_line(), db_path=db,
                         standardized=standardize)

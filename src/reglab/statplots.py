@@ -95,52 +95,96 @@ def _sort_key(text: str):
         return (1, 0.0, text)
 
 
-def dev_heatmap(summaries: Sequence, x: str = "l2", y: str = "keep_prob", *, title: str | None = None):
-    """Mean dev accuracy over two settings (other settings: the best value over them).
+#: Largest heatmap and accuracy figure, in inches (2400 × 1800 pixels at 150 dpi).
+_MAX_WIDTH, _MAX_HEIGHT = 16.0, 12.0
+_MAX_ANNOTATED = 20  # columns (or rows) up to which heatmap cells carry their value
 
-    summaries: ``reglab.sweep.ConfigSummary`` objects (``settings`` dict, ``dev`` Interval).
+
+def _first_best(summaries: Sequence):
+    """The configuration with the highest mean dev accuracy, the first one on ties (``SweepResult.best``'s rule)."""
+    return max(summaries, key=lambda s: s.dev.mean)
+
+
+def dev_heatmap(summaries: Sequence, x: str = "l2", y: str = "keep_prob", *, chosen: Mapping | None = None,
+                title: str | None = None):
+    """Mean dev accuracy over two settings; where other settings vary, each cell shows the best over them.
+
+    Parameters
+    ----------
+    summaries : sequence of reglab.sweep.ConfigSummary
+        ``settings`` dict and ``dev`` Interval of each configuration.
+    x, y : str
+        The settings along the columns and the rows.
+    chosen : mapping, optional
+        Settings of the chosen configuration, whose cell is drawn bold and framed. Default: the
+        first configuration with the highest mean dev accuracy (``SweepResult.best``'s rule).
+    title : str, optional
+        Default: says what the cells show, and over which settings they take the best.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        At most 16 × 12 inches; cell values are written when there are at most 20 columns and rows.
     """
     if not summaries:
         raise ValueError("summaries must hold at least one configuration; got none")
+    chosen = dict(_first_best(summaries).settings if chosen is None else chosen)
     xs, ys = _grid_values(summaries, x, y)
-    grid = np.full((len(ys), len(xs)), np.nan)
+    grid = np.full((len(ys), len(xs)), np.nan)  # (n_y, n_x)
     for s in summaries:
         i, j = ys.index(setting_label(s.settings[y])), xs.index(setting_label(s.settings[x]))
         grid[i, j] = np.fmax(grid[i, j], s.dev.mean)
-    fig = _figure((max(5.0, 1.1 * len(xs) + 2.5), max(3.6, 0.7 * len(ys) + 2.0)))
+    best = ys.index(setting_label(chosen[y])), xs.index(setting_label(chosen[x]))
+    width = min(_MAX_WIDTH, max(5.0, 1.1 * len(xs) + 2.5))
+    height = min(_MAX_HEIGHT, max(3.6, 0.7 * len(ys) + 2.0))
+    fig = _figure((width, height))
     ax = fig.add_subplot()
     image = ax.imshow(grid, cmap="viridis", origin="lower", aspect="auto")
-    best = np.unravel_index(np.nanargmax(grid), grid.shape)
+    annotate = len(xs) <= _MAX_ANNOTATED and len(ys) <= _MAX_ANNOTATED
     for (i, j), value in np.ndenumerate(grid):
-        if np.isfinite(value):
+        if np.isfinite(value) and annotate:
             bright = image.norm(value) > 0.6
             ax.text(j, i, f"{value:.3f}", ha="center", va="center", fontsize="small",
                     color="black" if bright else "white", fontweight="bold" if (i, j) == best else "normal")
-    ax.set_xticks(range(len(xs)), xs)
-    ax.set_yticks(range(len(ys)), ys)
+    from matplotlib.patches import Rectangle
+
+    ax.add_patch(Rectangle((best[1] - 0.5, best[0] - 0.5), 1, 1, fill=False, edgecolor="red", linewidth=2))
+    ax.set_xticks(range(len(xs)), xs, rotation=0 if len(xs) <= 12 else 90, fontsize="medium" if len(xs) <= 30 else "x-small")
+    ax.set_yticks(range(len(ys)), ys, fontsize="medium" if len(ys) <= 30 else "x-small")
     ax.set_xlabel(setting_name(x))
     ax.set_ylabel(setting_name(y))
-    fig.colorbar(image, ax=ax, label="mean dev accuracy")
-    ax.set_title(title or "Mean dev accuracy (bold: best)")
+    others = [setting_name(k) for k in summaries[0].settings if k not in (x, y) and _varies(summaries, k)]
+    label = "best mean dev accuracy" if others else "mean dev accuracy"
+    fig.colorbar(image, ax=ax, label=label)
+    if title is None:
+        title = "Mean dev accuracy" if not others else (
+            f"Best mean dev accuracy over {', '.join(others)}")
+        title += "\n(framed: the chosen configuration)"
+    ax.set_title(title)
     return fig
 
 
 def accuracy_against(summaries: Sequence, setting: str = "l2", *, title: str | None = None):
     """Train and dev accuracy (mean with 95% band) against one setting, one panel per other grid point.
 
-    Configurations that differ only in ``setting`` form one curve; one panel per value of keep_prob
-    when it varies (else one panel).
+    Configurations that differ only in ``setting`` form one curve, one panel per combination of
+    the other settings that vary. The grid's values of ``setting`` are the labelled ticks; a
+    single value is drawn as points with their 95% intervals.
     """
     if not summaries:
         raise ValueError("summaries must hold at least one configuration; got none")
+    import textwrap
+
     groups: dict[str, list] = {}
     for s in summaries:
         others = {k: v for k, v in s.settings.items() if k != setting}
         label = ", ".join(f"{k}={setting_label(v)}" for k, v in others.items() if _varies(summaries, k))
         groups.setdefault(label, []).append(s)
-    fig = _figure((min(4.2 * len(groups), 12.6) if len(groups) > 1 else 6.4, 4.4))
-    axes = fig.subplots(1, len(groups), sharey=True, squeeze=False)[0] if len(groups) <= 3 else \
-        fig.subplots((len(groups) + 2) // 3, 3, sharey=True, squeeze=False).ravel()
+    columns = min(len(groups), 3)
+    rows = (len(groups) + columns - 1) // columns
+    width = 4.2 * columns if columns > 1 else 6.4
+    fig = _figure((min(width, _MAX_WIDTH), min(1.0 + 3.4 * rows, _MAX_HEIGHT)))
+    axes = fig.subplots(rows, columns, sharey=True, squeeze=False).ravel()
     numeric = all(isinstance(s.settings[setting], (int, float)) for s in summaries)
     for ax, (label, members) in zip(axes, groups.items()):
         members = sorted(members, key=lambda s: _sort_key(setting_label(s.settings[setting])))
@@ -148,22 +192,44 @@ def accuracy_against(summaries: Sequence, setting: str = "l2", *, title: str | N
         for part, color, name in (("train", _TRAIN_COLOR, "train"), ("dev", _DEV_COLOR, "dev")):
             intervals: list[Interval] = [getattr(s, part) for s in members]
             mean = [i.mean for i in intervals]
+            if len(xs) == 1:  # no line to draw: the point and its interval
+                ax.errorbar(xs, mean, yerr=[[mean[0] - intervals[0].low], [intervals[0].high - mean[0]]], fmt="o",
+                            color=color, capsize=6, label=name)
+                continue
             ax.plot(xs, mean, "o-", color=color, label=name)
             ax.fill_between(xs, [i.low for i in intervals], [i.high for i in intervals], color=color, alpha=0.18)
-        if numeric and min(xs) >= 0 and max(xs) > 0:
+        labels = [setting_label(s.settings[setting]) for s in members]
+        if numeric and len(xs) > 1 and min(xs) >= 0 and max(xs) > 0:
             positive = [v for v in xs if v > 0]
             ax.set_xscale("symlog", linthresh=min(positive) if positive else 1.0)
-        if not numeric:
-            ax.set_xticks(xs, [setting_label(s.settings[setting]) for s in members])
+        ax.minorticks_off()
+        shown = _spaced(ax, xs)  # every grid value is a tick; as many as fit are labelled
+        ax.set_xticks([x for x, keep in zip(xs, shown) if not keep], minor=True)
+        ax.set_xticks([x for x, keep in zip(xs, shown) if keep], [t for t, keep in zip(labels, shown) if keep],
+                      rotation=0 if sum(shown) <= 8 else 90)
+        if len(xs) == 1:
+            ax.set_xlim(xs[0] - 1, xs[0] + 1)
         ax.set_xlabel(setting_name(setting))
-        ax.set_title(label or "all configurations", fontsize="medium")
+        ax.set_title(textwrap.fill(label, 45) if label else "all configurations", fontsize="medium")
         ax.grid(alpha=0.3)
     for ax in axes[len(groups):]:
         ax.set_visible(False)
-    axes[0].set_ylabel("accuracy (mean, 95% band over seeds)")
+    fig.supylabel("accuracy (mean, 95% band over seeds)", fontsize="medium")
     axes[0].legend(loc="best")
     fig.suptitle(title or f"Accuracy against {setting_name(setting)}")
     return fig
+
+
+def _spaced(ax, xs, slots: int = 12) -> list[bool]:
+    """Which of the increasing positions ``xs`` to label so that labels are at least 1/slots of the axis apart."""
+    where = ax.xaxis.get_transform().transform(np.asarray(xs, dtype=float))  # positions on the (symlog) scale
+    span = (where[-1] - where[0]) or 1.0
+    keep, last = [], None
+    for k, position in enumerate(where):
+        ok = last is None or k == len(where) - 1 and position - last >= span / slots / 2 or position - last >= span / slots
+        keep.append(bool(ok))
+        last = position if ok else last
+    return keep
 
 
 def _varies(summaries: Sequence, key: str) -> bool:

@@ -300,7 +300,7 @@ class SweepResult:
 
     @property
     def best(self) -> ConfigSummary:
-        """The configuration with the highest mean dev accuracy (ties: the simpler, earlier one)."""
+        """The configuration with the highest mean dev accuracy (ties: the earlier one in the grid's order)."""
         return max(self.summaries, key=lambda s: s.dev.mean)
 
     def ranked(self) -> list[ConfigSummary]:
@@ -406,6 +406,8 @@ def run_sweep(
         done += len(batch)
         if progress is not None:
             progress(done, len(todo))
-    wanted = set(keys.values())
-    rows = tuple(r for r in store.rows(dataset=split.fingerprint) if r["key"] in wanted)
+    # In grid order (not the store's): summaries, ties of the choice and the CSV follow the grid.
+    order = {key: position for position, key in enumerate(keys.values())}
+    rows = tuple(sorted((r for r in store.rows(dataset=split.fingerprint) if r["key"] in order),
+                        key=lambda r: order[r["key"]]))
     return SweepResult(spec, split, rows, tuple(summarize(rows)), trained=len(todo))

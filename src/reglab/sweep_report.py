@@ -81,7 +81,7 @@ def write_sweep_run(result, out, *, best_models=None, command: str = "reglab swe
                     standardized: bool = False) -> Path:
     """Write ``report.md``, ``results.json`` and the figures of a sweep into the new folder ``out``.
 
-    best_models: name -> trained Model (one seed each) of the best configurations, for their boundaries.
+    best_models: name -> trained Model (one seed each, named in ``name``) of the best configurations, for their boundaries.
     """
     from . import plots, statplots
 
@@ -92,8 +92,11 @@ def write_sweep_run(result, out, *, best_models=None, command: str = "reglab swe
         axes = result.spec.axes
         x_axis = "l2" if "l2" in axes else next(iter(axes), "l2")
         y_axis = "keep_prob" if "keep_prob" in axes else next((a for a in axes if a != x_axis), "keep_prob")
-        plots.save_figure(statplots.dev_heatmap(result.summaries, x=x_axis, y=y_axis), stage / "heatmap.png")
-        figures.append((f"Mean dev accuracy over {x_axis} × {y_axis}", "heatmap.png"))
+        heatmap = statplots.dev_heatmap(result.summaries, x=x_axis, y=y_axis, chosen=result.best.settings)
+        plots.save_figure(heatmap, stage / "heatmap.png")
+        others = [setting_name(k) for k, v in axes.items() if k not in (x_axis, y_axis) and len(v) > 1]
+        figures.append((f"Mean dev accuracy over {setting_name(x_axis)} × {setting_name(y_axis)}"
+                        + (f" (each cell: the best over {', '.join(others)})" if others else ""), "heatmap.png"))
         plots.save_figure(statplots.accuracy_against(result.summaries, x_axis), stage / "accuracy.png")
         figures.append((f"Accuracy against {setting_name(x_axis)}", "accuracy.png"))
         if best_models and split.X_fit.shape[1] == 2:
@@ -101,7 +104,8 @@ def write_sweep_run(result, out, *, best_models=None, command: str = "reglab swe
             titles = {name: f"{name}, dev {model.accuracy(split.X_dev, split.y_dev):.1%}" for name, model in best_models.items()}
             plots.save_figure(plots.models_side_by_side(best_models, split.X_fit, split.y_fit, titles=titles), stage / "best.png")
             shown = "The best configuration" if len(best_models) == 1 else f"The best {len(best_models)} configurations"
-            figures.append((f"{shown} (one seed; accuracies on the dev set)", "best.png"))
+            figures.append((f"{shown}: one seed's model each (named in its title), its dev accuracy and its accuracy on "
+                            "the points it was fitted on", "best.png"))
         payload = {
             "command": command,
             "kind": "sweep",
