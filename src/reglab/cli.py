@@ -308,8 +308,8 @@ def _check_sweep_outputs(db: Path, csv_path: Path | None, out: Path) -> None:
 @click.option("--masks", "mask_mode", type=click.Choice(["course", "fresh"]), default="fresh", show_default=True,
               help="Dropout masks (fresh: new every iteration, from each seed).")
 @click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=Path("sweep.db"), show_default=True,
-              help="SQLite results store: created if missing, resumed if present. A read-only store can "
-              "only report a sweep it holds entirely.")
+              help="SQLite results store: created if missing (or an empty file), resumed if present. A read-only "
+              "store can only report a sweep it holds entirely.")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write this sweep's rows, one per (configuration, seed), with every setting and metric "
               "(the test accuracy as test_accuracy_not_used_for_choice).")
