@@ -326,10 +326,10 @@ def sweep(data, n_samples, noise, test_fraction, data_seed, standardize, l2, l1,
     the --db store as each batch finishes: run the same command again to resume.
     """
     from .config import TrainConfig
+    from .files import check_free_folder
     from .report import default_run_dir
     from .store import ReadOnlyStoreError, ResultStore
     from .sweep import SweepSpec, check_memory, check_settings, run_sweep
-    from .files import check_free_folder
     from .sweep_report import count, describe_settings, summary_text, write_sweep_csv, write_sweep_run
     from .train import fit_many
 
