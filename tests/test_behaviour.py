@@ -272,7 +272,8 @@ def test_a_sound_learning_rate_does_not_raise(data):
         (dict(l1=-1), "l1 must be a real number >= 0; got -1"),
         (dict(learning_rate=0), "learning_rate must be a real number > 0; got 0"),
         (dict(learning_rate=-0.3), "learning_rate must be a real number > 0; got -0.3"),
-        (dict(n_iterations=0), "n_iterations must be an integer >= 1; got 0"),
+        (dict(n_iterations=0), r"n_iterations must be an integer in \[1, 1000000000\]; got 0"),
+        (dict(n_iterations=10**9 + 1), r"n_iterations must be an integer in \[1, 1000000000\]; got 1000000001"),
         (dict(hidden_layer_sizes=(20, 0)), r"hidden_layer_sizes\[1\] must be an integer >= 1; got 0"),
         (dict(hidden_layer_sizes=()), "hidden_layer_sizes must hold at least one layer size"),
         (dict(mask_mode="sometimes"), "mask_mode must be one of 'course', 'fresh'; got 'sometimes'"),
@@ -286,10 +287,26 @@ def test_bad_settings_are_refused(settings, match):
 
 
 def test_wrong_types_of_settings_are_refused():
-    with pytest.raises(TypeError, match="n_iterations must be an integer >= 1; got 10.5"):
+    with pytest.raises(TypeError, match=r"n_iterations must be an integer in \[1, 1000000000\]; got 10.5"):
         TrainConfig(n_iterations=10.5)
     with pytest.raises(TypeError, match="l2 must be a real number >= 0; got '0.7'"):
         TrainConfig(l2="0.7")
+
+
+def test_models_too_big_for_memory_are_refused_before_anything_is_allocated(data, monkeypatch):
+    X, y = data
+    monkeypatch.setattr(train, "available_memory", lambda: 2 * 2**20)  # 1 MiB allowed
+    with pytest.raises(MemoryError, match=r"training 1 model \(hidden_layer_sizes up to 500,500\) on 80 examples "
+                                          r"needs about 11 MiB, more than the 1 MiB allowed"):
+        reglab.fit(X, y, TrainConfig(hidden_layer_sizes=(500, 500), n_iterations=10))
+    reglab.fit(X, y, TrainConfig(n_iterations=10))  # the course's model: about 0.25 MiB
+
+
+def test_the_recorded_iterations_are_every_record_every_th_and_the_last():
+    assert train.recorded_iterations(5, 2) == [0, 2, 4]
+    assert train.recorded_iterations(6, 2) == [0, 2, 4, 5]
+    assert train.recorded_iterations(1, 100) == [0]
+    assert train.recorded_iterations(250, 100) == [0, 100, 200, 249]
 
 
 def test_bad_data_is_refused(data):

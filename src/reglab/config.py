@@ -14,6 +14,7 @@ from .validation import check_choice, check_int, check_keep_prob, check_layer_si
 __all__ = ["TrainConfig", "INIT_MODES", "COURSE_CONFIGS"]
 
 INIT_MODES = ("course", "fresh")
+MAX_ITERATIONS = 10**9  # iterations of one model: about 2 hours of the compiled engine for the course's model
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,7 @@ class TrainConfig:
     learning_rate : float
         Gradient-descent step, > 0.
     n_iterations : int
-        Full-batch iterations, >= 1.
+        Full-batch iterations, from 1 to 10**9.
     l2 : float
         L2 strength at the course's scale, ``l2/(2m) * sum ||W||^2`` (the course's ``lambd``), >= 0.
     l1 : float
@@ -82,7 +83,7 @@ class TrainConfig:
         values = dict(
             hidden_layer_sizes=hidden,
             learning_rate=check_real("learning_rate", self.learning_rate, low=0, low_inclusive=False),
-            n_iterations=check_int("n_iterations", self.n_iterations, low=1),
+            n_iterations=check_int("n_iterations", self.n_iterations, low=1, high=MAX_ITERATIONS),
             l2=check_real("l2", self.l2, low=0),
             l1=check_real("l1", self.l1, low=0),
             keep_prob=check_keep_prob(self.keep_prob, len(hidden)),

@@ -35,7 +35,7 @@ import numpy as np
 from .masks import CourseMasks, FreshMasks, course_draws
 from .model import History
 from .params import Params
-from .train import Hyper, Progress, _check_finite
+from .train import Hyper, Progress, _check_finite, recorded_iterations
 from .validation import check_choice, check_int
 
 __all__ = ["train_loop_compiled", "check_float32_range", "DTYPES", "pack", "unpack"]
@@ -218,7 +218,7 @@ def train_loop_compiled(
     thresholds = (np.ceil(keep * 2.0**32) - 1).astype(np.uint32)  # (M, H)
     cost_scales = (l2 / (2 * m), l1 / m)  # float64, as penalties.l2_cost / l1_cost
 
-    recorded_at = sorted(set(range(0, n_iterations, record_every)) | {n_iterations - 1})
+    recorded_at = recorded_iterations(n_iterations, record_every)
     keys = np.zeros(n_models, dtype=np.uint64)
     draws = np.zeros((0, width))
     first_iteration = 0

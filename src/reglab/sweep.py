@@ -10,7 +10,6 @@ Results go to a ``ResultStore`` after each batch, so a sweep can be stopped and 
 from __future__ import annotations
 
 import itertools
-import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ import numpy as np
 
 from .config import TrainConfig
 from .stats import Interval, mean_interval
-from .train import _batch_key, fit_many
+from .train import _batch_key, available_memory, fit_many, model_bytes
 from .validation import check_int, check_real
 
 __all__ = [
@@ -221,12 +220,7 @@ def estimate_memory(spec: SweepSpec, n_examples: int, n_features: int, batch_siz
     """
     worst = 0
     for hidden in spec.axes.get("hidden_layer_sizes", (spec.base.hidden_layer_sizes,)):
-        sizes = (n_features, *hidden, 1)
-        units = sum(sizes[1:])
-        params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
-        # Per model: pre-activations, activations, their gradients and masks (~6 arrays per unit per
-        # example) and parameters with their gradients and updated copies (~4).
-        worst = max(worst, 8 * (6 * units * n_examples + 4 * params))
+        worst = max(worst, model_bytes((n_features, *hidden, 1), n_examples, n_records=0))
     return worst * min(batch_size, spec.n_models), BYTES_PER_MODEL * spec.n_models
 
 
@@ -260,14 +254,6 @@ def check_memory(dataset, spec: SweepSpec, *, batch_size: int, memory_limit: int
             f"results), more than the {mib(limit)} allowed; use {advice}"
         )
     return batch + kept
-
-
-def available_memory() -> int:
-    """Physical memory available to this process, in bytes (a conservative reading)."""
-    try:
-        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
-    except (ValueError, OSError, AttributeError):  # not on every platform
-        return 2**34
 
 
 def _settings(config: TrainConfig) -> dict:

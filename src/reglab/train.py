@@ -7,6 +7,7 @@ entries, taking scikit-learn-shaped data and returning ``Model`` objects.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
@@ -97,6 +98,54 @@ def model_streams(seed: int, n_models: int = 1) -> tuple[list[np.random.Generato
     return init, mask
 
 
+def recorded_iterations(n_iterations: int, record_every: int) -> list[int]:
+    """The iterations whose cost is recorded: 0, record_every, 2 * record_every, ... and the last."""
+    points = list(range(0, n_iterations, record_every))
+    if points[-1] != n_iterations - 1:
+        points.append(n_iterations - 1)
+    return points
+
+
+def model_bytes(layer_sizes: Sequence[int], n_examples: int, n_records: int) -> int:
+    """Bytes one model needs while it trains (float64), estimated from its sizes."""
+    units = sum(layer_sizes[1:])
+    params = sum(a * b + b for a, b in zip(layer_sizes[:-1], layer_sizes[1:]))
+    # Pre-activations, activations, their gradients and masks (~6 arrays per unit per example),
+    # parameters with their gradients and updated copies (~4), and the recorded costs.
+    return 8 * (6 * units * n_examples + 4 * params + n_records)
+
+
+def available_memory() -> int:
+    """Physical memory available to this process, in bytes (Linux's MemAvailable, else the free pages)."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):  # not on every platform
+        return 2**34
+
+
+def check_training_memory(configs: Sequence[TrainConfig], X: np.ndarray, record_every: int) -> None:
+    """Refuse (MemoryError, with the estimate) models that would need more than half the available memory."""
+    n_examples, n_features = X.shape
+    need = sum(
+        model_bytes((n_features, *c.hidden_layer_sizes, 1), n_examples, c.n_iterations // record_every + 2) for c in configs
+    )
+    limit = available_memory() // 2
+    if need > limit:
+        sizes = sorted({c.hidden_layer_sizes for c in configs}, key=sum, reverse=True)[0]
+        raise MemoryError(
+            f"training {len(configs)} model{'s' if len(configs) != 1 else ''} (hidden_layer_sizes up to "
+            f"{','.join(map(str, sizes))}) on {n_examples} examples needs about {need / 2**20:,.0f} MiB, more than "
+            f"the {limit / 2**20:,.0f} MiB allowed (half the memory available); use smaller hidden layers or fewer models"
+        )
+
+
 def train_loop(
     X: np.ndarray,
     Y: np.ndarray,
@@ -121,7 +170,7 @@ def train_loop(
     hidden_shapes = [(n, X.shape[-1]) for n in params.layer_sizes[1:-1]]
     lr = hyper.learning_rate[:, None, None]  # (M, 1, 1)
     decay = 0.0 if hyper.weight_decay is None else hyper.weight_decay[:, None, None]  # (M, 1, 1)
-    recorded_at = sorted(set(range(0, n_iterations, record_every)) | {n_iterations - 1})
+    recorded_at = recorded_iterations(n_iterations, record_every)
     record = set(recorded_at)
     costs = np.empty((params.n_models, len(recorded_at)))
     column = 0
@@ -251,6 +300,7 @@ def fit_many(
         if not isinstance(config, TrainConfig):
             raise TypeError(f"configs[{k}] must be a TrainConfig; got {type(config).__name__}")
     X, _ = check_X_y(X, y)
+    check_training_memory(configs, X, record_every)
     y_encoded, classes = binary_labels(y)
     scaling = (None, None)
     if standardize:
