@@ -268,7 +268,7 @@ def test_gradcheck_passes_and_names_every_combination():
         (["--keep-prob", "abc"], ["--keep-prob", "abc"]),
         (["--l2", "-1"], ["l2", ">= 0", "-1"]),
         (["--lr", "0"], ["learning_rate", "> 0"]),
-        (["--iterations", "0"], ["n_iterations", ">= 1"]),
+        (["--iterations", "0"], ["--iterations", "n_iterations", "in [1, 1000000000]"]),
         (["--hidden", "20,0"], ["hidden_layer_sizes", ">= 1"]),
         (["--hidden", "a,b"], ["--hidden"]),
         (["--data", "no-such-file.mat"], ["no-such-file.mat"]),
@@ -334,6 +334,40 @@ def test_compare_checks_its_input_before_it_starts_figure_processes_or_trains(tm
     (line,) = capsys.readouterr().err.strip().splitlines()
     assert line.startswith("reglab: error: ")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["busy"]
+
+
+@pytest.mark.parametrize(
+    "args, option, detail",
+    [
+        (["compare", "--iterations", "0"], "--iterations", "n_iterations must be an integer in [1, 1000000000]; got 0"),
+        (["compare", "--hidden", "20,-3"], "--hidden", "hidden_layer_sizes[1] must be an integer >= 1; got -3"),
+        (["compare", "--data-seed", "-1"], "--data-seed", "seed must be an integer >= 0; got -1"),
+        (["compare", "--seeds", "99999999999999999999999"], "'--seeds'", "is not in the range 1<=x<=1000."),
+        (["train", "--lr", "-0.1"], "--lr", "learning_rate must be a real number > 0; got -0.1"),
+        (["sweep", "--batch-size", "0"], "--batch-size", "batch_size must be an integer >= 1; got 0"),
+    ],
+)
+def test_bad_values_are_named_by_their_option(tmp_path, capsys, args, option, detail):
+    from reglab import cli
+
+    command, *rest = args
+    extra = ["--db", str(tmp_path / "sweep.db")] if command == "sweep" else []
+    assert cli.main([command, "--data", "field", *rest, *extra, "--out", str(tmp_path / "a" / "run")]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith(f"reglab: error: Invalid value for {option}") and line.endswith(detail), line
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_models_too_big_for_memory_are_refused_with_the_estimate_and_nothing_is_left(tmp_path, monkeypatch, capsys):
+    from reglab import cli, train
+
+    monkeypatch.setattr(train, "available_memory", lambda: 2 * 2**20)  # 1 MiB allowed
+    out = tmp_path / "runs" / "study"
+    assert cli.main(["compare", "--data", "field", "--hidden", "500,500", *QUICK, "--out", str(out)]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("reglab: error: training 3 models (hidden_layer_sizes up to 500,500) on 200 examples")
+    assert "more than the 1 MiB allowed" in line
+    assert list(tmp_path.iterdir()) == []  # not even runs/
 
 
 def test_diverging_training_names_the_learning_rate(tmp_path):

@@ -131,6 +131,20 @@ def test_staged_directory_appears_only_when_complete(tmp_path):
             pass
 
 
+def test_a_failed_write_removes_the_folders_it_created_and_only_those(tmp_path):
+    (tmp_path / "kept").mkdir()
+    with pytest.raises(RuntimeError):
+        with staged_directory(tmp_path / "kept" / "runs" / "day" / "run"):
+            raise RuntimeError("interrupted")
+    with pytest.raises(RuntimeError):
+        with atomic_path(tmp_path / "kept" / "tables" / "out.csv"):
+            raise RuntimeError("interrupted")
+    assert [p.name for p in tmp_path.rglob("*")] == ["kept"]
+    with staged_directory(tmp_path / "kept" / "runs" / "run") as stage:
+        (stage / "report.md").write_text("done")
+    assert (tmp_path / "kept" / "runs" / "run" / "report.md").is_file()
+
+
 def test_ctrl_c_right_after_the_temporary_file_or_folder_is_made_leaves_nothing(tmp_path, monkeypatch):
     # The moment a Ctrl-C is likeliest to be lost: the temporary name exists, nobody has noted it yet.
     real_mkdir, real_open = os.mkdir, os.open

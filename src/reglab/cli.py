@@ -6,8 +6,10 @@ No logic of its own: every command is a thin layer over ``reglab``'s functions. 
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
+import re
 import shlex
 import sys
 import time
@@ -20,6 +22,7 @@ from ._launch import INTERRUPTED, TERMINATED, Terminated
 __all__ = ["main", "cli"]
 
 EXIT_USAGE = 2
+MAX_SEEDS = 1000  # of `compare --seeds`: 3000 models (a sweep asks for confirmation above 2000)
 FIGURE_PROCESSES = 2  # processes that draw the figures of `reglab compare` (forked from one warmed-up server)
 
 
@@ -91,11 +94,36 @@ def _training_options(function):
     return function
 
 
+# The library's parameter names and the options that set them, for errors in the user's terms.
+_TRAINING_OPTIONS = {
+    "hidden_layer_sizes": "--hidden", "learning_rate": "--lr", "n_iterations": "--iterations", "seed": "--seed",
+    "l2": "--l2", "l1": "--l1", "keep_prob": "--keep-prob", "init": "--init", "mask_mode": "--masks",
+    "weight_decay": "--weight-decay", "max_norm": "--max-norm", "validation_fraction": "--validation-fraction",
+    "patience": "--patience", "min_delta": "--min-delta", "dev_fraction": "--dev-fraction",
+    "batch_size": "--batch-size",
+}
+_DATA_OPTIONS = {"seed": "--data-seed", "n_samples": "--n-samples", "noise": "--noise", "test_fraction": "--test-fraction"}
+
+
+@contextlib.contextmanager
+def _options_named(options: dict):
+    """Turn the library's error about a parameter into one about the option that set it."""
+    try:
+        yield
+    except (TypeError, ValueError) as error:
+        match = re.match(r"\w+", str(error))
+        option = options.get(match.group(0)) if match else None
+        if option is None:
+            raise
+        raise click.BadParameter(str(error), param_hint=option) from None
+
+
 def _load_data(data, n_samples, noise, test_fraction, data_seed):
     from .datasets import resolve_data
 
     generator_options = {k: v for k, v in dict(n_samples=n_samples, noise=noise, test_fraction=test_fraction).items() if v is not None}
-    dataset = resolve_data(data, seed=data_seed, **generator_options)
+    with _options_named(_DATA_OPTIONS):
+        dataset = resolve_data(data, seed=data_seed, **generator_options)
     from .report import describe_data
 
     click.echo(describe_data(dataset))
@@ -149,8 +177,9 @@ def cli():
 @click.option("--l2", "l2", type=float, default=0.7, show_default=True, help="lambd of the L2 model.")
 @click.option("--keep-prob", default="0.86", show_default=True, metavar="P[,P...]",
               help="keep_prob of the dropout model: one value, or one per hidden layer.")
-@click.option("--seeds", "n_seeds", type=int, default=None, metavar="N",
-              help="Also train each model with N seeds (fresh init and masks) and report mean ± 95% interval.")
+@click.option("--seeds", "n_seeds", type=click.IntRange(1, MAX_SEEDS), default=None, metavar="N",
+              help=f"Also train each model with N seeds (fresh init and masks; N up to {MAX_SEEDS}) and report "
+              "mean ± 95% interval.")
 def compare(data, n_samples, noise, test_fraction, data_seed, standardize, hidden, learning_rate, iterations, seed, init, mask_mode,
             engine, weight_decay, max_norm, early_stopping, validation_fraction, patience, min_delta, out, l2, keep_prob,
             n_seeds):
@@ -164,16 +193,17 @@ def compare(data, n_samples, noise, test_fraction, data_seed, standardize, hidde
     from .figure_jobs import FigureWorker
     from .files import check_free_folder
     from .report import COURSE_MASKS_NOTE, CompareRun, default_run_dir, seed_text_table, text_table, threads_note
+    from .train import check_training_memory
 
-    dataset = _load_data(data, n_samples, noise, test_fraction, data_seed)
-    base = TrainConfig(hidden_layer_sizes=_int_list(hidden, "--hidden"), learning_rate=learning_rate,
-                       n_iterations=iterations, init=init, mask_mode=mask_mode, seed=seed, weight_decay=weight_decay,
-                       max_norm=max_norm, early_stopping=early_stopping, validation_fraction=validation_fraction,
-                       patience=patience, min_delta=min_delta)
     keep = _float_list(keep_prob, "--keep-prob")
-    configs = course_study_configs(base, l2=l2, keep_prob=keep[0] if len(keep) == 1 else keep)
-    if n_seeds is not None and n_seeds < 1:
-        raise click.BadParameter(f"must be an integer >= 1; got {n_seeds}", param_hint="--seeds")
+    with _options_named(_TRAINING_OPTIONS):
+        base = TrainConfig(hidden_layer_sizes=_int_list(hidden, "--hidden"), learning_rate=learning_rate,
+                           n_iterations=iterations, init=init, mask_mode=mask_mode, seed=seed, weight_decay=weight_decay,
+                           max_norm=max_norm, early_stopping=early_stopping, validation_fraction=validation_fraction,
+                           patience=patience, min_delta=min_delta)
+        configs = course_study_configs(base, l2=l2, keep_prob=keep[0] if len(keep) == 1 else keep)
+    dataset = _load_data(data, n_samples, noise, test_fraction, data_seed)
+    check_training_memory(list(configs.values()), dataset.X_train, record_every=100)  # as fit_many would, sooner
     out = check_free_folder(out or default_run_dir("compare"))
     study = None
     # The figure processes start once the input is known to be good (bad input is reported at once,
@@ -220,13 +250,14 @@ def train(data, n_samples, noise, test_fraction, data_seed, standardize, hidden,
     from .report import default_run_dir, text_table, write_train_run
     from .train import fit
 
-    dataset = _load_data(data, n_samples, noise, test_fraction, data_seed)
     keep = _float_list(keep_prob, "--keep-prob")
-    config = TrainConfig(hidden_layer_sizes=_int_list(hidden, "--hidden"), learning_rate=learning_rate,
-                         n_iterations=iterations, l2=l2, l1=l1, keep_prob=keep[0] if len(keep) == 1 else keep,
-                         init=init, mask_mode=mask_mode, seed=seed, weight_decay=weight_decay, max_norm=max_norm,
-                         early_stopping=early_stopping, validation_fraction=validation_fraction, patience=patience,
-                         min_delta=min_delta)
+    with _options_named(_TRAINING_OPTIONS):
+        config = TrainConfig(hidden_layer_sizes=_int_list(hidden, "--hidden"), learning_rate=learning_rate,
+                             n_iterations=iterations, l2=l2, l1=l1, keep_prob=keep[0] if len(keep) == 1 else keep,
+                             init=init, mask_mode=mask_mode, seed=seed, weight_decay=weight_decay, max_norm=max_norm,
+                             early_stopping=early_stopping, validation_fraction=validation_fraction, patience=patience,
+                             min_delta=min_delta)
+    dataset = _load_data(data, n_samples, noise, test_fraction, data_seed)
     out = out or default_run_dir("train")
     bar = _ProgressBar("training")
     start = time.perf_counter()
@@ -330,6 +361,7 @@ def sweep(data, n_samples, noise, test_fraction, data_seed, standardize, l2, l1,
     from .report import default_run_dir
     from .store import ReadOnlyStoreError, ResultStore
     from .sweep import SweepSpec, check_memory, check_settings, run_sweep
+    from .validation import check_int
     from .sweep_report import count, describe_settings, summary_text, write_sweep_csv, write_sweep_run
     from .train import fit_many
 
@@ -344,8 +376,10 @@ def sweep(data, n_samples, noise, test_fraction, data_seed, standardize, l2, l1,
         "hidden_layer_sizes": tuple(_int_list(h, "--hidden") for h in hidden) or ((20, 3),),
     }
     _check_once(axes["hidden_layer_sizes"], hidden, "--hidden", "hidden_layer_sizes")
-    spec = SweepSpec(TrainConfig(init="fresh", mask_mode=mask_mode), axes, range(n_seeds), dev_fraction)
-    check_settings(spec)  # every value is checked, and the size known, before the grid is built
+    with _options_named(_TRAINING_OPTIONS):
+        spec = SweepSpec(TrainConfig(init="fresh", mask_mode=mask_mode), axes, range(n_seeds), dev_fraction)
+        check_settings(spec)  # every value is checked, and the size known, before the grid is built
+        check_int("batch_size", batch_size, low=1)
     out = check_free_folder(out or default_run_dir("sweep"))
     _check_sweep_outputs(db, csv_path, out)
     dataset = _load_data(data, n_samples, noise, test_fraction, data_seed)

@@ -22,12 +22,36 @@ def _partial_name(path: Path) -> Path:
 # nothing behind. Its permissions are those of a file or folder made by open() or mkdir().
 
 
+def _make_folder(folder: Path) -> list[Path]:
+    """Create ``folder`` with its missing parents; return the folders created, deepest first."""
+    created = []
+    for ancestor in (folder, *folder.parents):
+        if ancestor.exists():
+            break
+        created.append(ancestor)
+    folder.mkdir(parents=True, exist_ok=True)
+    return created
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    """Remove the folders a failed write created (deepest first), as long as they are empty."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:  # not empty (something else was put there meanwhile), or already gone
+            return
+
+
 @contextlib.contextmanager
 def atomic_path(path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; on success rename it to ``path``, else delete it."""
+    """Yield a temporary path beside ``path``; on success rename it to ``path``, else delete it.
+
+    Folders created for it are removed again if the write fails.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    created = _make_folder(path.parent)
     temporary = None
+    done = False
     try:
         while temporary is None:
             temporary = _partial_name(path)
@@ -37,9 +61,12 @@ def atomic_path(path) -> Iterator[Path]:
                 temporary = None
         yield temporary
         os.replace(temporary, path)
+        done = True
     finally:
         if temporary is not None and temporary.exists():
             temporary.unlink()
+        if not done:
+            _remove_empty(created)
 
 
 def atomic_write_text(path, text: str) -> Path:
@@ -61,11 +88,13 @@ def staged_directory(path) -> Iterator[Path]:
     """Build a directory under a temporary name; rename it to ``path`` only when complete.
 
     ``path`` must not exist, or be an empty directory. On any error the staging directory is
-    removed, so a run folder either holds everything or does not exist.
+    removed, so a run folder either holds everything or does not exist; so are the folders
+    created to hold it (``runs/`` the first time).
     """
     path = check_free_folder(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    created = _make_folder(path.parent)
     staging = None
+    done = False
     try:
         while staging is None:
             staging = _partial_name(path)
@@ -77,6 +106,9 @@ def staged_directory(path) -> Iterator[Path]:
         if path.exists():
             path.rmdir()
         os.replace(staging, path)
+        done = True
     finally:
         if staging is not None and staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
+        if not done:
+            _remove_empty(created)
