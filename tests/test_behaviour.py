@@ -309,6 +309,13 @@ def test_the_recorded_iterations_are_every_record_every_th_and_the_last():
     assert train.recorded_iterations(250, 100) == [0, 100, 200, 249]
 
 
+def test_training_data_of_one_class_is_refused(data):
+    X, _ = data
+    for labels, shown in [(np.zeros(len(X)), "0"), (np.full(len(X), 1), "1")]:
+        with pytest.raises(ValueError, match=f"y must hold both classes to learn from; every label is {shown}"):
+            reglab.fit(X, labels, TrainConfig(n_iterations=10))
+
+
 def test_bad_data_is_refused(data):
     X, y = data
     config = TrainConfig(n_iterations=10)

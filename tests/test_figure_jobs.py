@@ -179,6 +179,17 @@ def test_a_compare_run_takes_results_of_its_own_data_set_inside_its_block(result
     assert {p.name for p in (tmp_path / "run").iterdir()} >= set(FIGURES)
 
 
+def test_the_single_run_beside_the_seeds_is_called_the_notebooks_only_with_the_notebooks_settings():
+    from reglab import COURSE_CONFIGS
+    from reglab.report import _single_run_label
+
+    course = list(COURSE_CONFIGS.values())
+    assert _single_run_label(course[::-1]) == "the notebook's settings, one run (course init and masks)"
+    shorter = [c.replace(n_iterations=2000) for c in course]
+    assert _single_run_label(shorter) == "single run as configured (course init and masks)"
+    assert _single_run_label([c.replace(mask_mode="fresh") for c in course]) == "single run as configured"
+
+
 def test_several_threads_may_queue_figures_at_once(result, tmp_path):
     import threading
 

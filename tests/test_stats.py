@@ -12,6 +12,16 @@ def test_interval_of_known_values():
     assert interval.half_width == pytest.approx(3.182446305284263 * sd / 2, rel=1e-12)
 
 
+def test_an_interval_is_cut_to_the_values_that_can_occur():
+    # mean 0.945, sample sd 0.0070711, n 2: half width t(0.975, 1) = 12.706204736174705 (tables) * 0.005 = 0.0635
+    interval = mean_interval([0.94, 0.95], bounds=(0.0, 1.0))
+    assert interval.low == pytest.approx(0.945 - 12.706204736174705 * 0.005, rel=1e-9)
+    assert interval.high == 1.0
+    assert str(interval) == "0.9450 (95%: 0.8815 to 1.0000)"
+    assert str(mean_interval([0.5, 0.6], bounds=(0.0, 1.0))) == "0.5500 (95%: 0.0000 to 1.0000)"
+    assert str(mean_interval([0.90, 0.91, 0.92], bounds=(0.0, 1.0))) == "0.9100 ± 0.0248"  # inside: symmetric
+
+
 def test_one_value_has_no_spread():
     interval = mean_interval([0.93])
     assert (interval.low, interval.mean, interval.high, interval.n) == (0.93, 0.93, 0.93, 1)

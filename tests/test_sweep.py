@@ -178,7 +178,10 @@ def test_cli_compare_seeds(tmp_path):
     completed = run("compare", "--data", "field", "--iterations", "150", "--seeds", "3", "--out", out)
     assert "Over 3 seeds" in completed.stdout and "±" in completed.stdout
     assert_png(out / "seeds.png")
-    results = json.loads((out / "results.json").read_text())
+    def refuse(constant):  # NaN or Infinity: not JSON (a strict parser, e.g. a browser's, refuses the file)
+        raise ValueError(f"results.json holds {constant}")
+
+    results = json.loads((out / "results.json").read_text(), parse_constant=refuse)
     assert [len(v) for v in results["seeds"]["models"].values()] == [3, 3, 3]
     assert "Spread over 3 seeds" in (out / "report.md").read_text()
 

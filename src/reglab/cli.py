@@ -192,7 +192,7 @@ def compare(data, n_samples, noise, test_fraction, data_seed, standardize, hidde
     from .experiments import compare_seeds, course_study_configs
     from .figure_jobs import FigureWorker
     from .files import check_free_folder
-    from .report import COURSE_MASKS_NOTE, CompareRun, default_run_dir, seed_text_table, text_table, threads_note
+    from .report import COURSE_MASKS_NOTE, CompareRun, count, default_run_dir, seed_text_table, text_table, threads_note
     from .train import check_training_memory
 
     keep = _float_list(keep_prob, "--keep-prob")
@@ -228,7 +228,7 @@ def compare(data, n_samples, noise, test_fraction, data_seed, standardize, hidde
         click.echo(threads_note(result.threads))
     if study is not None:
         click.echo("")
-        click.echo(f"Over {n_seeds} seeds (fresh initialisation and masks):")
+        click.echo(f"Over {count(n_seeds, 'seed')} (fresh initialisation and masks):")
         click.echo(seed_text_table(study))
     if any(r.config.uses_dropout and r.config.mask_mode == "course" for r in result.results):
         click.echo(f"Note: {COURSE_MASKS_NOTE}")

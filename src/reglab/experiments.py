@@ -243,8 +243,8 @@ class SeedStudy:
             rows.append(
                 {
                     "model": name,
-                    "train": mean_interval([r.train_accuracy for r in results]),
-                    "test": mean_interval([r.test_accuracy for r in results]),
+                    "train": mean_interval([r.train_accuracy for r in results], bounds=(0.0, 1.0)),
+                    "test": mean_interval([r.test_accuracy for r in results], bounds=(0.0, 1.0)),
                     "single_train": self.single[name].train_accuracy,
                     "single_test": self.single[name].test_accuracy,
                     "n_seeds": len(results),

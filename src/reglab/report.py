@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import math
 import platform
 import re
 import sys
@@ -155,7 +156,28 @@ def _model_record(name: str, model, metrics: dict, files: dict) -> dict:
 
 
 def _json_text(payload: dict) -> str:
-    return json.dumps(payload, indent=2, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o)) + "\n"
+    """Standard JSON (a NaN or infinity, e.g. the time of a model trained in a batch, becomes null)."""
+    return json.dumps(_plain(payload), indent=2, allow_nan=False) + "\n"
+
+
+def _plain(value):
+    """``value`` with arrays as lists, non-finite floats as None and other objects as text, for JSON."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if hasattr(value, "tolist"):  # numpy arrays and scalars
+        return _plain(value.tolist())
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if value is None or isinstance(value, (str, int, bool)):
+        return value
+    return str(value)
+
+
+def count(n: int, noun: str) -> str:
+    """``count(1, "seed")`` -> ``"1 seed"``, ``count(3, "seed")`` -> ``"3 seeds"``."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def seed_table(study) -> list[dict]:
@@ -164,8 +186,8 @@ def seed_table(study) -> list[dict]:
     for row in study.summary():
         rows.append({
             "model": row["model"],
-            f"train (mean ± 95%, {row['n_seeds']} seeds)": str(row["train"]),
-            f"test (mean ± 95%, {row['n_seeds']} seeds)": str(row["test"]),
+            f"train (mean ± 95%, {count(row['n_seeds'], 'seed')})": str(row["train"]),
+            f"test (mean ± 95%, {count(row['n_seeds'], 'seed')})": str(row["test"]),
             "test, as configured": repr(float(row["single_test"])),
         })
     return rows
@@ -185,6 +207,17 @@ def _plain_table(rows: Sequence[dict], markdown: bool = False) -> str:
 
 def seed_text_table(study) -> str:
     return _plain_table(seed_table(study))
+
+
+def _single_run_label(configs) -> str:
+    """What the single configured run beside the seeds is: the notebook's, or one with its draws, or neither."""
+    from .config import COURSE_CONFIGS
+
+    if sorted(configs, key=repr) == sorted(COURSE_CONFIGS.values(), key=repr):
+        return "the notebook's settings, one run (course init and masks)"
+    if all(c.init == "course" and c.mask_mode == "course" for c in configs):
+        return "single run as configured (course init and masks)"
+    return "single run as configured"
 
 
 class CompareRun:
@@ -316,8 +349,7 @@ class CompareRun:
                            dataset.y_train, **points)
         self._figures.draw(stage / "costs.png", plots.cost_curves, {r.name: r.model.history for r in result.results})
         if seed_study is not None:
-            course_run = all(r.config.init == "course" and r.config.mask_mode == "course" for r in result.results)
-            reference_label = "the notebook's single run (course init and masks)" if course_run else "single run as configured"
+            reference_label = _single_run_label([r.config for r in result.results])
             self._figures.draw(
                 stage / "seeds.png",
                 statplots.seed_spread,
@@ -401,7 +433,7 @@ def _write_compare_summary(result, stage: Path, command: str, seed_study) -> Non
     if any(r.model.standardized for r in result.results):
         lines += [STANDARDIZED_NOTE, ""]
     if seed_study is not None:
-        lines += [f"## Spread over {len(seed_study.seeds)} seeds", "",
+        lines += [f"## Spread over {count(len(seed_study.seeds), 'seed')}", "",
                   "Each model retrained with fresh initialisation and fresh dropout masks from each seed.", "",
                   _plain_table(seed_table(seed_study), markdown=True), "", "![test accuracy per seed](seeds.png)", ""]
     lines += ["## Decision boundaries", "", "![decision boundaries](boundaries.png)", ""]

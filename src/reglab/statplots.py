@@ -63,7 +63,7 @@ def seed_spread(
     rng = np.random.default_rng(0)  # horizontal jitter only, so that equal values stay visible
     for k, (name, per_seed) in enumerate(values.items()):
         data = np.asarray(per_seed, dtype=float)
-        interval = mean_interval(data)
+        interval = mean_interval(data, bounds=(0.0, 1.0))
         jitter = rng.uniform(-0.12, 0.12, size=data.size)
         ax.scatter(k + jitter, data, s=22, color="0.45", alpha=0.7, zorder=2,
                    label="one seed (fresh masks)" if k == 0 else None)

@@ -26,13 +26,17 @@ class Interval:
     def __str__(self) -> str:
         if self.n < 2:
             return f"{self.mean:.4f} (n=1)"
+        if not np.isclose(self.mean - self.low, self.high - self.mean, rtol=1e-9, atol=1e-12):  # cut at a bound
+            return f"{self.mean:.4f} ({self.level:.0%}: {self.low:.4f} to {self.high:.4f})"
         return f"{self.mean:.4f} ± {self.half_width:.4f}"
 
 
-def mean_interval(values, level: float = 0.95) -> Interval:
+def mean_interval(values, level: float = 0.95, bounds: tuple[float, float] | None = None) -> Interval:
     """Mean with Student's t interval (the values are treated as independent draws, e.g. seeds).
 
     One value gives a zero-width interval at that value (n = 1 says there is no spread to show).
+    ``bounds`` (low, high), e.g. (0, 1) for accuracies, cuts the interval to the values that can
+    occur: with few seeds a t interval can reach past them.
     """
     from scipy.special import stdtrit  # Student t quantile; lighter to import than scipy.stats
 
@@ -48,4 +52,7 @@ def mean_interval(values, level: float = 0.95) -> Interval:
         return Interval(mean, mean, mean, 1, level)
     sem = float(np.std(data, ddof=1)) / np.sqrt(data.size)
     half = float(stdtrit(data.size - 1, 0.5 + level / 2)) * sem
-    return Interval(mean, mean - half, mean + half, int(data.size), level)
+    low, high = mean - half, mean + half
+    if bounds is not None:
+        low, high = max(low, bounds[0]), min(high, bounds[1])
+    return Interval(mean, low, high, int(data.size), level)

@@ -302,7 +302,7 @@ def summarize(rows: Sequence[dict]) -> list[ConfigSummary]:
     summaries = []
     for members in groups.values():
         settings = {k: v for k, v in members[0]["config"].items() if k != "seed"}
-        metric = lambda name: mean_interval([m["metrics"][name] for m in members])  # noqa: E731
+        metric = lambda name: mean_interval([m["metrics"][name] for m in members], bounds=(0.0, 1.0))  # noqa: E731
         summaries.append(
             ConfigSummary(settings, metric("train_accuracy"), metric("dev_accuracy"), metric("test_accuracy"),
                           tuple(m["config"]["seed"] for m in members))

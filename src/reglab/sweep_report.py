@@ -6,7 +6,7 @@ import datetime as _dt
 from pathlib import Path
 
 from .files import atomic_write_text, staged_directory
-from .report import STANDARDIZED_NOTE, _json_text, environment
+from .report import STANDARDIZED_NOTE, _json_text, count, environment
 from .statplots import setting_label, setting_name
 
 __all__ = ["summary_rows", "summary_text", "write_sweep_run", "write_sweep_csv", "describe_settings", "TEST_COLUMN"]
@@ -14,9 +14,6 @@ __all__ = ["summary_rows", "summary_text", "write_sweep_run", "write_sweep_csv",
 N_BEST = 3
 
 
-def count(n: int, noun: str) -> str:
-    """``count(1, "seed")`` -> ``"1 seed"``, ``count(3, "seed")`` -> ``"3 seeds"``."""
-    return f"{n} {noun}{'' if n == 1 else 's'}"
 #: The CSV's name of the test accuracy: the dev accuracy chooses, the test accuracy is only reported.
 TEST_COLUMN = "test_accuracy_not_used_for_choice"
 
@@ -62,7 +59,7 @@ def _best_sentence(result) -> str:
     varied = result.spec.axes
     return (
         f"Best configuration on the dev set: {describe_settings(best.settings, varied)}: dev accuracy {best.dev} "
-        f"(95% interval {best.dev.low:.4f}-{best.dev.high:.4f} over {count(len(best.seeds), 'seed')}); "
+        f"(95% interval {best.dev.low:.4f} to {best.dev.high:.4f} over {count(len(best.seeds), 'seed')}); "
         f"its test accuracy: {best.test}."
     )
 

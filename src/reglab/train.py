@@ -302,6 +302,9 @@ def fit_many(
     X, _ = check_X_y(X, y)
     check_training_memory(configs, X, record_every)
     y_encoded, classes = binary_labels(y)
+    if np.all(y_encoded == y_encoded[0]):
+        only = np.asarray(classes[int(y_encoded[0])] if len(classes) == 2 else classes[0]).item()
+        raise ValueError(f"y must hold both classes to learn from; every label is {only!r}")
     scaling = (None, None)
     if standardize:
         with np.errstate(over="ignore", invalid="ignore"):  # refused below by name
