@@ -309,6 +309,24 @@ def test_the_recorded_iterations_are_every_record_every_th_and_the_last():
     assert train.recorded_iterations(250, 100) == [0, 100, 200, 249]
 
 
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (lambda d: reglab.compare(None), TypeError, r"dataset must be a data set .*; got NoneType"),
+        (lambda d: reglab.compare("field"), TypeError, r"dataset must be a data set .*resolve_data\('field'\).*; got str"),
+        (lambda d: reglab.compare(d, [TrainConfig()]), TypeError, "configs must map model names to TrainConfig.*; got list"),
+        (lambda d: reglab.compare(d, {"a": 0.7}), TypeError, r"configs\['a'\] must be a TrainConfig; got float"),
+        (lambda d: reglab.experiments.compare_seeds(d, seeds=5), TypeError, r"seeds must be a sequence .*range\(5\); got int"),
+        (lambda d: reglab.experiments.compare_seeds(d, seeds=[1, 1]), ValueError, "seeds must be different .*1 is given twice"),
+        (lambda d: reglab.fit(d.X_train, d.y_train, {"l2": 0.7}), TypeError, "config must be a TrainConfig.*; got dict"),
+        (lambda d: reglab.fit(d.X_train, d.y_train, l2=0.7), TypeError, r"fit got unexpected keyword argument 'l2' \(settings"),
+    ],
+)
+def test_the_python_api_names_the_wrong_argument(data, call, error, message):
+    with pytest.raises(error, match=message):
+        call(compare_dataset(data))
+
+
 def test_training_data_of_one_class_is_refused(data):
     X, _ = data
     for labels, shown in [(np.zeros(len(X)), "0"), (np.full(len(X), 1), "1")]:

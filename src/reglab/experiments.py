@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
@@ -19,6 +19,7 @@ from ._signals import interrupts_deferred
 from .config import COURSE_CONFIGS, TrainConfig
 from .model import Model
 from .train import fit_many
+from .validation import check_int
 
 __all__ = ["ModelResult", "CompareResult", "compare", "course_study_configs", "SeedStudy", "compare_seeds", "measure"]
 
@@ -139,9 +140,8 @@ def compare(
     CPU cores (``CompareResult.threads``); each is trained exactly as ``reglab.fit`` alone would, and
     its time is its own wall time, which overlaps the others'.
     """
-    configs = dict(COURSE_CONFIGS if configs is None else configs)
-    if not configs:
-        raise ValueError("configs must name at least one model; got none")
+    _check_dataset(dataset)
+    configs = _check_configs(configs)
     total = sum(c.n_iterations for c in configs.values())
     done = dict.fromkeys(configs, 0)  # iterations done per model
     lock = threading.Lock()
@@ -196,6 +196,29 @@ def compare(
                 future.cancel()
             raise
     return CompareResult(dataset, results, engine, workers)
+
+
+def _check_dataset(dataset) -> None:
+    if not all(hasattr(dataset, name) for name in ("X_train", "y_train", "X_test", "y_test")):
+        raise TypeError(
+            "dataset must be a data set with training and test points, e.g. reglab.datasets.resolve_data('field') "
+            f"or resolve_data('path/to/data.mat'); got {type(dataset).__name__}"
+        )
+
+
+def _check_configs(configs) -> dict[str, TrainConfig]:
+    """The named configurations as a dict (the notebook's three if None), each checked."""
+    if configs is None:
+        return dict(COURSE_CONFIGS)
+    if not isinstance(configs, Mapping):
+        raise TypeError(f"configs must map model names to TrainConfig, e.g. {{'plain': TrainConfig()}}; "
+                        f"got {type(configs).__name__}")
+    if not configs:
+        raise ValueError("configs must name at least one model; got none")
+    for name, config in configs.items():
+        if not isinstance(config, TrainConfig):
+            raise TypeError(f"configs[{name!r}] must be a TrainConfig; got {type(config).__name__}")
+    return dict(configs)
 
 
 def _cores() -> int:
@@ -269,10 +292,17 @@ def compare_seeds(
     (by default the notebook's, with its fixed dropout masks) is kept beside it for comparison.
     ``on_result`` is called with each model of the single run as in ``compare``.
     """
-    configs = dict(COURSE_CONFIGS if configs is None else configs)
-    seeds = tuple(seeds)
+    _check_dataset(dataset)
+    configs = _check_configs(configs)
+    if isinstance(seeds, (str, bytes)) or not isinstance(seeds, Iterable):
+        raise TypeError(f"seeds must be a sequence of seeds, such as range(5); got {type(seeds).__name__}")
+    seeds = tuple(check_int(f"seeds[{k}]", seed, low=0) for k, seed in enumerate(seeds))
     if not seeds:
         raise ValueError("seeds must hold at least one seed; got none")
+    if len(set(seeds)) < len(seeds):
+        repeated = next(seed for seed in seeds if seeds.count(seed) > 1)
+        raise ValueError(f"seeds must be different (a repeated seed repeats a run and narrows the interval); "
+                         f"{repeated} is given twice")
     total = sum(c.n_iterations for c in configs.values()) * (len(seeds) + 1)
     done = [0]
 

@@ -411,4 +411,11 @@ def fit(X, y, config: TrainConfig | None = None, **kwargs) -> Model:
     **kwargs
         ``engine``, ``record_every``, ``progress``, ``dtype``, ``standardize``: see ``fit_many``.
     """
+    if config is not None and not isinstance(config, TrainConfig):
+        raise TypeError(f"config must be a TrainConfig, e.g. TrainConfig(l2=0.7); got {type(config).__name__}")
+    unknown = sorted(set(kwargs) - {"engine", "record_every", "progress", "dtype", "standardize"})
+    if unknown:
+        hint = " (settings such as l2 go in config=TrainConfig(...))" if set(unknown) & set(TrainConfig.__dataclass_fields__) else ""
+        raise TypeError(f"fit got unexpected keyword argument{'s' if len(unknown) > 1 else ''} "
+                        f"{', '.join(map(repr, unknown))}{hint}")
     return fit_many(X, y, [config if config is not None else TrainConfig()], **kwargs)[0]
