@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -59,7 +59,7 @@ class ModelResult:
 class CompareResult:
     """The outcome of ``compare``: one ``ModelResult`` per named configuration, in order."""
 
-    dataset: object  # reglab.datasets.Dataset
+    dataset: object = field(repr=False)  # reglab.datasets.Dataset
     results: tuple[ModelResult, ...]
     engine: str
     threads: int = 1  # models trained at the same time (each on its own thread)
@@ -252,7 +252,7 @@ class SeedStudy:
     """Each named model trained with several seeds (fresh initialisation and masks), plus its
     single run with the settings as given (by default the notebook's course masks)."""
 
-    dataset: object
+    dataset: object = field(repr=False)
     seeds: tuple[int, ...]
     runs: dict  # name -> tuple of ModelResult, one per seed
     single: CompareResult  # the settings as given, one run each

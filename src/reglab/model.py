@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -63,8 +63,8 @@ class Model:
     """One trained network. Use ``reglab.fit`` to make one and ``load_model`` to read one."""
 
     config: TrainConfig
-    params: Params  # M = 1
-    history: History
+    params: Params = field(repr=False)  # M = 1 (the repr names the model, it does not print its arrays)
+    history: History = field(repr=False)
     classes: np.ndarray  # (2,): the label predicted for output 0 and for output 1
     # Input standardisation learnt from the training points, applied before the network; None: none.
     input_mean: np.ndarray | None = None  # (n_features,)

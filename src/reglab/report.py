@@ -75,8 +75,12 @@ def default_run_dir(command: str, root: str | Path = "runs") -> Path:
 
 def describe_data(dataset) -> str:
     """``"Data: <source> (n train / n test points)"``, without repeating counts the source already gives."""
-    counts = f" ({len(dataset.y_train)} train / {len(dataset.y_test)} test points)"
-    return f"Data: {dataset.source}" + ("" if " train" in dataset.source else counts)
+    if " train" in dataset.source:
+        return f"Data: {dataset.source}"
+    counts = f"{len(dataset.y_train)} train / {len(dataset.y_test)} test points"
+    if dataset.source.endswith(")"):  # one parenthesis, not two side by side
+        return f"Data: {dataset.source[:-1]}; {counts})"
+    return f"Data: {dataset.source} ({counts})"
 
 
 def environment() -> dict:

@@ -6,6 +6,7 @@ imports matplotlib only when called.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -66,19 +67,21 @@ def seed_spread(
         interval = mean_interval(data, bounds=(0.0, 1.0))
         jitter = rng.uniform(-0.12, 0.12, size=data.size)
         ax.scatter(k + jitter, data, s=22, color="0.45", alpha=0.7, zorder=2,
-                   label="one seed (fresh masks)" if k == 0 else None)
+                   label="one seed (fresh init and masks)" if k == 0 else None)
         ax.errorbar(k + 0.28, interval.mean, yerr=[[interval.mean - interval.low], [interval.high - interval.mean]],
                     fmt="o", color="black", capsize=5, zorder=3, label="mean and 95% interval" if k == 0 else None)
         if reference and name in reference:
             ax.scatter(k - 0.3, reference[name], marker="*", s=170, color=_COURSE_COLOR, zorder=4,
                        label=reference_label if k == 0 else None)
-    ax.set_xticks(range(len(values)), list(values), rotation=0)
+    # each column is 2.2 inches wide: longer names go on several lines (a long word is cut)
+    ax.set_xticks(range(len(values)), [textwrap.fill(str(name).replace(",", ", "), 24) for name in values])
     ax.set_xlim(-0.6, len(values) - 0.4)
     ax.set_ylabel(metric)
     n = len(next(iter(values.values())))
     ax.set_title(title or f"{metric} over {n} seeds")
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(loc="best", fontsize="small")
+    # below the axes: inside, it covered the error bars of short or wide intervals
+    fig.legend(loc="outside lower center", ncol=2, fontsize="small", frameon=False)
     return fig
 
 

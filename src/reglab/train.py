@@ -409,11 +409,15 @@ def fit(X, y, config: TrainConfig | None = None, **kwargs) -> Model:
     y : array of shape (n_samples,), two classes
     config : TrainConfig, optional
     **kwargs
-        ``engine``, ``record_every``, ``progress``, ``dtype``, ``standardize``: see ``fit_many``.
+        ``engine``, ``record_every``, ``progress``, ``dtype``, ``standardize``, ``X_dev``, ``y_dev``:
+        see ``fit_many``.
     """
     if config is not None and not isinstance(config, TrainConfig):
         raise TypeError(f"config must be a TrainConfig, e.g. TrainConfig(l2=0.7); got {type(config).__name__}")
-    unknown = sorted(set(kwargs) - {"engine", "record_every", "progress", "dtype", "standardize"})
+    import inspect
+
+    options = {name for name, p in inspect.signature(fit_many).parameters.items() if p.kind is p.KEYWORD_ONLY}
+    unknown = sorted(set(kwargs) - options)
     if unknown:
         hint = " (settings such as l2 go in config=TrainConfig(...))" if set(unknown) & set(TrainConfig.__dataclass_fields__) else ""
         raise TypeError(f"fit got unexpected keyword argument{'s' if len(unknown) > 1 else ''} "
