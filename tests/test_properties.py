@@ -354,7 +354,7 @@ def test_fit_refuses_what_is_not_a_table_of_numbers(X):
         n = len(X) if isinstance(X, list) else 3
     y = np.arange(n) % 2
     model, error = _outcome(lambda: reglab.fit(X, y, reglab.TrainConfig(n_iterations=2)), "X", "y", "samples")
-    if _is_table(X) and n >= 1:  # huge values may diverge, as documented
+    if _is_table(X) and n >= 2:  # (one row has one class: refused); huge values may diverge, as documented
         assert error is None or isinstance(error, reglab.TrainingDivergedError), error
         if error is None:
             _assert_finite_params(model)
