@@ -21,15 +21,18 @@ def _terminate(signum, frame):
     raise Terminated
 
 
+def report_interrupt(interrupt: KeyboardInterrupt) -> int:
+    """Say on stderr that the program was interrupted (Ctrl-C) or terminated (SIGTERM); return its status."""
+    terminated = isinstance(interrupt, Terminated)
+    print(TERMINATED if terminated else INTERRUPTED, file=sys.stderr)
+    return 143 if terminated else 130
+
+
 def main() -> int:
     """Run the ``reglab`` command line (``reglab.cli.main``) and return its exit status."""
     signal.signal(signal.SIGTERM, _terminate)
     try:
         from .cli import main as run
-    except Terminated:
-        print(TERMINATED, file=sys.stderr)
-        return 143
-    except KeyboardInterrupt:
-        print(INTERRUPTED, file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as interrupt:
+        return report_interrupt(interrupt)
     return run()

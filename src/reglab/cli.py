@@ -17,7 +17,7 @@ from pathlib import Path
 
 import click
 
-from ._launch import INTERRUPTED, TERMINATED, Terminated
+from ._launch import report_interrupt
 
 __all__ = ["main", "cli"]
 
@@ -360,10 +360,11 @@ def sweep(data, n_samples, noise, test_fraction, data_seed, standardize, l2, l1,
     from .files import check_free_folder
     from .report import default_run_dir
     from .store import ReadOnlyStoreError, ResultStore
+    from .report import count
     from .sweep import SweepSpec, check_memory, check_settings, run_sweep
-    from .validation import check_int
-    from .sweep_report import count, describe_settings, summary_text, write_sweep_csv, write_sweep_run
+    from .sweep_report import describe_settings, summary_text, write_sweep_csv, write_sweep_run
     from .train import fit_many
+    from .validation import check_int
 
     if n_seeds < 1:
         raise click.BadParameter(f"must be an integer >= 1; got {n_seeds}", param_hint="--seeds")
@@ -386,10 +387,7 @@ def sweep(data, n_samples, noise, test_fraction, data_seed, standardize, l2, l1,
     if spec.n_models > GRID_CONFIRM_LIMIT and not yes:
         if not sys.stdin.isatty():
             raise click.UsageError(f"the grid has {spec.n_models} models (more than {GRID_CONFIRM_LIMIT}); pass --yes to train it")
-        if not click.confirm(f"Train {spec.n_models} models?", default=False):
-            # Declined: status 1, not 130 (an interrupt) nor 2 (a usage error).
-            click.echo("reglab: aborted", err=True)
-            sys.exit(1)
+        click.confirm(f"Train {spec.n_models} models?", abort=True)
     check_memory(dataset, spec, batch_size=batch_size)
     click.echo(f"Grid: {count(spec.n_configurations, 'configuration')} × {count(n_seeds, 'seed')} = "
                f"{count(spec.n_models, 'model')}; store: {db}")
@@ -509,12 +507,13 @@ def _run(argv) -> int:
     try:
         cli.main(args=argv, prog_name="reglab", standalone_mode=False)
     except click.exceptions.Abort as error:
-        # click turns a Ctrl-C (or SIGTERM) during a command into Abort, as it does a declined confirmation
-        if isinstance(error.__cause__, Terminated):
-            click.echo(TERMINATED, err=True)
-            return 143
-        click.echo(INTERRUPTED if isinstance(error.__cause__, KeyboardInterrupt) else "reglab: aborted", err=True)
-        return 130
+        # click turns a Ctrl-C (or SIGTERM) during a command, or at a prompt, into Abort, as it does a
+        # declined confirmation: status 1 for that, not 130 (an interrupt) nor 2 (a usage error)
+        interrupt = error.__cause__ or error.__context__
+        if isinstance(interrupt, KeyboardInterrupt):
+            return report_interrupt(interrupt)
+        click.echo("reglab: aborted", err=True)
+        return 1
     except click.ClickException as error:
         click.echo(f"reglab: error: {error.format_message()}", err=True)
         return EXIT_USAGE
@@ -523,12 +522,8 @@ def _run(argv) -> int:
         message = next((line.strip() for line in str(error).splitlines() if line.strip()), type(error).__name__)
         click.echo(f"reglab: error: {message}", err=True)
         return EXIT_USAGE
-    except Terminated:
-        click.echo(TERMINATED, err=True)
-        return 143
-    except KeyboardInterrupt:
-        click.echo(INTERRUPTED, err=True)
-        return 130
+    except KeyboardInterrupt as interrupt:
+        return report_interrupt(interrupt)
     return 0
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
@@ -19,7 +19,7 @@ from ._signals import interrupts_deferred
 from .config import COURSE_CONFIGS, TrainConfig
 from .model import Model
 from .train import fit_many
-from .validation import check_int
+from .validation import check_seeds
 
 __all__ = ["ModelResult", "CompareResult", "compare", "course_study_configs", "SeedStudy", "compare_seeds", "measure"]
 
@@ -294,15 +294,7 @@ def compare_seeds(
     """
     _check_dataset(dataset)
     configs = _check_configs(configs)
-    if isinstance(seeds, (str, bytes)) or not isinstance(seeds, Iterable):
-        raise TypeError(f"seeds must be a sequence of seeds, such as range(5); got {type(seeds).__name__}")
-    seeds = tuple(check_int(f"seeds[{k}]", seed, low=0) for k, seed in enumerate(seeds))
-    if not seeds:
-        raise ValueError("seeds must hold at least one seed; got none")
-    if len(set(seeds)) < len(seeds):
-        repeated = next(seed for seed in seeds if seeds.count(seed) > 1)
-        raise ValueError(f"seeds must be different (a repeated seed repeats a run and narrows the interval); "
-                         f"{repeated} is given twice")
+    seeds = tuple(check_seeds(seeds))
     total = sum(c.n_iterations for c in configs.values()) * (len(seeds) + 1)
     done = [0]
 

@@ -267,7 +267,6 @@ class CompareRun:
         self._added: set[str] = set()  # names of the models whose files are written
         self._lock = threading.Lock()  # add() may be called from several training threads
         self._finished = False
-        self._closed = False  # the with block has ended
 
     def __enter__(self) -> CompareRun:
         try:
@@ -282,7 +281,7 @@ class CompareRun:
         if unfinished:
             exc_type, exc = RuntimeError, RuntimeError("CompareRun.finish was not called: the incomplete run folder is removed")
         with self._lock:  # an add() being written ends first, and none starts after
-            self._closed = True
+            self._stage = None
         if exc_type is not None:
             self._figures.cancel()  # nothing may write into the folder once it is removed
         self._folder.__exit__(exc_type, exc, tb)  # renames the folder, or removes it after an error
@@ -290,7 +289,7 @@ class CompareRun:
             raise exc
 
     def _staged(self) -> Path:
-        if self._stage is None or self._finished or self._closed:
+        if self._stage is None or self._finished:
             raise RuntimeError("CompareRun writes only inside its with block, before finish")
         return self._stage
 

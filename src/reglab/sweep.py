@@ -19,7 +19,7 @@ import numpy as np
 from .config import TrainConfig
 from .stats import Interval, mean_interval
 from .train import _batch_key, available_memory, fit_many, model_bytes
-from .validation import check_int, check_real
+from .validation import check_int, check_real, check_seeds
 
 __all__ = [
     "AXES",
@@ -73,13 +73,8 @@ class SweepSpec:
                 first, again = (values[i] for i in repeat)
                 raise ValueError(f"grid axis {name!r} must hold each value once; got {again!r} after {first!r} in {values!r}")
             axes[name] = tuple(values)
-        seeds = _check_seeds(self.seeds)
-        if not seeds:
-            raise ValueError("seeds must hold at least one seed; got none")
-        if not isinstance(seeds, range) and len(set(seeds)) != len(seeds):
-            raise ValueError(f"seeds must be distinct; got {seeds}")
         object.__setattr__(self, "axes", axes)
-        object.__setattr__(self, "seeds", seeds)
+        object.__setattr__(self, "seeds", check_seeds(self.seeds))
         check_real("dev_fraction", self.dev_fraction, low=0, high=1, low_inclusive=False, high_inclusive=False)
         check_int("split_seed", self.split_seed, low=0)
 
@@ -113,16 +108,6 @@ def find_repeat(name: str, values: Sequence) -> tuple[int, int] | None:
         if first != position:
             return first, position
     return None
-
-
-def _check_seeds(seeds) -> Sequence[int]:
-    """Seeds as a tuple of valid seeds; a range of them stays a range (distinct, checked at its ends)."""
-    if isinstance(seeds, range) and seeds.step > 0:
-        for end in (seeds[:1], seeds[-1:]):
-            for seed in end:
-                check_int("seeds[]", seed, low=0, high=2**32 - 1)
-        return seeds
-    return tuple(check_int("seeds[]", s, low=0, high=2**32 - 1) for s in seeds)
 
 
 @dataclass(frozen=True)

@@ -138,7 +138,7 @@ def check_training_memory(configs: Sequence[TrainConfig], X: np.ndarray, record_
     )
     limit = available_memory() // 2
     if need > limit:
-        sizes = sorted({c.hidden_layer_sizes for c in configs}, key=sum, reverse=True)[0]
+        sizes = max((c.hidden_layer_sizes for c in configs), key=sum)
         raise MemoryError(
             f"training {len(configs)} model{'s' if len(configs) != 1 else ''} (hidden_layer_sizes up to "
             f"{','.join(map(str, sizes))}) on {n_examples} examples needs about {need / 2**20:,.0f} MiB, more than "

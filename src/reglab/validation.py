@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -79,6 +79,29 @@ def check_int(name: str, value, *, low: int | None = None, high: int | None = No
     if (low is not None and number < low) or (high is not None and number > high):
         raise ValueError(f"{name} must be {allowed}; got {_describe(value)}")
     return number
+
+
+def check_seeds(seeds) -> Sequence[int]:
+    """At least one seed, each in [0, 2**32 - 1] and given once, as a tuple; a range stays a range.
+
+    A repeated seed would repeat a run and narrow an interval over seeds. A range is checked at its
+    ends (its seeds are distinct), so that a grid of many seeds is never listed.
+    """
+    if isinstance(seeds, (str, bytes)) or not isinstance(seeds, Iterable):
+        raise TypeError(f"seeds must be a sequence of seeds, such as range(5); got {type(seeds).__name__}")
+    if isinstance(seeds, range) and seeds.step > 0:
+        for k in ((0, len(seeds) - 1) if seeds else ()):
+            check_int(f"seeds[{k}]", seeds[k], low=0, high=2**32 - 1)
+        checked = seeds
+    else:
+        checked = tuple(check_int(f"seeds[{k}]", seed, low=0, high=2**32 - 1) for k, seed in enumerate(seeds))
+        if len(set(checked)) < len(checked):
+            repeated = next(seed for seed in checked if checked.count(seed) > 1)
+            raise ValueError(f"seeds must be different (distinct: a repeated seed repeats a run and narrows the interval); "
+                             f"{repeated} is given twice")
+    if not checked:
+        raise ValueError("seeds must hold at least one seed; got none")
+    return checked
 
 
 def check_choice(name: str, value, choices: Sequence[str]) -> str:
