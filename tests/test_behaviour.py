@@ -10,10 +10,14 @@ import numpy as np
 import pytest
 
 import reglab
-from reglab import TrainConfig, masks, train
-from reglab.masks import CourseMasks, FreshMasks
-from reglab.params import init_course
-from reglab.train import Hyper
+import reglab.experiments.compare
+from reglab import training
+from reglab.training import batch_hyper
+from reglab import TrainConfig
+from reglab.engine import loop as train, masks
+from reglab.engine.masks import CourseMasks, FreshMasks
+from reglab.engine.params import init_course
+from reglab.engine.loop import Hyper
 
 
 def blobs(seed: int = 0, n: int = 80) -> tuple[np.ndarray, np.ndarray]:
@@ -120,7 +124,7 @@ def test_per_layer_keep_prob(data):
     X, y = data
     per_layer = TrainConfig(keep_prob=(0.5, 1.0), n_iterations=300)
     assert per_layer.keep_prob == (0.5, 1.0)
-    np.testing.assert_array_equal(Hyper.from_configs([per_layer]).keep_prob, [[0.5, 1.0]])
+    np.testing.assert_array_equal(batch_hyper([per_layer]).keep_prob, [[0.5, 1.0]])
 
     plain, first_only, both, second_only, ones = reglab.fit_many(
         X,
@@ -187,7 +191,7 @@ def test_fresh_masks_alone_change_the_model(data):
     X, y = data
     XT, YT = X.T, y[None, :].astype(float)
     params = init_course((2, 20, 3, 1))
-    hyper = Hyper.from_configs([TrainConfig(keep_prob=0.7)])
+    hyper = batch_hyper([TrainConfig(keep_prob=0.7)])
 
     def run(seed):
         source = FreshMasks(hyper.keep_prob, [np.random.default_rng(seed)])
@@ -214,7 +218,7 @@ def test_course_masks_are_the_same_every_iteration(data):
     X, y = data
     XT, YT = X.T, y[None, :].astype(float)
     m = XT.shape[1]
-    hyper = Hyper.from_configs([TrainConfig(keep_prob=0.86)])
+    hyper = batch_hyper([TrainConfig(keep_prob=0.86)])
     recorder = Recorder(CourseMasks(hyper.keep_prob))
     train.train_loop(XT, YT, init_course((2, 20, 3, 1)), hyper, recorder, n_iterations=25)
     assert len(recorder.calls) == 25
@@ -229,7 +233,7 @@ def test_course_masks_are_the_same_every_iteration(data):
 def test_fresh_masks_change_every_iteration(data):
     X, y = data
     XT, YT = X.T, y[None, :].astype(float)
-    hyper = Hyper.from_configs([TrainConfig(keep_prob=0.86)])
+    hyper = batch_hyper([TrainConfig(keep_prob=0.86)])
     recorder = Recorder(FreshMasks(hyper.keep_prob, [np.random.default_rng(0)]))
     train.train_loop(XT, YT, init_course((2, 20, 3, 1)), hyper, recorder, n_iterations=10)
     first_layer = [call[0] for call in recorder.calls]
@@ -295,7 +299,7 @@ def test_wrong_types_of_settings_are_refused():
 
 def test_models_too_big_for_memory_are_refused_before_anything_is_allocated(data, monkeypatch):
     X, y = data
-    monkeypatch.setattr(train, "available_memory", lambda: 2 * 2**20)  # 1 MiB allowed
+    monkeypatch.setattr(training, "available_memory", lambda: 2 * 2**20)  # 1 MiB allowed
     with pytest.raises(MemoryError, match=r"training 1 model \(hidden_layer_sizes up to 500,500\) on 80 examples "
                                           r"needs about 11 MiB, more than the 1 MiB allowed"):
         reglab.fit(X, y, TrainConfig(hidden_layer_sizes=(500, 500), n_iterations=10))
@@ -316,8 +320,8 @@ def test_the_recorded_iterations_are_every_record_every_th_and_the_last():
         (lambda d: reglab.compare("field"), TypeError, r"dataset must be a data set .*resolve_data\('field'\).*; got str"),
         (lambda d: reglab.compare(d, [TrainConfig()]), TypeError, "configs must map model names to TrainConfig.*; got list"),
         (lambda d: reglab.compare(d, {"a": 0.7}), TypeError, r"configs\['a'\] must be a TrainConfig; got float"),
-        (lambda d: reglab.experiments.compare_seeds(d, seeds=5), TypeError, r"seeds must be a sequence .*range\(5\); got int"),
-        (lambda d: reglab.experiments.compare_seeds(d, seeds=[1, 1]), ValueError, "seeds must be different .*1 is given twice"),
+        (lambda d: reglab.experiments.compare.compare_seeds(d, seeds=5), TypeError, r"seeds must be a sequence .*range\(5\); got int"),
+        (lambda d: reglab.experiments.compare.compare_seeds(d, seeds=[1, 1]), ValueError, "seeds must be different .*1 is given twice"),
         (lambda d: reglab.fit(d.X_train, d.y_train, {"l2": 0.7}), TypeError, "config must be a TrainConfig.*; got dict"),
         (lambda d: reglab.fit(d.X_train, d.y_train, l2=0.7), TypeError, r"fit got unexpected keyword argument 'l2' \(settings"),
     ],
@@ -379,7 +383,7 @@ def compare_dataset(data):
 
 
 def test_compare_trains_each_model_as_fit_alone_would(data):
-    from reglab.experiments import compare
+    from reglab.experiments.compare import compare
 
     dataset = compare_dataset(data)
     configs = {
@@ -405,7 +409,7 @@ def test_compare_trains_each_model_as_fit_alone_would(data):
 def test_compare_hands_each_result_over_as_soon_as_it_is_measured(data):
     import threading
 
-    from reglab.experiments import compare
+    from reglab.experiments.compare import compare
 
     configs = {"plain": TrainConfig(n_iterations=300), "L2": TrainConfig(l2=0.7, n_iterations=300),
                "dropout": TrainConfig(keep_prob=0.86, n_iterations=300)}
@@ -425,7 +429,7 @@ def test_compare_hands_each_result_over_as_soon_as_it_is_measured(data):
 
 
 def test_an_error_in_on_result_stops_the_comparison(data):
-    from reglab.experiments import compare
+    from reglab.experiments.compare import compare
 
     def refuse(result):
         raise OSError(f"disk full while saving {result.name}")
@@ -442,7 +446,7 @@ def test_a_ctrl_c_while_compare_starts_its_threads_stops_every_model_before_comp
     import signal
     import threading
 
-    from reglab import experiments
+    from reglab.experiments import compare as experiments
 
     real_start = threading.Thread.start
 
@@ -480,7 +484,7 @@ def test_interrupts_deferred_raises_a_ctrl_c_when_the_block_ends():
 
 
 def test_compare_reports_a_diverging_model_and_stops_the_others(data):
-    from reglab.experiments import compare
+    from reglab.experiments.compare import compare
 
     configs = {"slow": TrainConfig(n_iterations=200000), "diverges": TrainConfig(learning_rate=1e6, n_iterations=300)}
     done = []

@@ -68,8 +68,8 @@ def test_the_command_line_loads_numpy_and_the_training_code_only_for_a_command_t
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert completed.returncode == 0, completed.stderr
     loaded, homes, missing = completed.stdout.splitlines()
-    assert loaded == "['reglab', 'reglab._launch', 'reglab.cli']"
-    assert homes == "reglab.train reglab.model reglab.config"
+    assert loaded == "['reglab', 'reglab._launch', 'reglab._version', 'reglab.cli']"
+    assert homes == "reglab.training reglab.model reglab.config"
     assert missing == "[]"
     import reglab
 
@@ -317,7 +317,9 @@ def test_an_existing_output_folder_is_not_overwritten(tmp_path):
 @pytest.mark.parametrize("args", [["--lr", "0"], ["--keep-prob", "2"], ["--data", "nosuchset"], ["--seeds", "0"], ["--out", "BUSY"]])
 def test_compare_checks_its_input_before_it_starts_figure_processes_or_trains(tmp_path, monkeypatch, capsys, args):
     # So that bad input is reported at once (the figure processes take about a second to stop).
-    from reglab import cli, experiments, figure_jobs
+    from reglab import cli
+    from reglab.experiments import compare as experiments
+    from reglab.runs import figure_jobs
 
     def started(*args, **kwargs):
         raise AssertionError("started although the input is bad")
@@ -359,7 +361,7 @@ def test_bad_values_are_named_by_their_option(tmp_path, capsys, args, option, de
 
 
 def test_models_too_big_for_memory_are_refused_with_the_estimate_and_nothing_is_left(tmp_path, monkeypatch, capsys):
-    from reglab import cli, train
+    from reglab import cli, training as train
 
     monkeypatch.setattr(train, "available_memory", lambda: 2 * 2**20)  # 1 MiB allowed
     out = tmp_path / "runs" / "study"

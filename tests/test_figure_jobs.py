@@ -14,11 +14,13 @@ from pathlib import Path
 import pytest
 
 import reglab
-from reglab import figure_jobs, plots
+import reglab.experiments.compare
+from reglab import plots
+from reglab.runs import figure_jobs
 from reglab.config import TrainConfig
 from reglab.datasets import resolve_data
-from reglab.experiments import compare
-from reglab.report import CompareRun, write_compare_run
+from reglab.experiments.compare import compare
+from reglab.runs.compare import CompareRun, write_compare_run
 
 FIGURES = ("costs.png", "boundaries.png", "boundary-plain.png", "boundary-l2-lambd-0.7.png", "boundary-dropout.png")
 
@@ -181,7 +183,7 @@ def test_a_compare_run_takes_results_of_its_own_data_set_inside_its_block(result
 
 def test_the_single_run_beside_the_seeds_is_called_the_notebooks_only_with_the_notebooks_settings():
     from reglab import COURSE_CONFIGS
-    from reglab.report import _single_run_label
+    from reglab.runs.compare import _single_run_label
 
     course = list(COURSE_CONFIGS.values())
     assert _single_run_label(course[::-1]) == "the notebook's settings, one run (course init and masks)"
@@ -207,9 +209,9 @@ def test_several_threads_may_queue_figures_at_once(result, tmp_path):
 
 def test_an_error_in_a_worker_job_reaches_the_caller_and_no_run_folder_is_made(result, tmp_path):
     # A "$" in a model name starts mathtext, which matplotlib refuses to parse when it draws the title.
-    bad = reglab.experiments.CompareResult(
+    bad = reglab.experiments.compare.CompareResult(
         result.dataset,
-        tuple(reglab.experiments.measure(f"{r.name} $\\frac$", r.model, result.dataset) for r in result.results),
+        tuple(reglab.experiments.compare.measure(f"{r.name} $\\frac$", r.model, result.dataset) for r in result.results),
         result.engine,
     )
     with figure_jobs.FigureWorker() as worker:
@@ -236,8 +238,8 @@ def test_a_failing_job_reports_its_own_message(result, tmp_path):
 
 
 def test_same_error_without_a_worker(result, tmp_path):
-    bad = reglab.experiments.CompareResult(
-        result.dataset, (reglab.experiments.measure("cost $\\frac$", result["plain"].model, result.dataset),),
+    bad = reglab.experiments.compare.CompareResult(
+        result.dataset, (reglab.experiments.compare.measure("cost $\\frac$", result["plain"].model, result.dataset),),
         result.engine,
     )
     with pytest.raises(ValueError, match=r"Expected \\frac\{num\}\{den\}"):

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import scipy.io
 
-from reglab import network, ops, penalties, train
-from reglab.gradcheck import GradcheckResult, KinkError, gradient_check, run_gradchecks
-from reglab.masks import CourseMasks
-from reglab.params import Params, init_course
-from reglab.train import Hyper
+from reglab.engine import loop as train, network, ops, penalties
+from reglab.engine.gradcheck import GradcheckResult, KinkError, gradient_check, run_gradchecks
+from reglab.engine.masks import CourseMasks
+from reglab.engine.params import Params, init_course
+from reglab.engine.loop import Hyper
 
 ALL_NAMES = [
     "plain",

@@ -13,12 +13,13 @@ import pytest
 from scipy.io import loadmat
 
 import reglab
-from reglab import kernels, masks, train
-from reglab.masks import CourseMasks, FreshMasks
-from reglab.early_stopping import EarlyStopping
-from reglab.params import init_fresh
-from reglab.train import Hyper, TrainingDivergedError, train_loop
-from reglab.kernels import train_loop_compiled
+import reglab.engine.params
+from reglab.engine import compiled as kernels, loop as train, masks
+from reglab.engine.masks import CourseMasks, FreshMasks
+from reglab.engine.early_stopping import EarlyStopping
+from reglab.engine.params import init_fresh, model_streams
+from reglab.engine.loop import Hyper, TrainingDivergedError, train_loop
+from reglab.engine.compiled import train_loop_compiled
 
 N_ITER = 1000
 TOL = 1e-9
@@ -66,7 +67,7 @@ def _sources(mode, hyper: Hyper, n_models: int):
     return make(), make()
 
 
-def _max_difference(a: reglab.params.Params, b: reglab.params.Params) -> float:
+def _max_difference(a: reglab.engine.params.Params, b: reglab.engine.params.Params) -> float:
     return max(float(np.max(np.abs(x - y))) for x, y in zip(a.weights + a.biases, b.weights + b.biases))
 
 
@@ -220,7 +221,7 @@ def test_monitor_stops_before_the_update_of_its_iteration():
     calls = []
 
     def stop_at_200(i, current):
-        calls.append((i, reglab.params.copy(current)))
+        calls.append((i, reglab.engine.params.copy(current)))
         return i == 200
 
     stopped, history = train_loop_compiled(
@@ -250,7 +251,7 @@ def test_fresh_masks_differ_between_models_and_from_course_masks():
     # Guards the fresh-mask path against one stream shared by all models or the fixed draws.
     X, Y = _problem()
     one = init_fresh((2, 8, 1), [np.random.default_rng(3)])
-    params = reglab.params.stack([one, one])  # two identical networks
+    params = reglab.engine.params.stack([one, one])  # two identical networks
     hyper = Hyper(np.full(2, 0.1), np.zeros(2), np.zeros(2), np.full((2, 1), 0.8))
 
     def fresh(*seeds):
@@ -281,23 +282,9 @@ def test_parallel_and_serial_give_identical_results():
 def test_input_parameters_are_not_modified():
     X, Y = _problem()
     params = init_fresh((2, 8, 1), [np.random.default_rng(0)])
-    before = reglab.params.copy(params)
+    before = reglab.engine.params.copy(params)
     train_loop_compiled(X, Y, params, _hyper(1, 1, 0.1, 0.0, 1.0), None, 20)
     assert _max_difference(before, params) == 0.0
-
-
-def test_float32_is_close_to_float64():
-    X, Y = _problem()
-    sizes, n_models = (2, 20, 3, 1), 3
-    params = init_fresh(sizes, [np.random.default_rng(k) for k in range(n_models)])
-    hyper = _hyper(n_models, 2, 0.7, 0.0, 0.86)
-    p64, h64 = train_loop_compiled(X, Y, params, hyper, CourseMasks(hyper.keep_prob), N_ITER)
-    p32, h32 = train_loop_compiled(X, Y, params, hyper, CourseMasks(hyper.keep_prob), N_ITER, dtype=np.float32)
-    assert all(W.dtype == np.float64 for W in p32.weights)  # returned as float64
-    # Single precision: about 1e-7 relative per operation, grown over 1000 iterations.
-    assert _max_difference(p64, p32) < 1e-4
-    np.testing.assert_allclose(h32.cost, h64.cost, rtol=1e-5)
-    assert _max_difference(p64, p32) > 0.0  # it did compute in single precision
 
 
 def test_callbacks_are_called_at_the_record_points():
@@ -333,8 +320,6 @@ def test_user_errors():
     X, Y = _problem()
     params = init_fresh((2, 8, 1), [np.random.default_rng(0)])
     hyper = _hyper(1, 1, 0.0, 0.0, 1.0)
-    with pytest.raises(ValueError, match=r"dtype must be one of 'float64', 'float32'; got 'int32'"):
-        train_loop_compiled(X, Y, params, hyper, None, 10, dtype=np.int32)
     with pytest.raises(ValueError, match="n_iterations must be an integer >= 1; got 0"):
         train_loop_compiled(X, Y, params, hyper, None, 0)
     with pytest.raises(TypeError, match="mask_source must be None, .*got function"):
@@ -363,10 +348,6 @@ def test_fit_many_dispatches_to_the_compiled_engine():
         assert c.config == r.config
         assert _max_difference(r.params, c.params) < TOL
         np.testing.assert_allclose(c.history.cost, r.history.cost, rtol=0, atol=TOL)
-    single = reglab.fit_many(X.T, Y[0], configs[:1], engine="compiled", dtype=np.float32)
-    assert 0.0 < _max_difference(single[0].params, reference[0].params) < 1e-4
-    with pytest.raises(ValueError, match="dtype must be float64 for engine 'reference'"):
-        reglab.fit_many(X.T, Y[0], configs, engine="reference", dtype=np.float32)
 
 
 def test_fit_many_trains_decay_max_norm_and_early_stopping_compiled():
@@ -392,9 +373,6 @@ def test_fit_many_trains_decay_max_norm_and_early_stopping_compiled():
             r.history.best_iteration, r.history.stopped_iteration)
         np.testing.assert_allclose(c.history.dev_cost, r.history.dev_cost, rtol=0, atol=TOL)
         np.testing.assert_array_equal(c.history.dev_accuracy, r.history.dev_accuracy)
-    # In float32 only the compiled engine can have run (the reference refuses it): no fallback.
-    single = reglab.fit_many(X.T, Y[0], configs, engine="compiled", dtype=np.float32, record_every=20)
-    assert 0.0 < _max_difference(single[0].params, reference[0].params) < 1e-4
 
 
 @pytest.mark.slow
@@ -452,7 +430,7 @@ def test_fresh_hashes_follow_the_written_definition(key):
 
 def _many_masks(keep_prob: float, n_models: int = 4, n_iterations: int = 40):
     """Masks (T, M, S, m) of a [2, 20, 3, 1] network on 211 examples, from model_streams keys."""
-    _, rngs = train.model_streams(11, n_models)
+    _, rngs = model_streams(11, n_models)
     source = FreshMasks(np.full((n_models, 2), keep_prob), rngs)
     shapes = [(20, 211), (3, 211)]
     return np.stack([np.concatenate(source(shapes), axis=1) for _ in range(n_iterations)])
@@ -500,7 +478,7 @@ def test_fresh_masks_are_deterministic_and_count_iterations():
     shapes = [(20, 50), (3, 50)]
 
     def source(seed):
-        return FreshMasks(keep, train.model_streams(seed, 2)[1])
+        return FreshMasks(keep, model_streams(seed, 2)[1])
 
     a, b, c = source(4), source(4), source(5)
     np.testing.assert_array_equal(a.keys, b.keys)

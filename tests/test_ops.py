@@ -12,8 +12,8 @@ import warnings
 import numpy as np
 import pytest
 
-from reglab import network, ops, penalties
-from reglab.params import Params
+from reglab.engine import network, ops, penalties
+from reglab.engine.params import Params
 
 M = 3  # models
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import reglab
-from reglab import network, ops
-from reglab.early_stopping import stratified_holdout
+from reglab.engine import network, ops
+from reglab.engine.early_stopping import stratified_holdout
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,9 @@ import numpy as np
 import pytest
 
 import reglab
-from reglab.store import (
+import reglab.experiments.store
+import reglab.experiments.sweep
+from reglab.experiments.store import (
     STORE_SCHEMA_VERSION,
     ResultStore,
     config_key,
@@ -83,7 +85,7 @@ def test_config_key_is_the_same_in_another_process():
         """
         import numpy as np, reglab
         from types import SimpleNamespace
-        from reglab.store import config_key, dataset_fingerprint
+        from reglab.experiments.store import config_key, dataset_fingerprint
         data = SimpleNamespace(X_train=np.array([[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]]), y_train=np.array([0, 1, 1]),
                                X_test=np.array([[6.0, 7.0], [8.0, 9.5]]), y_test=np.array([1, 0]))
         config = reglab.TrainConfig(l2=0.7, keep_prob=(0.9, 0.5), seed=11, mask_mode="fresh")
@@ -152,7 +154,7 @@ def test_dataset_fingerprint_follows_points_labels_and_split():
         ),
         _toy_dataset(y_train=np.array(["a", "b", "b"])),
     ]
-    # A dev set held out of the training points (as reglab.sweep.DevSplit has) is part of the data.
+    # A dev set held out of the training points (as reglab.experiments.sweep.DevSplit has) is part of the data.
     changed.append(_toy_dataset(X_dev=np.array([[1.0, 1.0]]), y_dev=np.array([1])))
     changed.append(_toy_dataset(X_dev=np.array([[1.0, 1.0]]), y_dev=np.array([0])))
     prints = [dataset_fingerprint(d) for d in changed]
@@ -508,7 +510,7 @@ def test_a_foreign_database_in_use_is_refused_untouched(tmp_path):
 _WRITER = textwrap.dedent(
     """
     import sys, time
-    from reglab.store import ResultStore
+    from reglab.experiments.store import ResultStore
 
     path, n_batches, batch_size, pause = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
     keys = [f"b{b:03d}-{i:04d}" for b in range(n_batches) for i in range(batch_size)]
@@ -611,7 +613,7 @@ def test_a_read_only_store_is_read_and_never_written(tmp_path):
     with ResultStore(path, read_only=True) as store:
         assert store.read_only and store.why_read_only == "read-only (opened with read_only=True)"
         assert [r["key"] for r in store.rows()] == ["a"] and store.missing(["a", "b"]) == ["b"]
-        with pytest.raises(reglab.store.ReadOnlyStoreError, match=r"r\.db' is read-only .*rows cannot be added"):
+        with pytest.raises(reglab.experiments.store.ReadOnlyStoreError, match=r"r\.db' is read-only .*rows cannot be added"):
             store.add_batch([_row("b")])
     assert _snapshot(path) == before  # no row, no -wal or -shm file beside it
     with pytest.raises(ValueError, match=r"new\.db' does not exist and cannot be made a store \(read_only=True\)"):

@@ -11,10 +11,12 @@ import numpy as np
 import pytest
 
 import reglab
+import reglab.experiments.sweep
+import reglab.training
 from reglab.datasets import make_dataset
-from reglab.experiments import compare_seeds, course_study_configs
-from reglab.store import ResultStore
-from reglab.sweep import SweepSpec, expand, run_sweep, split_dev, summarize
+from reglab.experiments.compare import compare_seeds, course_study_configs
+from reglab.experiments.store import ResultStore
+from reglab.experiments.sweep import SweepSpec, expand, run_sweep, split_dev, summarize
 
 from .test_cli import assert_png, assert_user_error, run
 
@@ -103,7 +105,7 @@ def _row(l2, seed, dev, test):
 def test_the_dev_set_chooses_not_the_test_set():
     rows = [_row(0.0, 0, 0.80, 0.99), _row(0.0, 1, 0.82, 0.97), _row(0.7, 0, 0.90, 0.70), _row(0.7, 1, 0.88, 0.72)]
     summaries = summarize(rows)
-    result = reglab.sweep.SweepResult(SweepSpec(QUICK), None, tuple(rows), tuple(summaries), trained=0)
+    result = reglab.experiments.sweep.SweepResult(SweepSpec(QUICK), None, tuple(rows), tuple(summaries), trained=0)
     assert result.best.settings["l2"] == 0.7
     assert result.best.dev.mean == pytest.approx(0.89) and result.best.test.mean == pytest.approx(0.71)
 
@@ -281,14 +283,14 @@ def test_size_and_memory_are_known_without_building_the_grid(monkeypatch, datase
     def built(*args, **kwargs):
         raise AssertionError("the grid was built")
 
-    monkeypatch.setattr(reglab.sweep, "expand", built)
+    monkeypatch.setattr(reglab.experiments.sweep, "expand", built)
     spec = SweepSpec(QUICK, {"l2": (0.0, 0.1, 0.7), "keep_prob": (1.0, 0.8)}, seeds=range(10**8))
     assert (spec.n_configurations, spec.n_models) == (6, 6 * 10**8)
     with pytest.raises(MemoryError, match=r"a sweep of 600,000,000 models needs about [\d,]+ MiB"):
-        reglab.sweep.check_memory(dataset, spec, batch_size=64, memory_limit=2**40)
-    reglab.sweep.check_settings(spec)
+        reglab.experiments.sweep.check_memory(dataset, spec, batch_size=64, memory_limit=2**40)
+    reglab.experiments.sweep.check_settings(spec)
     with pytest.raises(ValueError, match="keep_prob"):
-        reglab.sweep.check_settings(SweepSpec(QUICK, {"keep_prob": (0.5, (0.9, 0.8, 0.7))}, seeds=range(10**8)))
+        reglab.experiments.sweep.check_settings(SweepSpec(QUICK, {"keep_prob": (0.5, (0.9, 0.8, 0.7))}, seeds=range(10**8)))
 
 
 def test_cli_sweep_refuses_a_sweep_too_big_for_memory_before_creating_the_store(tmp_path, monkeypatch, capsys):
@@ -297,7 +299,7 @@ def test_cli_sweep_refuses_a_sweep_too_big_for_memory_before_creating_the_store(
     def built(*args, **kwargs):
         raise AssertionError("the grid was built")
 
-    monkeypatch.setattr(reglab.sweep, "expand", built)
+    monkeypatch.setattr(reglab.experiments.sweep, "expand", built)
     common = ["sweep", "--data", "field", "--db", str(tmp_path / "mem.db"), "--out", str(tmp_path / "m"), "--yes"]
     for args, advice in (
         (["--hidden", "2000,2000,2000", "--l2", "0,0.1,0.2", "--seeds", "50", "--batch-size", "100000"], "--batch-size"),
@@ -326,8 +328,8 @@ def test_cli_sweep_checks_its_outputs_before_training(tmp_path, monkeypatch, cap
     def trained(*args, **kwargs):
         raise AssertionError("trained although an output is unusable")
 
-    monkeypatch.setattr(reglab.sweep, "run_sweep", trained)
-    monkeypatch.setattr(reglab.train, "fit_many", trained)
+    monkeypatch.setattr(reglab.experiments.sweep, "run_sweep", trained)
+    monkeypatch.setattr(reglab.training, "fit_many", trained)
     busy = tmp_path / "busy"
     busy.mkdir()
     (busy / "k").write_text("mine")
@@ -362,7 +364,7 @@ def test_cli_sweep_refuses_a_grid_value_given_twice(tmp_path, monkeypatch, capsy
     def trained(*args, **kwargs):
         raise AssertionError("trained although a grid value is repeated")
 
-    monkeypatch.setattr(reglab.sweep, "run_sweep", trained)
+    monkeypatch.setattr(reglab.experiments.sweep, "run_sweep", trained)
     command = ["sweep", "--data", "field", "--iterations", "20", "--seeds", "2", *args,
                "--db", str(tmp_path / "s.db"), "--out", str(tmp_path / "out")]
     assert cli.main(command) == 2
@@ -430,7 +432,7 @@ def test_cli_sweep_counts_in_words_and_shows_layer_sizes_one_way(tmp_path):
 
 
 def test_the_accuracy_figure_names_its_setting_as_its_axis_does():
-    from reglab.statplots import accuracy_against
+    from reglab.plots.summaries import accuracy_against
 
     rows = [_row(0.0, 0, 0.80, 0.99), _row(0.0, 1, 0.82, 0.97), _row(0.7, 0, 0.90, 0.70), _row(0.7, 1, 0.88, 0.72)]
     figure = accuracy_against(summarize(rows), "l2")
@@ -448,12 +450,12 @@ def _bold_cell(figure):
 
 
 def test_the_heatmap_marks_the_configuration_the_report_chooses_and_says_what_it_shows():
-    from reglab.statplots import dev_heatmap
+    from reglab.plots.summaries import dev_heatmap
 
     # A tie: the report chooses the first in grid order (keep_prob 1), which sorts into the second row.
     summaries = [_summary(0.88, l2=0.0, keep_prob=1.0), _summary(0.88, l2=0.0, keep_prob=0.86),
                  _summary(0.80, l2=0.7, keep_prob=1.0), _summary(0.80, l2=0.7, keep_prob=0.86)]
-    result = reglab.sweep.SweepResult(SweepSpec(QUICK), None, (), tuple(summaries), trained=0)
+    result = reglab.experiments.sweep.SweepResult(SweepSpec(QUICK), None, (), tuple(summaries), trained=0)
     assert result.best.settings["keep_prob"] == (1.0, 1.0)
     figure = dev_heatmap(summaries)
     assert _bold_cell(figure) == (0, 1)  # λ = 0, keep_prob = 1 (rows 0.86, 1)
@@ -466,7 +468,7 @@ def test_the_heatmap_marks_the_configuration_the_report_chooses_and_says_what_it
 
 
 def test_sweep_figures_stay_readable_for_many_values_one_value_and_many_panels():
-    from reglab.statplots import accuracy_against, dev_heatmap
+    from reglab.plots.summaries import accuracy_against, dev_heatmap
 
     many = [_summary(0.8 + k / 1000, l2=k / 50) for k in range(50)]
     assert dev_heatmap(many).get_size_inches()[0] * 150 <= 2400  # was 8625 pixels wide

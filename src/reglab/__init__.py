@@ -3,9 +3,14 @@
 The notebook's three-model study, exactly, and what it only mentions: tuning on a dev set,
 combining regularizers, the spread over seeds. Nothing here prints or shows figures: functions
 return results and matplotlib figures.
+
+The package's map: ``settings``/``config`` (what a training run is), ``training`` and ``model`` (training
+and trained networks), ``engine/`` (the numerics), ``datasets/``, ``experiments/`` (compare, sweep,
+store), ``plots/``, ``runs/`` (run folders), ``course/`` (the notebook's names), ``cli`` and
+``sklearn``.
 """
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 __all__ = [
     "__version__",
@@ -21,32 +26,20 @@ __all__ = [
     "load_model",
 ]
 
-# Every name and submodule loads on first use (PEP 562): `import reglab.cli`, and so `reglab --help`,
-# does not wait for NumPy and the training code, and the `reglab` command starts its figure
-# processes before it loads them.
+# Names load on first use (PEP 562): `reglab --help` does not wait for NumPy and the training code.
 _HOMES = {
     "COURSE_CONFIGS": "config",
     "TrainConfig": "config",
-    "CompareResult": "experiments",
-    "compare": "experiments",
+    "CompareResult": "experiments.compare",
+    "compare": "experiments.compare",
     "History": "model",
     "Model": "model",
     "load_model": "model",
-    "TrainingDivergedError": "train",
-    "fit": "train",
-    "fit_many": "train",
+    "TrainingDivergedError": "engine.loop",
+    "fit": "training",
+    "fit_many": "training",
 }
-_SUBMODULES = ("course", "datasets", "experiments", "gradcheck", "plots", "report", "stats", "store")
-
-# typing.TYPE_CHECKING without importing typing (20 ms before the `reglab` program handles Ctrl-C); type
-# checkers read a name TYPE_CHECKING as true
-TYPE_CHECKING = False
-if TYPE_CHECKING:  # pragma: no cover
-    from .config import COURSE_CONFIGS, TrainConfig
-    from .experiments import CompareResult, compare
-    from .model import History, Model, load_model
-    from .train import TrainingDivergedError, fit, fit_many
-del TYPE_CHECKING
+_SUBMODULES = ("course", "datasets", "engine", "experiments", "plots", "runs", "sklearn", "stats")
 
 
 def __getattr__(name):

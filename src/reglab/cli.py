@@ -124,7 +124,7 @@ def _load_data(data, n_samples, noise, test_fraction, data_seed):
     generator_options = {k: v for k, v in dict(n_samples=n_samples, noise=noise, test_fraction=test_fraction).items() if v is not None}
     with _options_named(_DATA_OPTIONS):
         dataset = resolve_data(data, seed=data_seed, **generator_options)
-    from .report import describe_data
+    from .runs.tables import describe_data
 
     click.echo(describe_data(dataset))
     return dataset
@@ -188,12 +188,13 @@ def compare(data, n_samples, noise, test_fraction, data_seed, standardize, hidde
     By default this reproduces the notebook exactly (course initialisation and dropout masks).
     """
     from .config import TrainConfig
-    from .experiments import compare as run_compare
-    from .experiments import compare_seeds, course_study_configs
-    from .figure_jobs import FigureWorker
+    from .experiments.compare import compare as run_compare
+    from .experiments.compare import compare_seeds, course_study_configs
+    from .runs.figure_jobs import FigureWorker
     from .files import check_free_folder
-    from .report import COURSE_MASKS_NOTE, CompareRun, count, default_run_dir, seed_text_table, text_table, threads_note
-    from .train import check_training_memory
+    from .runs.compare import CompareRun, seed_text_table
+    from .runs.tables import COURSE_MASKS_NOTE, count, default_run_dir, text_table, threads_note
+    from .training import check_training_memory
 
     keep = _float_list(keep_prob, "--keep-prob")
     with _options_named(_TRAINING_OPTIONS):
@@ -246,9 +247,10 @@ def train(data, n_samples, noise, test_fraction, data_seed, standardize, hidden,
           engine, weight_decay, max_norm, early_stopping, validation_fraction, patience, min_delta, out, l2, l1, keep_prob):
     """Train one model and save it (model.npz) with its figures and report."""
     from .config import TrainConfig
-    from .experiments import measure
-    from .report import default_run_dir, text_table, write_train_run
-    from .train import fit
+    from .experiments.compare import measure
+    from .runs.tables import default_run_dir, text_table
+    from .runs.train import write_train_run
+    from .training import fit
 
     keep = _float_list(keep_prob, "--keep-prob")
     with _options_named(_TRAINING_OPTIONS):
@@ -287,7 +289,7 @@ def _grid(text: str, option: str, axis: str, parse=float) -> tuple:
 
 def _check_once(values, shown, option: str, axis: str) -> None:
     """Refuse a grid value given twice (it would be counted twice and stored once)."""
-    from .sweep import find_repeat
+    from .experiments.sweep import find_repeat
 
     repeat = find_repeat(axis, values)
     if repeat is not None:
@@ -358,12 +360,11 @@ def sweep(data, n_samples, noise, test_fraction, data_seed, standardize, l2, l1,
     """
     from .config import TrainConfig
     from .files import check_free_folder
-    from .report import default_run_dir
-    from .store import ReadOnlyStoreError, ResultStore
-    from .report import count
-    from .sweep import SweepSpec, check_memory, check_settings, run_sweep
-    from .sweep_report import describe_settings, summary_text, write_sweep_csv, write_sweep_run
-    from .train import fit_many
+    from .runs.tables import count, default_run_dir
+    from .experiments.store import ReadOnlyStoreError, ResultStore
+    from .experiments.sweep import SweepSpec, check_memory, check_settings, run_sweep
+    from .runs.sweep import describe_settings, summary_text, write_sweep_csv, write_sweep_run
+    from .training import fit_many
     from .validation import check_int
 
     if n_seeds < 1:
@@ -478,7 +479,7 @@ def datasets(draw, out, n_samples, noise, test_fraction, seed):
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random test problem.")
 def gradcheck(seed):
     """Check the network's gradients against central differences (pass: relative error < 1e-7)."""
-    from .gradcheck import run_gradchecks
+    from .engine.gradcheck import run_gradchecks
 
     results = run_gradchecks(seed=seed)
     width = max(len(r.name) for r in results)

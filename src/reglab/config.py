@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from .masks import MASK_MODES
+from .engine.masks import MASK_MODES
 from .validation import check_choice, check_int, check_keep_prob, check_layer_sizes, check_real
 
 __all__ = ["TrainConfig", "INIT_MODES", "COURSE_CONFIGS"]

@@ -14,48 +14,17 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__, network, ops
+from ._version import __version__
+from .engine import network, ops
 from .config import TrainConfig
 from .files import atomic_path
-from .params import Params
+from .engine.loop import History
+from .engine.params import Params
 from .validation import check_X
 
 __all__ = ["History", "Model", "load_model", "MODEL_FORMAT_VERSION"]
 
 MODEL_FORMAT_VERSION = 1
-
-
-@dataclass(frozen=True)
-class History:
-    """Cost recorded during training.
-
-    iterations (T,): the iterations at which the cost was recorded (before that iteration's
-    update); cost (M, T) for a batch of M models, or (T,) for one model. With early stopping,
-    dev_cost and dev_accuracy (like cost) are measured on the held-out points at the same
-    iterations; best_iteration is the one whose weights were kept and stopped_iteration the one
-    at which training stopped (-1: it ran to the end); (M,) or scalars.
-    """
-
-    iterations: np.ndarray
-    cost: np.ndarray
-    dev_cost: np.ndarray | None = None
-    dev_accuracy: np.ndarray | None = None
-    best_iteration: np.ndarray | int | None = None
-    stopped_iteration: np.ndarray | int | None = None
-
-    def model(self, i: int) -> History:
-        if self.dev_cost is None:
-            return History(self.iterations, self.cost[i])
-        return History(self.iterations, self.cost[i], self.dev_cost[i], self.dev_accuracy[i],
-                       int(self.best_iteration[i]), int(self.stopped_iteration[i]))
-
-    @property
-    def early_stopped(self) -> bool:
-        return self.dev_cost is not None
-
-    @property
-    def final_cost(self) -> float:
-        return float(self.cost[..., -1])
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,9 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import check_is_fitted
 
 from .config import INIT_MODES, TrainConfig
-from .masks import MASK_MODES
+from .engine.masks import MASK_MODES
 from .model import Model
-from .train import ENGINES, fit
+from .training import ENGINES, fit
 
 try:
     from sklearn.utils.validation import validate_data as _validate_data

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
-from .validation import binary_labels, check_choice, check_real, check_X
+from ..validation import binary_labels, check_choice, check_real, check_X
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes

@@ -1,109 +1,41 @@
-"""The reference training loop: readable NumPy, the definition of correct.
+"""``fit`` and ``fit_many``: the validated entry to training, with scikit-learn-shaped data.
 
-``train_loop`` runs full-batch gradient descent for M networks at once (each with its own
-learning rate, penalties and keep_prob); ``fit`` and ``fit_many`` are the validated public
-entries, taking scikit-learn-shaped data and returning ``Model`` objects.
+``fit_many`` checks its input, groups the configurations into batches of same-shaped models
+(``batch_key``), builds each batch's initial parameters, mask source and per-model settings
+(``batch_hyper``), runs one engine loop per batch and returns one ``Model`` per configuration.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
-from typing import NamedTuple
+from collections.abc import Sequence
 
 import numpy as np
 
-from . import constraints, network, penalties
 from .config import TrainConfig
-from .early_stopping import EarlyStopping, stratified_holdout
-from .masks import CourseMasks, FreshMasks
-from .model import History, Model
-from .params import Params, init_course, init_fresh, stack
+from .engine.early_stopping import EarlyStopping, stratified_holdout
+from .engine.loop import History, Hyper, Progress, check_finite, objective, train_loop
+from .engine.masks import CourseMasks, FreshMasks
+from .engine.params import Params, init_course, init_fresh, model_streams, stack
+from .model import Model
 from .validation import binary_labels, check_choice, check_int, check_X, check_X_y
 
-__all__ = [
-    "Hyper",
-    "TrainingDivergedError",
-    "train_loop",
-    "objective",
-    "fit",
-    "fit_many",
-    "ENGINES",
-    "model_streams",
-]
+__all__ = ["fit", "fit_many", "ENGINES", "batch_key", "batch_hyper", "check_training_memory", "model_bytes",
+           "available_memory"]
 
 ENGINES = ("reference", "compiled")
 
-Progress = Callable[[int, int], None]
 
-
-class TrainingDivergedError(ValueError):
-    """The cost became NaN or infinite, or rose far above where it started (see ``DIVERGENCE_FACTOR``):
-    the learning rate is too large for this problem."""
-
-
-class Hyper(NamedTuple):
-    """Per-model training settings as arrays."""
-
-    learning_rate: np.ndarray  # (M,)
-    l2: np.ndarray  # (M,)
-    l1: np.ndarray  # (M,)
-    keep_prob: np.ndarray  # (M, H)
-    weight_decay: np.ndarray | None = None  # (M,); None: no decay
-    max_norm: np.ndarray | None = None  # (M,), inf for no constraint; None: none for any model
-
-    @classmethod
-    def from_configs(cls, configs: Sequence[TrainConfig]) -> Hyper:
-        return cls(
-            np.array([c.learning_rate for c in configs], dtype=float),
-            np.array([c.l2 for c in configs], dtype=float),
-            np.array([c.l1 for c in configs], dtype=float),
-            np.array([c.keep_prob for c in configs], dtype=float).reshape(len(configs), -1),
-            np.array([c.weight_decay for c in configs], dtype=float),
-            np.array([np.inf if c.max_norm is None else c.max_norm for c in configs], dtype=float),
-        )
-
-    @property
-    def uses_dropout(self) -> bool:
-        return bool(np.any(self.keep_prob < 1))
-
-
-def objective(
-    params: Params, X: np.ndarray, Y: np.ndarray, hyper: Hyper, masks=None
-) -> tuple[np.ndarray, network.ForwardCache]:
-    """Regularized cost per model (M,): cross-entropy plus penalties; with its forward cache."""
-    cache = network.forward(params, X, masks, hyper.keep_prob)
-    m = X.shape[-1]
-    cost = network.ops.cross_entropy(cache.logits, Y) + penalties.penalty_cost(
-        params.weights, hyper.l2, hyper.l1, m
+def batch_hyper(configs: Sequence[TrainConfig]) -> Hyper:
+    """The engine's per-model settings (arrays along the model axis) of these configurations."""
+    return Hyper(
+        np.array([c.learning_rate for c in configs], dtype=float),
+        np.array([c.l2 for c in configs], dtype=float),
+        np.array([c.l1 for c in configs], dtype=float),
+        np.array([c.keep_prob for c in configs], dtype=float).reshape(len(configs), -1),
+        np.array([c.weight_decay for c in configs], dtype=float),
+        np.array([np.inf if c.max_norm is None else c.max_norm for c in configs], dtype=float),
     )
-    return cost, cache
-
-
-def gradients(
-    params: Params, cache: network.ForwardCache, Y: np.ndarray, hyper: Hyper
-) -> tuple[list[np.ndarray], tuple[np.ndarray, ...]]:
-    """(dweights, dbiases) of the regularized cost."""
-    grads = network.backward(params, cache, Y, hyper.keep_prob)
-    m = Y.shape[-1]
-    dweights = penalties.add_penalty_gradients(grads.dweights, params.weights, hyper.l2, hyper.l1, m)
-    return dweights, grads.dbiases
-
-
-def model_streams(seed: int, n_models: int = 1) -> tuple[list[np.random.Generator], list[np.random.Generator]]:
-    """Independent (initialisation, mask) generators for ``n_models`` models sharing one seed."""
-    children = np.random.SeedSequence(seed).spawn(2)
-    init = [np.random.default_rng(s) for s in children[0].spawn(n_models)]
-    mask = [np.random.default_rng(s) for s in children[1].spawn(n_models)]
-    return init, mask
-
-
-def recorded_iterations(n_iterations: int, record_every: int) -> list[int]:
-    """The iterations whose cost is recorded: 0, record_every, 2 * record_every, ... and the last."""
-    points = list(range(0, n_iterations, record_every))
-    if points[-1] != n_iterations - 1:
-        points.append(n_iterations - 1)
-    return points
 
 
 def model_bytes(layer_sizes: Sequence[int], n_examples: int, n_records: int) -> int:
@@ -146,92 +78,6 @@ def check_training_memory(configs: Sequence[TrainConfig], X: np.ndarray, record_
         )
 
 
-def train_loop(
-    X: np.ndarray,
-    Y: np.ndarray,
-    params: Params,
-    hyper: Hyper,
-    mask_source=None,
-    n_iterations: int = 30000,
-    record_every: int = 100,
-    progress: Progress | None = None,
-    on_record: Callable[[int, np.ndarray], None] | None = None,
-    monitor: Callable[[int, Params], bool] | None = None,
-) -> tuple[Params, History]:
-    """Full-batch gradient descent for M networks at once.
-
-    X (n_0, m) shared by all models; Y (1, m) in {0, 1}. ``mask_source`` (see ``masks``) is
-    called every iteration when not None. The cost of iteration i (before its update, as the
-    course records it) is kept for i = 0, record_every, 2*record_every, ... and the last one;
-    ``on_record(i, cost (M,))`` and ``progress(i + 1, n_iterations)`` are called at those points,
-    and ``monitor(i, params)`` (e.g. ``EarlyStopping``), whose True ends training there.
-    Decoupled weight decay and the max-norm constraint (``hyper``) act after each step.
-    """
-    hidden_shapes = [(n, X.shape[-1]) for n in params.layer_sizes[1:-1]]
-    lr = hyper.learning_rate[:, None, None]  # (M, 1, 1)
-    decay = 0.0 if hyper.weight_decay is None else hyper.weight_decay[:, None, None]  # (M, 1, 1)
-    recorded_at = recorded_iterations(n_iterations, record_every)
-    record = set(recorded_at)
-    costs = np.empty((params.n_models, len(recorded_at)))
-    column = 0
-    weights, biases = list(params.weights), list(params.biases)
-    # Overflow in a diverging model is caught below as a non-finite cost, with a clear message.
-    with np.errstate(over="ignore", invalid="ignore"):
-        for i in range(n_iterations):
-            current = Params(tuple(weights), tuple(biases))
-            masks = None if mask_source is None else mask_source(hidden_shapes)
-            if i in record:
-                cost, cache = objective(current, X, Y, hyper, masks)
-                costs[:, column] = cost
-                column += 1
-                _check_finite(cost, i, hyper, start_cost=costs[:, 0])
-                if on_record is not None:
-                    on_record(i, cost)
-                if progress is not None:
-                    progress(i + 1, n_iterations)
-                if monitor is not None and monitor(i, current):
-                    break
-            else:
-                cache = network.forward(current, X, masks, hyper.keep_prob)
-            dweights, dbiases = gradients(current, cache, Y, hyper)
-            for layer in range(len(weights)):
-                weights[layer] = constraints.decay_and_step(weights[layer], dweights[layer], lr, decay)
-                if hyper.max_norm is not None:
-                    weights[layer] = constraints.project_max_norm(weights[layer], hyper.max_norm)
-                biases[layer] = biases[layer] - lr * dbiases[layer]
-    final = Params(tuple(weights), tuple(biases))
-    recorded_at, costs = recorded_at[:column], costs[:, :column]  # shorter when stopped early
-    finite = np.all([np.isfinite(W).all(axis=(1, 2)) for W in final.weights], axis=0)  # (M,)
-    _check_finite(np.where(finite, 0.0, np.nan), n_iterations, hyper)
-    return final, History(np.array(recorded_at), costs)
-
-
-#: A recorded cost above DIVERGENCE_FACTOR * max(first recorded cost, log 2) counts as diverged.
-DIVERGENCE_FACTOR = 100.0
-
-
-def _check_finite(cost: np.ndarray, iteration: int, hyper: Hyper, start_cost: np.ndarray | None = None) -> None:
-    # The cross-entropy is computed from logits, so it stays finite when a too-large step has blown
-    # the weights up (dead ReLUs, a saturated output): a cost far above its start counts as well.
-    if start_cost is not None:
-        ceiling = DIVERGENCE_FACTOR * np.maximum(start_cost, np.log(2.0))
-        high = np.flatnonzero(np.isfinite(cost) & (cost > ceiling))
-        if high.size:
-            k = int(high[0])
-            raise TrainingDivergedError(
-                f"training diverged: the cost of model {k} rose from {start_cost[k]:.4g} at iteration 0 to "
-                f"{cost[k]:.4g} by iteration {iteration} with learning_rate={hyper.learning_rate[k]:g}; "
-                f"use a smaller learning_rate"
-            )
-    bad = np.flatnonzero(~np.isfinite(cost))
-    if bad.size:
-        k = int(bad[0])
-        raise TrainingDivergedError(
-            f"training diverged: the cost of model {k} became {cost[k]} by iteration {iteration} "
-            f"with learning_rate={hyper.learning_rate[k]:g}; use a smaller learning_rate"
-        )
-
-
 def _initial_params(layer_sizes: Sequence[int], configs: Sequence[TrainConfig]) -> Params:
     batches = []
     for config in configs:
@@ -246,12 +92,12 @@ def _initial_params(layer_sizes: Sequence[int], configs: Sequence[TrainConfig]) 
 def _mask_source(configs: Sequence[TrainConfig], hyper: Hyper):
     if not hyper.uses_dropout:
         return None
-    if configs[0].mask_mode == "course":  # batches share one mask mode (see _batch_key)
+    if configs[0].mask_mode == "course":  # batches share one mask mode (see batch_key)
         return CourseMasks(hyper.keep_prob)
     return FreshMasks(hyper.keep_prob, [model_streams(c.seed)[1][0] for c in configs])
 
 
-def _batch_key(config: TrainConfig) -> tuple:
+def batch_key(config: TrainConfig) -> tuple:
     early = (config.validation_fraction,) if config.early_stopping else None
     return (config.hidden_layer_sizes, config.n_iterations, config.mask_mode if config.uses_dropout else None, early)
 
@@ -264,7 +110,6 @@ def fit_many(
     engine: str = "compiled",
     record_every: int = 100,
     progress: Progress | None = None,
-    dtype=np.float64,
     standardize: bool = False,
     X_dev=None,
     y_dev=None,
@@ -278,20 +123,13 @@ def fit_many(
 
     Configs that share layer sizes, iteration count and mask mode are trained together as one
     batch along the model axis. Returns the models in the order of ``configs``.
-    ``engine="compiled"`` (the default) runs ``kernels.train_loop_compiled`` (numba), in ``dtype`` (float64 or
-    float32); ``engine="reference"`` runs ``train_loop``, the readable NumPy definition of correct,
-    in float64 only.
+    ``engine="compiled"`` (the default) runs ``engine.compiled.train_loop_compiled`` (numba);
+    ``engine="reference"`` runs ``engine.loop.train_loop``, the readable NumPy definition of correct.
     """
     check_choice("engine", engine, ENGINES)
-    loop, loop_options = train_loop, {}
+    loop = train_loop
     if engine == "compiled":
-        from .kernels import train_loop_compiled as loop  # numba is imported on first use only
-
-        loop_options = {"dtype": dtype}
-    elif np.dtype(dtype) != np.float64:
-        raise ValueError(
-            f"dtype must be float64 for engine 'reference' (float32 needs engine 'compiled'); got {dtype!r}"
-        )
+        from .engine.compiled import train_loop_compiled as loop  # numba is imported on first use only
     record_every = check_int("record_every", record_every, low=1)
     configs = list(configs)
     if not configs:
@@ -317,22 +155,18 @@ def fit_many(
         scaling = (mean, np.where(scale > 0, scale, 1.0))  # a constant feature is only centred
         X = (X - scaling[0]) / scaling[1]
     dev = None if X_dev is None and y_dev is None else _dev_set(X_dev, y_dev, X.shape[1], classes, scaling)
-    if engine == "compiled" and _is_float32(dtype):  # refused here, before anything trains
-        from .kernels import check_float32_range
-
-        check_float32_range(X, Hyper.from_configs(configs))
     XT, YT = X.T, y_encoded[None, :]  # the engine's (features x examples) layout
     groups: dict[tuple, list[int]] = {}
     for k, config in enumerate(configs):
-        groups.setdefault(_batch_key(config), []).append(k)
+        groups.setdefault(batch_key(config), []).append(k)
     total = sum(configs[k].n_iterations for k in range(len(configs)))
     done_before = 0
     models: list[Model | None] = [None] * len(configs)
     for indices in groups.values():
         batch = [configs[k] for k in indices]
         layer_sizes = batch[0].layer_sizes(X.shape[1])
-        hyper = Hyper.from_configs(batch)
-        X_fit, Y_fit, stopper, batch_options = XT, YT, None, loop_options
+        hyper = batch_hyper(batch)
+        X_fit, Y_fit, stopper, batch_options = XT, YT, None, {}
         if batch[0].early_stopping:
             if dev is None:
                 held = stratified_holdout(y_encoded, batch[0].validation_fraction, seed=0)
@@ -365,20 +199,13 @@ def fit_many(
         # The last recorded cost is from before the last update: check where training ended too.
         with np.errstate(over="ignore", invalid="ignore"):
             final_cost, _ = objective(params, X_fit, Y_fit, hyper)
-        _check_finite(final_cost, batch[0].n_iterations, hyper, start_cost=history.cost[:, 0])
+        check_finite(final_cost, batch[0].n_iterations, hyper, start_cost=history.cost[:, 0])
         for j, k in enumerate(indices):
             models[k] = Model(configs[k], params.model(j), history.model(j), classes, *scaling)
         done_before += batch[0].n_iterations * len(batch)
     if progress is not None:
         progress(total, total)
     return models  # type: ignore[return-value]
-
-
-def _is_float32(dtype) -> bool:
-    try:
-        return np.dtype(dtype) == np.float32
-    except TypeError:  # not a dtype: the compiled loop's own check names it
-        return False
 
 
 def _dev_set(X_dev, y_dev, n_features, classes, scaling) -> tuple[np.ndarray, np.ndarray]:
@@ -409,7 +236,7 @@ def fit(X, y, config: TrainConfig | None = None, **kwargs) -> Model:
     y : array of shape (n_samples,), two classes
     config : TrainConfig, optional
     **kwargs
-        ``engine``, ``record_every``, ``progress``, ``dtype``, ``standardize``, ``X_dev``, ``y_dev``:
+        ``engine``, ``record_every``, ``progress``, ``standardize``, ``X_dev``, ``y_dev``:
         see ``fit_many``.
     """
     if config is not None and not isinstance(config, TrainConfig):

@@ -1,7 +1,7 @@
 """Central-difference checks of the network's analytic gradients, for every regularizer combination.
 
 ``gradient_check`` compares the gradient of the regularized cost computed by the engine
-(``train.objective`` for the cost, ``train.gradients`` for backprop plus penalties) with central
+(``loop.objective`` for the cost, ``loop.gradients`` for backprop plus penalties) with central
 differences of the cost, over every weight and bias, and returns one relative error::
 
     ||g - g_num|| / (||g|| + ||g_num||)
@@ -24,10 +24,11 @@ from itertools import product
 
 import numpy as np
 
-from . import ops, train
+from . import ops
+from . import loop
 from .params import Params
-from .train import Hyper
-from .validation import check_int, check_layer_sizes, check_real
+from .loop import Hyper
+from ..validation import check_int, check_layer_sizes, check_real
 
 __all__ = ["GradcheckResult", "gradient_check", "run_gradchecks", "KinkError"]
 
@@ -103,8 +104,8 @@ def gradient_check(X, Y, params: Params, hyper: Hyper, masks=None, *, epsilon: f
     """
     X, Y, masks, epsilon = _check_arguments(X, Y, params, hyper, masks, epsilon)
     work = Params(tuple(W.copy() for W in params.weights), tuple(b.copy() for b in params.biases))
-    cost, cache = train.objective(work, X, Y, hyper, masks)
-    dweights, dbiases = train.gradients(work, cache, Y, hyper)
+    cost, cache = loop.objective(work, X, Y, hyper, masks)
+    dweights, dbiases = loop.gradients(work, cache, Y, hyper)
     active = _active_units(cache)
     uses_l1 = bool(hyper.l1[0] > 0)
 
@@ -252,7 +253,7 @@ def _active_units(cache) -> list[np.ndarray]:
 
 def _cost_same_side(work, X, Y, hyper, masks, active, label, index, epsilon) -> float:
     """The cost at the perturbed point, after checking that no hidden unit changed side."""
-    cost, cache = train.objective(work, X, Y, hyper, masks)
+    cost, cache = loop.objective(work, X, Y, hyper, masks)
     for layer, (before, now) in enumerate(zip(active, _active_units(cache)), start=1):
         if not np.array_equal(before, now):
             raise KinkError(

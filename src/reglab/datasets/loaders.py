@@ -17,8 +17,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .splits import Dataset, split_sizes
-from .validation import binary_labels, check_int, check_real, check_X
+from .dataset import Dataset, split_sizes
+from ..validation import binary_labels, check_int, check_real, check_X
 
 __all__ = ["FILE_SUFFIXES", "load_course", "load_file", "load_points"]
 

@@ -16,24 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .drawing import (
-    SHADINGS,
-    Drawn,
-    check_boundary_inputs,
-    check_data,
-    check_limits,
-    class_name,
-    data_limits,
-    draw_boundary,
-    draw_decision_boundary,
-    legend_handles,
-    padded_range,
-    predictions,
-    scatter_classes,
-    set_title,
-)
-from .files import atomic_path
-from .validation import check_real
+from .drawing import SHADINGS, Drawn, check_boundary_inputs, check_data, check_limits, class_name, data_limits, draw_boundary, draw_decision_boundary, legend_handles, padded_range, predictions, scatter_classes, set_title
+from ..files import atomic_path
+from ..validation import check_real
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure

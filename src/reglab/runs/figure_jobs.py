@@ -28,15 +28,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from ._signals import interrupts_deferred
-from .validation import check_int
+from .._signals import interrupts_deferred
+from ..validation import check_int
 
 __all__ = ["FigureWorker", "InProcess", "draw", "prepare_worker", "warm_up"]
 
 _log = logging.getLogger(__name__)
 
 _FORKSERVER = "forkserver"
-_WARM_MODULE = "reglab._figure_server"  # imported by the fork server: prepares it once for all workers
+_WARM_MODULE = "reglab.runs._figure_server"  # imported by the fork server: prepares it once for all workers
 _JOIN_SECONDS = 5.0  # how long a stopped worker process may take to end before it is killed
 
 
@@ -57,7 +57,7 @@ def draw(path, make_figure: Callable[..., Any], /, *args, **kwargs) -> Path:
     pathlib.Path
         ``path``.
     """
-    from .plots import save_figure
+    from ..plots import save_figure
 
     path = Path(path)
     if not path.parent.is_dir():
@@ -71,7 +71,7 @@ def warm_up() -> None:
 
     from matplotlib.figure import Figure
 
-    from . import plots  # noqa: F401  (loaded now, not when the first job arrives)
+    from .. import plots  # noqa: F401  (loaded now, not when the first job arrives)
 
     fig = Figure(figsize=(2.0, 1.5))
     ax = fig.add_subplot()

@@ -20,10 +20,10 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from . import network, ops, penalties
-from .masks import CourseMasks
-from .params import Params
-from .validation import check_real, check_X
+from ..engine import network, ops, penalties
+from ..engine.masks import CourseMasks
+from ..engine.params import Params
+from ..validation import check_real, check_X
 
 __all__ = [
     "check_examples",

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .config import TrainConfig
-from .stats import Interval, mean_interval
-from .train import _batch_key, available_memory, fit_many, model_bytes
-from .validation import check_int, check_real, check_seeds
+from ..config import TrainConfig
+from ..stats import Interval, mean_interval
+from ..training import batch_key, available_memory, fit_many, model_bytes
+from ..validation import check_int, check_real, check_seeds
 
 __all__ = [
     "AXES",
@@ -298,7 +298,7 @@ def summarize(rows: Sequence[dict]) -> list[ConfigSummary]:
 def _batches(configs: Sequence[TrainConfig], batch_size: int) -> list[list[TrainConfig]]:
     groups: dict[tuple, list[TrainConfig]] = {}
     for config in configs:
-        groups.setdefault(_batch_key(config), []).append(config)
+        groups.setdefault(batch_key(config), []).append(config)
     return [group[i : i + batch_size] for group in groups.values() for i in range(0, len(group), batch_size)]
 
 

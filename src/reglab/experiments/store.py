@@ -25,20 +25,10 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
-from . import __version__
-from .files import atomic_path
-from .keys import (
-    COLUMNS,
-    canonical_json,
-    check_text,
-    config_key,
-    dataset_fingerprint,
-    decode_row,
-    encode_row,
-    result_row,
-    utc_now,
-)
-from .validation import _describe, check_real
+from .._version import __version__
+from ..files import atomic_path
+from .keys import COLUMNS, canonical_json, check_text, config_key, dataset_fingerprint, decode_row, encode_row, result_row, utc_now
+from ..validation import _describe, check_real
 
 __all__ = [
     "STORE_SCHEMA_VERSION",

@@ -1,4 +1,4 @@
-"""Run folders: figures, ``results.json``, ``report.md`` and model files of a training command.
+"""The run folder of ``reglab compare``: figures, models, ``results.json`` and ``report.md``.
 
 A run folder is built under a temporary name and renamed when complete (``files.staged_directory``),
 so an interrupted run never leaves a folder that looks finished.
@@ -6,182 +6,27 @@ so an interrupted run never leaves a folder that looks finished.
 
 from __future__ import annotations
 
-import datetime as _dt
-import json
-import math
-import platform
-import re
 import sys
 import threading
-from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
-
-from . import __version__
-from .files import atomic_write_text, staged_directory
-
-__all__ = [
-    "default_run_dir",
-    "environment",
-    "slug",
-    "text_table",
-    "markdown_table",
-    "CompareRun",
-    "write_compare_run",
-    "write_train_run",
-    "seed_text_table",
-    "threads_note",
-    "COURSE_MASKS_NOTE",
-]
-
-STANDARDIZED_NOTE = (
-    "Inputs standardised: each feature was centred and scaled by the mean and standard deviation of the "
-    "points the models were fitted on (kept in the model files and applied when predicting)."
+from ..files import atomic_write_text, staged_directory
+from .tables import (
+    COURSE_MASKS_NOTE,
+    STANDARDIZED_NOTE,
+    count,
+    describe_data,
+    environment,
+    json_text,
+    markdown_table,
+    model_record,
+    plain_table,
+    slug,
+    threads_note,
+    utc_now,
 )
 
-COURSE_MASKS_NOTE = (
-    "dropout used the course's masks: the notebook re-seeds NumPy with 1 at every forward pass, so every "
-    "iteration drops the same units and a result is one draw of those masks, not a property of dropout "
-    "(on the course's data its 95% test accuracy becomes about 92-94% with fresh masks, depending on the "
-    "seed: try --masks fresh or --seeds N)."
-)
-
-_COLUMNS = (
-    ("model", "model"),
-    ("train_accuracy", "train accuracy"),
-    ("test_accuracy", "test accuracy"),
-    ("final_cost", "final cost"),
-    ("seconds", "time (s)"),
-)
-
-
-def _accuracy_cell(accuracy: float, n: int | None) -> str:
-    # Full precision, as the notebook prints it, and the count it stands for.
-    text = repr(float(accuracy))
-    return text if not n else f"{text} ({round(accuracy * n)}/{n})"
-
-
-def default_run_dir(command: str, root: str | Path = "runs") -> Path:
-    """``runs/<UTC time>-<command>``, made unique with a counter if it already exists."""
-    stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    path = Path(root) / f"{stamp}-{command}"
-    counter = 2
-    while path.exists():
-        path = Path(root) / f"{stamp}-{command}-{counter}"
-        counter += 1
-    return path
-
-
-def describe_data(dataset) -> str:
-    """``"Data: <source> (n train / n test points)"``, without repeating counts the source already gives."""
-    if " train" in dataset.source:
-        return f"Data: {dataset.source}"
-    counts = f"{len(dataset.y_train)} train / {len(dataset.y_test)} test points"
-    if dataset.source.endswith(")"):  # one parenthesis, not two side by side
-        return f"Data: {dataset.source[:-1]}; {counts})"
-    return f"Data: {dataset.source} ({counts})"
-
-
-def environment() -> dict:
-    """Versions that matter for reproducing a run."""
-    return {
-        "reglab": __version__,
-        "python": sys.version.split()[0],
-        "numpy": np.__version__,
-        "scipy": _version("scipy"),
-        "matplotlib": _version("matplotlib"),
-        "platform": platform.platform(),
-    }
-
-
-def _version(package: str) -> str:
-    """A package's version, without importing it when it is not loaded (matplotlib may live in a worker)."""
-    module = sys.modules.get(package)
-    if module is not None:
-        return module.__version__
-    from importlib.metadata import version
-
-    return version(package)
-
-
-def slug(name: str) -> str:
-    """A file-name-safe form of a model name: ``"L2 (lambd=0.7)"`` -> ``"l2-lambd-0.7"``."""
-    text = re.sub(r"[^a-z0-9.]+", "-", name.lower()).strip("-.")
-    return text or "model"
-
-
-def _cells(row: dict) -> list[str]:
-    return [
-        str(row["model"]),
-        _accuracy_cell(row["train_accuracy"], row.get("n_train")),
-        _accuracy_cell(row["test_accuracy"], row.get("n_test")),
-        f"{row['final_cost']:.4f}",
-        f"{row['seconds']:.2f}",
-    ]
-
-
-def threads_note(threads: int) -> str:
-    """What the time column means when a comparison trained its models at the same time."""
-    return f"The models trained at the same time on {threads} threads; each time is that model's own wall time."
-
-
-def text_table(rows: Sequence[dict]) -> str:
-    """Aligned plain-text table of compare rows, for the terminal."""
-    header = [title for _, title in _COLUMNS]
-    body = [_cells(row) for row in rows]
-    widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
-    lines = []
-    for k, line in enumerate([header, *body]):
-        lines.append("  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(line, widths))))
-        if k == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
-def markdown_table(rows: Sequence[dict]) -> str:
-    """Markdown table of compare rows."""
-    header = [title for _, title in _COLUMNS]
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]
-    lines += ["| " + " | ".join(_cells(row)) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-def _model_record(name: str, model, metrics: dict, files: dict) -> dict:
-    return {
-        "name": name,
-        "config": model.config.to_dict(),
-        "seeds": {"init": model.config.seed if model.config.init == "fresh" else f"course ({model.config.seed})",
-                  "masks": "course (1)" if model.config.mask_mode == "course" else model.config.seed},
-        "metrics": metrics,
-        "history": {"iterations": model.history.iterations.tolist(), "cost": np.asarray(model.history.cost).tolist()},
-        "files": files,
-    }
-
-
-def _json_text(payload: dict) -> str:
-    """Standard JSON (a NaN or infinity, e.g. the time of a model trained in a batch, becomes null)."""
-    return json.dumps(_plain(payload), indent=2, allow_nan=False) + "\n"
-
-
-def _plain(value):
-    """``value`` with arrays as lists, non-finite floats as None and other objects as text, for JSON."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if hasattr(value, "tolist"):  # numpy arrays and scalars
-        return _plain(value.tolist())
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if value is None or isinstance(value, (str, int, bool)):
-        return value
-    return str(value)
-
-
-def count(n: int, noun: str) -> str:
-    """``count(1, "seed")`` -> ``"1 seed"``, ``count(3, "seed")`` -> ``"3 seeds"``."""
-    return f"{n} {noun}{'' if n == 1 else 's'}"
+__all__ = ["CompareRun", "write_compare_run", "seed_table", "seed_text_table"]
 
 
 def seed_table(study) -> list[dict]:
@@ -197,25 +42,13 @@ def seed_table(study) -> list[dict]:
     return rows
 
 
-def _plain_table(rows: Sequence[dict], markdown: bool = False) -> str:
-    header = list(rows[0])
-    body = [[str(row[k]) for k in header] for row in rows]
-    if markdown:
-        return "\n".join(["| " + " | ".join(header) + " |", "|" + "|".join(["---"] * len(header)) + "|"]
-                         + ["| " + " | ".join(line) + " |" for line in body])
-    widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(line, widths)) for line in [header, *body]]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
 def seed_text_table(study) -> str:
-    return _plain_table(seed_table(study))
+    return plain_table(seed_table(study))
 
 
 def _single_run_label(configs) -> str:
     """What the single configured run beside the seeds is: the notebook's, or one with its draws, or neither."""
-    from .config import COURSE_CONFIGS
+    from ..config import COURSE_CONFIGS
 
     if sorted(configs, key=repr) == sorted(COURSE_CONFIGS.values(), key=repr):
         return "the notebook's settings, one run (course init and masks)"
@@ -301,7 +134,7 @@ class CompareRun:
         result : reglab.experiments.ModelResult
             A model trained on the run's data set. A name already added is left as written.
         """
-        from . import plots  # its functions are sent to the workers; matplotlib loads only where they run
+        from .. import plots  # its functions are sent to the workers; matplotlib loads only where they run
 
         with self._lock:
             stage = self._staged()
@@ -337,7 +170,8 @@ class CompareRun:
         pathlib.Path
             The folder's final name (it gets it when the ``with`` block ends).
         """
-        from . import plots, statplots
+        from .. import plots
+        from ..plots import summaries as statplots
 
         stage = self._staged()
         if result.dataset is not self.dataset:
@@ -400,11 +234,11 @@ def _write_compare_summary(result, stage: Path, command: str, seed_study) -> Non
         name = slug(r.name)
         boundary = f"boundary-{name}.png"
         figure_files.append((r.name, boundary))
-        records.append(_model_record(r.name, r.model, r.row(), {"boundary": boundary, "model": f"model-{name}.npz"}))
+        records.append(model_record(r.name, r.model, r.row(), {"boundary": boundary, "model": f"model-{name}.npz"}))
     payload = {
         "command": command,
         "kind": "compare",
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "created": utc_now(),
         "engine": result.engine,
         "threads": result.threads,
         "dataset": dataset.to_dict(),
@@ -418,7 +252,7 @@ def _write_compare_summary(result, stage: Path, command: str, seed_study) -> Non
             "models": {name: [r.row() | {"seed": seed} for r, seed in zip(runs, seed_study.seeds)]
                        for name, runs in seed_study.runs.items()},
         }
-    atomic_write_text(stage / "results.json", _json_text(payload))
+    atomic_write_text(stage / "results.json", json_text(payload))
     uses_course_masks = any(r.config.uses_dropout and r.config.mask_mode == "course" for r in result.results)
     lines = [
         "# reglab compare",
@@ -438,7 +272,7 @@ def _write_compare_summary(result, stage: Path, command: str, seed_study) -> Non
     if seed_study is not None:
         lines += [f"## Spread over {count(len(seed_study.seeds), 'seed')}", "",
                   "Each model retrained with fresh initialisation and fresh dropout masks from each seed.", "",
-                  _plain_table(seed_table(seed_study), markdown=True), "", "![test accuracy per seed](seeds.png)", ""]
+                  plain_table(seed_table(seed_study), markdown=True), "", "![test accuracy per seed](seeds.png)", ""]
     lines += ["## Decision boundaries", "", "![decision boundaries](boundaries.png)", ""]
     lines += [f"- {name}: [{file}]({file})" for name, file in figure_files]
     lines += ["", "## Cost during training", "", "![cost curves](costs.png)", ""]
@@ -446,47 +280,3 @@ def _write_compare_summary(result, stage: Path, command: str, seed_study) -> Non
     atomic_write_text(stage / "report.md", "\n".join(lines))
 
 
-def write_train_run(model, dataset, out, *, command: str = "reglab train", seconds: float | None = None) -> Path:
-    """Write the run folder of one trained model: ``model.npz``, figures, ``results.json``, ``report.md``."""
-    from . import plots
-
-    out = Path(out)
-    from .experiments import measure
-
-    row = measure("model", model, dataset, float("nan") if seconds is None else seconds).row()
-    with staged_directory(out) as stage:
-        model.save(stage / "model.npz")
-        figures = []
-        if model.n_features == 2:
-            plots.save_figure(
-                plots.decision_boundary(
-                    model.predict_proba,
-                    dataset.X_train,
-                    dataset.y_train,
-                    title=f"train {row['train_accuracy']:.3f}, test {row['test_accuracy']:.3f}",
-                    X_test=dataset.X_test,
-                    y_test=dataset.y_test,
-                ),
-                stage / "boundary.png",
-            )
-            figures.append(("Decision boundary", "boundary.png"))
-        plots.save_figure(plots.cost_curves({"model": model.history}), stage / "costs.png")
-        figures.append(("Cost during training", "costs.png"))
-        payload = {
-            "command": command,
-            "kind": "train",
-            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-            "dataset": dataset.to_dict(),
-            "environment": environment(),
-            "models": [_model_record("model", model, row, {"model": "model.npz"})],
-        }
-        atomic_write_text(stage / "results.json", _json_text(payload))
-        settings = ", ".join(f"{k}={v}" for k, v in model.config.to_dict().items())
-        lines = ["# reglab train", "", f"{describe_data(dataset)}.", f"Command: `{command}`", "", f"Settings: {settings}", ""]
-        if model.standardized:
-            lines += [STANDARDIZED_NOTE, ""]
-        lines += [markdown_table([row]), ""]
-        for title, file in figures:
-            lines += [f"## {title}", "", f"![{title.lower()}]({file})", ""]
-        atomic_write_text(stage / "report.md", "\n".join(lines))
-    return out

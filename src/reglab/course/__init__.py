@@ -46,30 +46,14 @@ import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 
-from . import network, ops, penalties
-from .course_cases import (
-    backward_propagation_with_dropout_test_case,
-    backward_propagation_with_regularization_test_case,
-    compute_cost_with_regularization_test_case,
-    forward_propagation_with_dropout_test_case,
-)
-from .course_layout import (
-    backward,
-    check_examples,
-    check_keep_prob,
-    check_labels,
-    check_lambd,
-    check_learning_rate,
-    check_probabilities,
-    forward,
-    to_dict,
-    to_params,
-)
-from .masks import CourseMasks
-from .params import init_course
-from .plots import draw_decision_boundary
-from .train import Hyper, train_loop
-from .validation import check_int, check_layer_sizes
+from ..engine import network, ops, penalties
+from .cases import backward_propagation_with_dropout_test_case, backward_propagation_with_regularization_test_case, compute_cost_with_regularization_test_case, forward_propagation_with_dropout_test_case
+from .layout import backward, check_examples, check_keep_prob, check_labels, check_lambd, check_learning_rate, check_probabilities, forward, to_dict, to_params
+from ..engine.masks import CourseMasks
+from ..engine.params import init_course
+from ..plots import draw_decision_boundary
+from ..engine.loop import Hyper, train_loop
+from ..validation import check_int, check_layer_sizes
 
 __all__ = [
     "sigmoid",
@@ -332,7 +316,7 @@ def load_2D_dataset() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     test_X : array of shape (2, 200)
     test_Y : array of shape (1, 200)
     """
-    from . import datasets  # imported when used: the loader lives in its own module
+    from .. import datasets  # imported when used: the loader lives in its own module
 
     data = datasets.load_course(datasets.find_course_file())
     train_X, test_X = data.X_train.T, data.X_test.T

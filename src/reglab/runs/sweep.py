@@ -1,13 +1,12 @@
-"""The run folder of a sweep: summary table, figures, the best models' boundaries, CSV."""
+"""The run folder of ``reglab sweep``: summary table, figures, the best models' boundaries; and its CSV."""
 
 from __future__ import annotations
 
-import datetime as _dt
 from pathlib import Path
 
-from .files import atomic_write_text, staged_directory
-from .report import STANDARDIZED_NOTE, _json_text, count, environment
-from .statplots import setting_label, setting_name
+from ..files import atomic_write_text, staged_directory
+from .tables import STANDARDIZED_NOTE, count, environment, json_text, plain_table, utc_now
+from ..plots.summaries import setting_label, setting_name
 
 __all__ = ["summary_rows", "summary_text", "write_sweep_run", "write_sweep_csv", "describe_settings", "TEST_COLUMN"]
 
@@ -41,9 +40,7 @@ def summary_rows(result) -> list[dict]:
 
 
 def _table(rows, markdown=False) -> str:
-    from .report import _plain_table
-
-    return _plain_table(rows, markdown=markdown)
+    return plain_table(rows, markdown=markdown)
 
 
 def summary_text(result, limit: int = 10) -> str:
@@ -69,7 +66,7 @@ def write_sweep_csv(result, path) -> Path:
 
     Columns as ``reglab.store.ResultStore.to_csv``, but the test accuracy is named ``TEST_COLUMN``.
     """
-    from .store import write_csv
+    from ..experiments.store import write_csv
 
     return write_csv(result.rows, path, column_names={"test_accuracy": TEST_COLUMN})
 
@@ -80,7 +77,8 @@ def write_sweep_run(result, out, *, best_models=None, command: str = "reglab swe
 
     best_models: name -> trained Model (one seed each, named in ``name``) of the best configurations, for their boundaries.
     """
-    from . import plots, statplots
+    from .. import plots
+    from ..plots import summaries as statplots
 
     out = Path(out)
     split = result.split
@@ -106,7 +104,7 @@ def write_sweep_run(result, out, *, best_models=None, command: str = "reglab swe
         payload = {
             "command": command,
             "kind": "sweep",
-            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "created": utc_now(),
             "dataset": {"name": split.name, "source": split.source, "fingerprint": split.fingerprint,
                         "n_fit": len(split.y_fit), "n_dev": len(split.y_dev), "n_test": len(split.y_test)},
             "grid": {k: [list(v) if isinstance(v, tuple) else v for v in vals] for k, vals in axes.items()},
@@ -122,7 +120,7 @@ def write_sweep_run(result, out, *, best_models=None, command: str = "reglab swe
                 for s in result.ranked()
             ],
         }
-        atomic_write_text(stage / "results.json", _json_text(payload))
+        atomic_write_text(stage / "results.json", json_text(payload))
         lines = [
             "# reglab sweep", "",
             f"Data: {split.source}; {len(split.y_fit)} points to fit, {len(split.y_dev)} dev, {len(split.y_test)} test.",

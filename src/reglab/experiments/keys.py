@@ -18,8 +18,8 @@ from datetime import datetime, timezone
 
 import numpy as np
 
-from .config import TrainConfig
-from .validation import _describe, check_int, check_real
+from ..config import TrainConfig
+from ..validation import _describe, check_int, check_real
 
 __all__ = ["config_key", "dataset_fingerprint", "result_row"]
 

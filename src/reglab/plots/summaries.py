@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from .stats import Interval, mean_interval
+from ..stats import Interval, mean_interval
 
 __all__ = ["seed_spread", "dev_heatmap", "accuracy_against", "setting_label", "setting_name"]
 

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._signals import interrupts_deferred
-from .config import COURSE_CONFIGS, TrainConfig
-from .model import Model
-from .train import fit_many
-from .validation import check_seeds
+from .._signals import interrupts_deferred
+from ..config import COURSE_CONFIGS, TrainConfig
+from ..model import Model
+from ..training import fit_many
+from ..validation import check_seeds
 
 __all__ = ["ModelResult", "CompareResult", "compare", "course_study_configs", "SeedStudy", "compare_seeds", "measure"]
 
@@ -259,7 +259,7 @@ class SeedStudy:
 
     def summary(self) -> list[dict]:
         """Per model: mean and 95% interval of train and test accuracy over seeds, and the single run."""
-        from .stats import mean_interval
+        from ..stats import mean_interval
 
         rows = []
         for name, results in self.runs.items():

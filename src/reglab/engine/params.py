@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["Params", "init_course", "init_fresh", "stack", "copy"]
+__all__ = ["Params", "init_course", "init_fresh", "model_streams", "stack", "copy"]
 
 
 class Params(NamedTuple):
@@ -92,3 +92,11 @@ def stack(models: Sequence[Params]) -> Params:
 def copy(params: Params) -> Params:
     """A deep copy (training updates parameters out of place, but callers may mutate)."""
     return Params(tuple(W.copy() for W in params.weights), tuple(b.copy() for b in params.biases))
+
+
+def model_streams(seed: int, n_models: int = 1) -> tuple[list[np.random.Generator], list[np.random.Generator]]:
+    """Independent (initialisation, mask) generators for ``n_models`` models sharing one seed."""
+    children = np.random.SeedSequence(seed).spawn(2)
+    init = [np.random.default_rng(s) for s in children[0].spawn(n_models)]
+    mask = [np.random.default_rng(s) for s in children[1].spawn(n_models)]
+    return init, mask

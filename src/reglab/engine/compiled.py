@@ -1,6 +1,6 @@
 """The compiled training loop: M networks at once, fused and compiled with numba.
 
-``train_loop_compiled`` takes the same arguments as the reference ``train.train_loop`` and
+``train_loop_compiled`` takes the same arguments as the reference ``loop.train_loop`` and
 returns the same things; the reference stays the definition of correct and the two agree to
 rounding (about 1e-12 relative after 1000 iterations in float64). Differences are only in the
 order of floating-point sums (the compiled loop vectorises them; NumPy's BLAS has its own order).
@@ -13,7 +13,7 @@ cost and report progress. Compiled code is cached on disk, so only the first pro
 Decoupled weight decay and the max-norm projection (``reglab.constraints``) act inside the
 compiled update, per model; a model without them takes the plain update. With a ``monitor``
 (early stopping), each record point first computes the cost alone, calls the monitor with the
-current parameters, and only then takes that iteration's step, as ``train.train_loop`` does.
+current parameters, and only then takes that iteration's step, as ``loop.train_loop`` does.
 
 Dropout masks are the reference's own, bit for bit:
 
@@ -32,16 +32,12 @@ from __future__ import annotations
 from collections.abc import Callable
 import numpy as np
 
+from ..validation import check_int
+from .loop import History, Hyper, Progress, check_finite, recorded_iterations
 from .masks import CourseMasks, FreshMasks, course_draws
-from .model import History
 from .params import Params
-from .train import Hyper, Progress, _check_finite, recorded_iterations
-from .validation import check_choice, check_int
 
-__all__ = ["train_loop_compiled", "check_float32_range", "DTYPES", "pack", "unpack"]
-
-#: Working precisions of the compiled loop.
-DTYPES = ("float64", "float32")
+__all__ = ["train_loop_compiled", "pack", "unpack"]
 
 
 def _fused():
@@ -98,23 +94,6 @@ def _padded(rows: np.ndarray, width: int, dtype) -> np.ndarray:
     return out
 
 
-def check_float32_range(X: np.ndarray, hyper: Hyper) -> None:
-    """Refuse what float32 cannot hold of what the loop casts: X, learning rates, penalties, 1/keep_prob."""
-    largest = float(np.finfo(np.float32).max)
-    values = {"X": float(np.max(np.abs(X)))}
-    for k in range(len(hyper.learning_rate)):
-        values[f"learning_rate (model {k})"] = float(hyper.learning_rate[k])
-        values[f"l2 (model {k})"] = float(hyper.l2[k])
-        values[f"l1 (model {k})"] = float(hyper.l1[k])
-        values[f"1/keep_prob (model {k})"] = 1.0 / float(np.min(hyper.keep_prob[k]))
-    for name, value in values.items():
-        if value > largest:
-            raise ValueError(
-                f"dtype float32 holds numbers up to {largest:.4g}; {name} reaches {value:.4g}: "
-                f"use dtype float64 or smaller values"
-            )
-
-
 def train_loop_compiled(
     X: np.ndarray,
     Y: np.ndarray,
@@ -126,7 +105,6 @@ def train_loop_compiled(
     progress: Progress | None = None,
     on_record: Callable[[int, np.ndarray], None] | None = None,
     monitor: Callable[[int, Params], bool] | None = None,
-    dtype=np.float64,
     parallel: bool = True,
 ) -> tuple[Params, History]:
     """Full-batch gradient descent for M networks at once, compiled; same results as ``train_loop``.
@@ -160,9 +138,6 @@ def train_loop_compiled(
         the parameters of iteration i (before its update) as float64 ``Params`` (e.g.
         ``early_stopping.EarlyStopping``). True ends training there, without that iteration's
         update; the history then ends at iteration i. As in ``train_loop``.
-    dtype : {numpy.float64, numpy.float32}
-        Working precision. float32 is faster on wide batches but agrees with the reference only
-        to single precision. Returned parameters are float64 either way.
     parallel : bool
         Share the models of a batch out over the CPU cores (numba's thread count); one model
         always runs on one thread.
@@ -179,8 +154,7 @@ def train_loop_compiled(
     TrainingDivergedError
         When a model's cost becomes NaN or infinite (the message names its learning rate).
     """
-    name = check_choice("dtype", np.dtype(dtype).name if _is_dtype(dtype) else repr(dtype), DTYPES)
-    work = np.dtype(name)
+    work = np.float64
     n_iterations = check_int("n_iterations", n_iterations, low=1)
     record_every = check_int("record_every", record_every, low=1)
     if mask_source is not None and not isinstance(mask_source, (CourseMasks, FreshMasks)):
@@ -188,8 +162,6 @@ def train_loop_compiled(
             "mask_source must be None, a reglab.masks.CourseMasks or a reglab.masks.FreshMasks "
             f"for the compiled engine; got {type(mask_source).__name__} (use engine 'reference')"
         )
-    if work == np.float32:
-        check_float32_range(X, hyper)
     fused = _fused()
     layer_sizes = params.layer_sizes
     n_models = params.n_models
@@ -253,7 +225,7 @@ def train_loop_compiled(
             run(start, 1, True, False)
         costs[:, n_recorded] = cost
         n_recorded += 1
-        _check_finite(cost, start, hyper, start_cost=costs[:, 0])
+        check_finite(cost, start, hyper, start_cost=costs[:, 0])
         if on_record is not None:
             on_record(start, cost.copy())
         if progress is not None:
@@ -265,7 +237,7 @@ def train_loop_compiled(
             run(start, stop - start, False, True)
         _advance(mask_source, stop - start)  # as stop - start calls of the reference loop would
     finite = np.isfinite(theta).all(axis=1)  # (M,)
-    _check_finite(np.where(finite, 0.0, np.nan), n_iterations, hyper)
+    check_finite(np.where(finite, 0.0, np.nan), n_iterations, hyper)
     history = History(np.array(recorded_at[:n_recorded]), costs[:, :n_recorded])  # shorter when stopped early
     return unpack(theta, layer_sizes), history
 
@@ -274,11 +246,3 @@ def _advance(mask_source, n_iterations: int) -> None:
     """Move a ``FreshMasks``' counter on by ``n_iterations`` (other sources have no counter)."""
     if isinstance(mask_source, FreshMasks):
         mask_source.advance(n_iterations)
-
-
-def _is_dtype(value) -> bool:
-    try:
-        np.dtype(value)
-    except TypeError:
-        return False
-    return True
