@@ -7,25 +7,12 @@ Ctrl-C is, so that it too leaves nothing half-written; the status is then 143.
 """
 
 import signal
-import sys
 
-INTERRUPTED = "reglab: interrupted; nothing half-written was left behind"
-TERMINATED = "reglab: terminated; nothing half-written was left behind"
-
-
-class Terminated(KeyboardInterrupt):
-    """Raised in the main thread by SIGTERM: whatever cleans up after a Ctrl-C cleans up after it."""
+from ._signals import Terminated, report_interrupt
 
 
 def _terminate(signum, frame):
     raise Terminated
-
-
-def report_interrupt(interrupt: KeyboardInterrupt) -> int:
-    """Say on stderr that the program was interrupted (Ctrl-C) or terminated (SIGTERM); return its status."""
-    terminated = isinstance(interrupt, Terminated)
-    print(TERMINATED if terminated else INTERRUPTED, file=sys.stderr)
-    return 143 if terminated else 130
 
 
 def main() -> int:

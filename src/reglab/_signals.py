@@ -1,11 +1,28 @@
-"""Holding a Ctrl-C back while a few lines run that must not be cut in the middle."""
+"""Ctrl-C and SIGTERM: how the program reports them, and holding one back while a few lines must run whole.
+
+Standard library only: the program's entry point (``_launch``) imports it before anything else."""
 
 from __future__ import annotations
 
 import contextlib
 import signal
+import sys
 import threading
 from collections.abc import Iterator
+
+INTERRUPTED = "reglab: interrupted; nothing half-written was left behind"
+TERMINATED = "reglab: terminated; nothing half-written was left behind"
+
+
+class Terminated(KeyboardInterrupt):
+    """Raised in the main thread by SIGTERM: whatever cleans up after a Ctrl-C cleans up after it."""
+
+
+def report_interrupt(interrupt: KeyboardInterrupt) -> int:
+    """Say on stderr that the program was interrupted (Ctrl-C) or terminated (SIGTERM); return its status."""
+    terminated = isinstance(interrupt, Terminated)
+    print(TERMINATED if terminated else INTERRUPTED, file=sys.stderr)
+    return 143 if terminated else 130
 
 
 @contextlib.contextmanager

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import click
 
-from ._launch import report_interrupt
+from ._signals import report_interrupt
 
 __all__ = ["main", "cli"]
 

@@ -24,7 +24,7 @@ __all__ = [
 ]
 
 
-def _describe(value) -> str:
+def describe(value) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
@@ -50,7 +50,7 @@ def check_real(
     else:
         allowed = "a finite real number"
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be {allowed}; got {_describe(value)}")
+        raise TypeError(f"{name} must be {allowed}; got {describe(value)}")
     try:
         number = float(value)
     except OverflowError:  # an int too large for a float
@@ -61,7 +61,7 @@ def check_real(
     if ok and high is not None:
         ok = number <= high if high_inclusive else number < high
     if not ok:
-        raise ValueError(f"{name} must be {allowed}; got {_describe(value)}")
+        raise ValueError(f"{name} must be {allowed}; got {describe(value)}")
     return number
 
 
@@ -74,10 +74,10 @@ def check_int(name: str, value, *, low: int | None = None, high: int | None = No
     else:
         allowed = "an integer"
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be {allowed}; got {_describe(value)}")
+        raise TypeError(f"{name} must be {allowed}; got {describe(value)}")
     number = int(value)
     if (low is not None and number < low) or (high is not None and number > high):
-        raise ValueError(f"{name} must be {allowed}; got {_describe(value)}")
+        raise ValueError(f"{name} must be {allowed}; got {describe(value)}")
     return number
 
 
@@ -108,7 +108,7 @@ def check_choice(name: str, value, choices: Sequence[str]) -> str:
     # Only a str can be a choice: `in` on an array or a dict would compare element-wise or fail.
     if not isinstance(value, str) or value not in choices:
         allowed = ", ".join(repr(c) for c in choices)
-        raise ValueError(f"{name} must be one of {allowed}; got {_describe(value)}")
+        raise ValueError(f"{name} must be one of {allowed}; got {describe(value)}")
     return value
 
 
@@ -117,7 +117,7 @@ def check_keep_prob(value, n_hidden: int) -> tuple[float, ...]:
     if isinstance(value, (str, bytes)) or not isinstance(value, (numbers.Real, Sequence, np.ndarray)):
         raise TypeError(
             f"keep_prob must be a number in (0, 1] or one such number per hidden layer; "
-            f"got {_describe(value)}"
+            f"got {describe(value)}"
         )
     if isinstance(value, numbers.Real):
         return (check_real("keep_prob", value, low=0, high=1, low_inclusive=False),) * n_hidden
@@ -125,7 +125,7 @@ def check_keep_prob(value, n_hidden: int) -> tuple[float, ...]:
     if len(values) != n_hidden:
         raise ValueError(
             f"keep_prob must be one number or {n_hidden} numbers (one per hidden layer); "
-            f"got {len(values)}: {_describe(value)}"
+            f"got {len(values)}: {describe(value)}"
         )
     return tuple(
         check_real(f"keep_prob[{i}]", v, low=0, high=1, low_inclusive=False)
@@ -138,10 +138,10 @@ def check_layer_sizes(name: str, value) -> tuple[int, ...]:
     if isinstance(value, (str, bytes)) or not isinstance(value, (Sequence, np.ndarray)) or (
         isinstance(value, np.ndarray) and value.ndim == 0
     ):
-        raise TypeError(f"{name} must be a sequence of integers >= 1; got {_describe(value)}")
+        raise TypeError(f"{name} must be a sequence of integers >= 1; got {describe(value)}")
     sizes = tuple(value)
     if not sizes:
-        raise ValueError(f"{name} must hold at least one layer size; got {_describe(value)}")
+        raise ValueError(f"{name} must hold at least one layer size; got {describe(value)}")
     return tuple(check_int(f"{name}[{i}]", s, low=1) for i, s in enumerate(sizes))
 
 
@@ -150,7 +150,7 @@ def check_X(X, *, name: str = "X", n_features: int | None = None) -> np.ndarray:
     try:
         array = np.asarray(X)
     except Exception as error:  # ragged lists and the like
-        raise ValueError(f"{name} must be a 2-D array of numbers; got {_describe(X)}") from error
+        raise ValueError(f"{name} must be a 2-D array of numbers; got {describe(X)}") from error
     if array.dtype == object or not (
         np.issubdtype(array.dtype, np.number) or array.dtype == bool
     ):

@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 import numpy as np
 
 from ..config import TrainConfig
-from ..validation import _describe, check_int, check_real
+from ..validation import describe, check_int, check_real
 
 __all__ = ["config_key", "dataset_fingerprint", "result_row"]
 
@@ -57,7 +57,7 @@ def config_key(config, dataset_fingerprint: str) -> str:
     if isinstance(config, Mapping):
         config = TrainConfig.from_dict(dict(config))
     if not isinstance(config, TrainConfig):
-        raise TypeError(f"config must be a reglab.TrainConfig or a mapping of its settings; got {_describe(config)}")
+        raise TypeError(f"config must be a reglab.TrainConfig or a mapping of its settings; got {describe(config)}")
     check_text("dataset_fingerprint", dataset_fingerprint)
     payload = canonical_json({"config": config.to_dict(), "dataset": dataset_fingerprint})
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:_KEY_LENGTH]
@@ -103,7 +103,7 @@ def dataset_fingerprint(dataset, *, dev_split=None) -> str:
         try:
             text = canonical_json(dev_split)
         except (TypeError, ValueError):
-            raise TypeError(f"dev_split must be JSON-able (dict, list, str, numbers); got {_describe(dev_split)}") from None
+            raise TypeError(f"dev_split must be JSON-able (dict, list, str, numbers); got {describe(dev_split)}") from None
         digest.update(b"dev_split:" + text.encode("utf-8"))
     return digest.hexdigest()
 
@@ -153,7 +153,7 @@ def result_row(
 def check_text(name: str, value) -> str:
     """A non-empty string."""
     if not isinstance(value, str):
-        raise TypeError(f"{name} must be a non-empty string; got {_describe(value)}")
+        raise TypeError(f"{name} must be a non-empty string; got {describe(value)}")
     if not value:
         raise ValueError(f"{name} must be a non-empty string; got ''")
     return value
@@ -183,14 +183,14 @@ def _metric_value(where: str, value):
         if not math.isfinite(number):
             raise ValueError(f"{where} must be finite (use None for a missing value); got {value!r}")
         return number
-    raise TypeError(f"{where} must be a number, a string or None; got {_describe(value)}")
+    raise TypeError(f"{where} must be a number, a string or None; got {describe(value)}")
 
 
 def encode_row(index: int, row, now: str) -> tuple:
     """``rows[index]`` checked, as the tuple of ``COLUMNS`` values (``now``: the default ``created``)."""
     where = f"rows[{index}]"
     if not isinstance(row, Mapping):
-        raise TypeError(f"{where} must be a dict with keys {list(_REQUIRED_FIELDS)}; got {_describe(row)}")
+        raise TypeError(f"{where} must be a dict with keys {list(_REQUIRED_FIELDS)}; got {describe(row)}")
     unknown = set(row) - set(_REQUIRED_FIELDS) - set(_OPTIONAL_FIELDS)
     if unknown:
         raise ValueError(
@@ -204,13 +204,13 @@ def encode_row(index: int, row, now: str) -> tuple:
     dataset = check_text(f"{where}['dataset']", row["dataset"])
     dataset_name = row.get("dataset_name", "")
     if not isinstance(dataset_name, str):
-        raise TypeError(f"{where}['dataset_name'] must be a string; got {_describe(dataset_name)}")
+        raise TypeError(f"{where}['dataset_name'] must be a string; got {describe(dataset_name)}")
     seed = check_int(f"{where}['seed']", row["seed"], low=0)
     config = row["config"]
     if isinstance(config, TrainConfig):
         config = config.to_dict()
     if not isinstance(config, Mapping) or not all(isinstance(name, str) for name in config):
-        raise TypeError(f"{where}['config'] must be a dict of settings (or a TrainConfig); got {_describe(config)}")
+        raise TypeError(f"{where}['config'] must be a dict of settings (or a TrainConfig); got {describe(config)}")
     if "seed" in config and config["seed"] != seed:
         raise ValueError(f"{where}['seed'] is {seed} but its config says seed={config['seed']!r}; they must agree")
     try:
@@ -219,7 +219,7 @@ def encode_row(index: int, row, now: str) -> tuple:
         raise TypeError(f"{where}['config'] must hold JSON-able, finite settings ({error})") from None
     metrics = row["metrics"]
     if not isinstance(metrics, Mapping):
-        raise TypeError(f"{where}['metrics'] must be a dict of metric name to value; got {_describe(metrics)}")
+        raise TypeError(f"{where}['metrics'] must be a dict of metric name to value; got {describe(metrics)}")
     decoded = {}
     for name, value in metrics.items():
         check_text(f"{where}['metrics'] names", name)

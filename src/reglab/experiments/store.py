@@ -28,7 +28,7 @@ from pathlib import Path
 from .._version import __version__
 from ..files import atomic_path
 from .keys import COLUMNS, canonical_json, check_text, config_key, dataset_fingerprint, decode_row, encode_row, result_row, utc_now
-from ..validation import _describe, check_real
+from ..validation import describe, check_real
 
 __all__ = [
     "STORE_SCHEMA_VERSION",
@@ -204,11 +204,11 @@ class ResultStore:
 
     def __init__(self, path, *, create: bool = True, timeout: float = 30.0, read_only: bool = False):
         if not isinstance(path, (str, os.PathLike)):
-            raise TypeError(f"path must be a file path (str or os.PathLike); got {_describe(path)}")
+            raise TypeError(f"path must be a file path (str or os.PathLike); got {describe(path)}")
         if not isinstance(create, bool):
-            raise TypeError(f"create must be True or False; got {_describe(create)}")
+            raise TypeError(f"create must be True or False; got {describe(create)}")
         if not isinstance(read_only, bool):
-            raise TypeError(f"read_only must be True or False; got {_describe(read_only)}")
+            raise TypeError(f"read_only must be True or False; got {describe(read_only)}")
         timeout = check_real("timeout", timeout, low=0)
         self.path = Path(path)
         self._connection: sqlite3.Connection | None = None
@@ -321,7 +321,7 @@ class ResultStore:
     def missing(self, keys: Iterable[str]) -> list[str]:
         """The keys (in the given order, each once) that are not stored yet: what still needs training."""
         if isinstance(keys, str) or not isinstance(keys, Iterable):
-            raise TypeError(f"keys must be an iterable of key strings; got {_describe(keys)}")
+            raise TypeError(f"keys must be an iterable of key strings; got {describe(keys)}")
         wanted = list(dict.fromkeys(check_text(f"keys[{i}]", k) for i, k in enumerate(keys)))
         stored: set[str] = set()
         connection = self._db
@@ -355,7 +355,7 @@ class ResultStore:
         all, even if the process is killed during the call.
         """
         if isinstance(rows, (str, bytes, Mapping)) or not isinstance(rows, Iterable):
-            raise TypeError(f"rows must be a list of row dicts; got {_describe(rows)}")
+            raise TypeError(f"rows must be a list of row dicts; got {describe(rows)}")
         if self._read_only:
             raise ReadOnlyStoreError(f"results store {str(self.path)!r} is {self.why_read_only}; rows cannot be added to it")
         now = utc_now()
@@ -429,7 +429,7 @@ def write_csv(rows: Iterable[dict], path, *, column_names: Mapping[str, str] | N
         ``path``.
     """
     if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"path must be a file path (str or os.PathLike); got {_describe(path)}")
+        raise TypeError(f"path must be a file path (str or os.PathLike); got {describe(path)}")
     header, lines = _table(list(rows))
     header = [dict(column_names or {}).get(name, name) for name in header]
     path = Path(path)
