@@ -68,7 +68,7 @@ def test_the_command_line_loads_numpy_and_the_training_code_only_for_a_command_t
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert completed.returncode == 0, completed.stderr
     loaded, homes, missing = completed.stdout.splitlines()
-    assert loaded == "['reglab', 'reglab._signals', 'reglab._version', 'reglab.cli']"
+    assert loaded == "['reglab', 'reglab._signals', 'reglab._version', 'reglab.cli', 'reglab.settings']"
     assert homes == "reglab.training reglab.model reglab.config"
     assert missing == "[]"
     import reglab
@@ -398,3 +398,33 @@ def test_standardize_is_applied_saved_and_reported(tmp_path):
     assert "Inputs standardised" in (out / "report.md").read_text()
     model = reglab.load_model(out / "model.npz")
     assert model.standardized and model.input_scale.shape == (2,)
+
+
+@pytest.mark.parametrize("seconds, said", [(0.01, []), (42.0, ["Compiling the training engine", "Compiled the training "
+                                                                "engine in 42 s."])])
+def test_compiling_the_engine_is_said_and_kept_out_of_training_time(monkeypatch, capsys, seconds, said):
+    from reglab import cli
+    from reglab.engine import compiled
+
+    def prepare():
+        if seconds > 1:
+            notices.wait(5)  # the notice is due after notice_after seconds: the stand-in "compiles" until then
+        return seconds
+
+    import threading
+
+    notices = threading.Event()
+    original_echo = cli.click.echo
+
+    def echo(message=None, **kwargs):
+        if message and "Compiling" in str(message):
+            notices.set()
+        original_echo(message, **kwargs)
+
+    monkeypatch.setattr(compiled, "prepare", prepare)
+    monkeypatch.setattr(cli.click, "echo", echo)
+    cli._prepare("compiled", notice_after=0.05)
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == len(said) and all(line.startswith(text) for line, text in zip(lines, said)), lines
+    cli._prepare("reference", notice_after=0.0)
+    assert capsys.readouterr().err == ""

@@ -153,6 +153,19 @@ def test_cli_sweep_writes_store_csv_and_report_then_resumes(tmp_path):
     again = run(*args, "--out", tmp_path / "run2")
     assert "0 models trained in this run" in (tmp_path / "run2" / "report.md").read_text()
     assert again.stdout.count("\n") > 4
+    # The same command again, into the same folder: the sweep's own run folder is replaced, complete.
+    (out / "stale.txt").write_text("from the first run")
+    run(*args, "--out", out)
+    assert "0 models trained in this run" in (out / "report.md").read_text()
+    assert not (out / "stale.txt").exists() and (out / "heatmap.png").is_file()
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".partial")]
+    # Any other folder with something in it is still refused, untouched.
+    other = tmp_path / "mine"
+    other.mkdir()
+    (other / "notes.txt").write_text("mine")
+    refused = run(*args, "--out", other, check_ok=False)
+    assert_user_error(refused, "already exists and is not empty")
+    assert [p.name for p in other.iterdir()] == ["notes.txt"]
 
 
 def test_cli_sweep_refuses_a_foreign_database_without_touching_it(tmp_path):

@@ -9,15 +9,16 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
-import re
 import shlex
 import sys
+import threading
 import time
 from pathlib import Path
 
 import click
 
 from ._signals import report_interrupt
+from .settings import SETTINGS, Setting, setting
 
 __all__ = ["main", "cli"]
 
@@ -26,23 +27,142 @@ MAX_SEEDS = 1000  # of `compare --seeds`: 3000 models (a sweep asks for confirma
 FIGURE_PROCESSES = 2  # processes that draw the figures of `reglab compare` (forked from one warmed-up server)
 
 
-class _Fail(click.ClickException):
-    exit_code = EXIT_USAGE
-
-
-def _float_list(text: str, option: str) -> tuple[float, ...]:
+def _numbers(text: str, option: str, parse=float) -> tuple:
+    """Comma-separated numbers, e.g. a per-layer keep_prob ``0.9,0.8`` or layer sizes ``20,3``."""
     try:
-        values = tuple(float(part) for part in text.split(","))
+        return tuple(parse(part) for part in text.split(","))
     except ValueError:
-        raise click.BadParameter(f"expected a number or comma-separated numbers; got {text!r}", param_hint=option) from None
+        example = "20,3" if parse is int else "0.9,0.8"
+        raise click.BadParameter(f"expected a number or comma-separated numbers such as {example}; got {text!r}",
+                                 param_hint=option) from None
+
+
+def _grid(text: str, option: str, axis: str, parse=float) -> tuple:
+    """A grid axis: comma-separated values, each once; "/" separates per-layer values inside one value."""
+    items = text.split(",")
+    values = []
+    for item in items:
+        if item.strip().lower() == "none":  # an optional setting switched off, e.g. --max-norm none,2
+            values.append(None)
+            continue
+        try:
+            parts = tuple(parse(p) for p in item.split("/"))
+        except ValueError:
+            raise click.BadParameter(f"expected comma-separated values such as 0,0.1,0.7; got {text!r}",
+                                     param_hint=option) from None
+        values.append(parts[0] if len(parts) == 1 else parts)
+    _check_once(values, items, option, axis)
+    return tuple(values)
+
+
+def _check_once(values, shown, option: str, axis: str) -> None:
+    """Refuse a grid value given twice (it would be counted twice and stored once)."""
+    from .experiments.sweep import find_repeat
+
+    repeat = find_repeat(axis, values)
+    if repeat is not None:
+        first, again = (shown[i] for i in repeat)
+        same = f"{again!r} again" if again == first else f"{again!r}, the same setting as {first!r}"
+        raise click.BadParameter(f"each grid value must be given once; got {same}", param_hint=option)
+
+
+def _shown(value) -> str:
+    """A setting's value as it is typed on the command line."""
+    if value is None:
+        return "none"
+    if isinstance(value, tuple):
+        return ",".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value)
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _setting_option(declared: Setting, *, default=None, help: str | None = None, grid: bool = False):
+    """The click option of a declared training setting (a grid axis when ``grid``)."""
+    default = declared.default if default is None else default
+    text = help or declared.help
+    common = dict(help=text)
+    if declared.kind == "flag":
+        return click.option(declared.flag, declared.name, is_flag=True, default=default, **common)
+    if grid and declared.kind == "layers":
+        return click.option(declared.flag, declared.name, multiple=True, metavar="N,N,...",
+                            help=f"{text} Repeat the option for a grid (default {_shown(default)}).")
+    if grid:
+        shown = ",".join(_shown(v) for v in default) if isinstance(default, list) else _shown(default)
+        extra = " Per hidden layer with '/', e.g. 1,0.9/0.8." if declared.kind == "keep_prob" else ""
+        extra += " 'none' turns it off." if declared.optional else ""
+        return click.option(declared.flag, declared.name, default=shown, show_default=True, metavar="V[,V...]",
+                            help=f"{text} Comma-separated: a grid axis.{extra}")
+    if declared.kind == "choice":
+        return click.option(declared.flag, declared.name, type=click.Choice(declared.choices), default=default,
+                            show_default=True, **common)
+    if declared.kind in ("layers", "keep_prob"):
+        metavar = "N,N,..." if declared.kind == "layers" else "P[,P...]"
+        return click.option(declared.flag, declared.name, default=_shown(default), show_default=True, metavar=metavar,
+                            **common)
+    kind = int if declared.kind == "int" else float
+    return click.option(declared.flag, declared.name, type=kind, default=default,
+                        show_default=default is not None, **common)
+
+
+def _setting_options(*, skip=(), defaults=None, helps=None, grid: bool = False):
+    """Options for every declared training setting but ``skip``; ``defaults``/``helps`` per command.
+
+    With ``grid``, the settings that can be grid axes take lists (``reglab sweep``).
+    """
+    defaults, helps = dict(defaults or {}), dict(helps or {})
+
+    def decorate(function):
+        for declared in reversed(SETTINGS):
+            if declared.name not in skip:
+                function = _setting_option(declared, default=defaults.get(declared.name), help=helps.get(declared.name),
+                                           grid=grid and declared.grid)(function)
+        return function
+
+    return decorate
+
+
+def _setting_values(options: dict, *, grid: bool = False) -> dict:
+    """The declared settings among parsed ``options``, as the library takes them (grid axes as tuples)."""
+    values = {}
+    for declared in SETTINGS:
+        if declared.name not in options:
+            continue
+        value = options.pop(declared.name)
+        if grid and declared.grid:
+            if declared.kind == "layers":
+                value = tuple(_numbers(v, declared.flag, int) for v in value) or (declared.default,)
+                _check_once(value, [_shown(v) for v in value], declared.flag, declared.name)
+            else:
+                value = _grid(value, declared.flag, declared.name, int if declared.kind == "int" else float)
+        elif declared.kind == "layers":
+            value = _numbers(value, declared.flag, int)
+        elif declared.kind == "keep_prob":
+            value = _numbers(value, declared.flag)
+            value = value[0] if len(value) == 1 else value
+        values[declared.name] = value
     return values
 
 
-def _int_list(text: str, option: str) -> tuple[int, ...]:
+# Options of the commands that are not training settings, for errors in the user's terms.
+_OTHER_OPTIONS = {"dev_fraction": "--dev-fraction", "batch_size": "--batch-size", "seeds": "--seeds"}
+_DATA_OPTIONS = {"seed": "--data-seed", "n_samples": "--n-samples", "noise": "--noise", "test_fraction": "--test-fraction"}
+
+
+@contextlib.contextmanager
+def _options_named(options: dict | None = None):
+    """Turn the library's error about a parameter into one about the option that set it.
+
+    ``options`` maps parameter names to options; by default, the training settings' own and ``_OTHER_OPTIONS``.
+    """
+    from .validation import ParameterError
+
     try:
-        return tuple(int(part) for part in text.split(","))
-    except ValueError:
-        raise click.BadParameter(f"expected comma-separated integers such as 20,3; got {text!r}", param_hint=option) from None
+        yield
+    except ParameterError as error:
+        name = error.parameter.split("[")[0]
+        flags = options if options is not None else {**{s.name: s.flag for s in SETTINGS}, **_OTHER_OPTIONS}
+        if name not in flags:
+            raise
+        raise click.BadParameter(str(error), param_hint=flags[name]) from None
 
 
 def _data_options(function):
@@ -63,69 +183,26 @@ def _data_options(function):
     return function
 
 
-def _training_options(function):
-    options = [
-        click.option("--hidden", default="20,3", show_default=True, metavar="N,N,...", help="Hidden layer sizes."),
-        click.option("--lr", "learning_rate", type=float, default=0.3, show_default=True, help="Learning rate."),
-        click.option("--iterations", type=int, default=30000, show_default=True, help="Full-batch iterations."),
-        click.option("--seed", type=int, default=3, show_default=True, help="Seed of initialisation and fresh masks."),
-        click.option("--init", type=click.Choice(["course", "fresh"]), default="course", show_default=True,
-                     help="course: the notebook's initialisation; fresh: a seeded Generator."),
-        click.option("--masks", "mask_mode", type=click.Choice(["course", "fresh"]), default="course", show_default=True,
-                     help="course: the notebook's fixed dropout masks; fresh: new masks every iteration."),
-        click.option("--engine", type=click.Choice(["compiled", "reference"]), default="compiled", show_default=True,
-                     help="Training engine."),
-        click.option("--weight-decay", type=float, default=0.0, show_default=True,
-                     help="Decoupled weight decay per iteration: W <- (1 - wd) W - lr dW."),
-        click.option("--max-norm", type=float, default=None, help="Max norm of each unit's incoming weights."),
-        click.option("--early-stopping", is_flag=True,
-                     help="Stop when the cost on a held-out part of the training points stops improving; keep the best weights."),
-        click.option("--validation-fraction", type=float, default=0.1, show_default=True,
-                     help="Share of the training points held out for --early-stopping."),
-        click.option("--patience", type=int, default=10, show_default=True,
-                     help="Record points (every 100 iterations) without improvement before stopping."),
-        click.option("--min-delta", type=float, default=0.0, show_default=True,
-                     help="Smallest decrease of the dev cost that counts as an improvement."),
-        click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
-                     help="Run folder (default runs/<UTC time>-<command>/)."),
-    ]
-    for option in reversed(options):
-        function = option(function)
-    return function
+def _run_options(command: str):
+    """--engine and --out, the options every training command has besides its settings."""
+    def decorate(function):
+        function = click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+                                help=f"Run folder (default runs/<UTC time>-{command}/).")(function)
+        return click.option("--engine", type=click.Choice(["compiled", "reference"]), default="compiled",
+                            show_default=True, help="Training engine.")(function)
+    return decorate
 
 
-# The library's parameter names and the options that set them, for errors in the user's terms.
-_TRAINING_OPTIONS = {
-    "hidden_layer_sizes": "--hidden", "learning_rate": "--lr", "n_iterations": "--iterations", "seed": "--seed",
-    "l2": "--l2", "l1": "--l1", "keep_prob": "--keep-prob", "init": "--init", "mask_mode": "--masks",
-    "weight_decay": "--weight-decay", "max_norm": "--max-norm", "validation_fraction": "--validation-fraction",
-    "patience": "--patience", "min_delta": "--min-delta", "dev_fraction": "--dev-fraction",
-    "batch_size": "--batch-size",
-}
-_DATA_OPTIONS = {"seed": "--data-seed", "n_samples": "--n-samples", "noise": "--noise", "test_fraction": "--test-fraction"}
-
-
-@contextlib.contextmanager
-def _options_named(options: dict):
-    """Turn the library's error about a parameter into one about the option that set it."""
-    try:
-        yield
-    except (TypeError, ValueError) as error:
-        match = re.match(r"\w+", str(error))
-        option = options.get(match.group(0)) if match else None
-        if option is None:
-            raise
-        raise click.BadParameter(str(error), param_hint=option) from None
-
-
-def _load_data(data, n_samples, noise, test_fraction, data_seed):
+def _load_data(options: dict):
+    """The data set the data options name (they are taken out of ``options``), after saying which it is."""
     from .datasets import resolve_data
-
-    generator_options = {k: v for k, v in dict(n_samples=n_samples, noise=noise, test_fraction=test_fraction).items() if v is not None}
-    with _options_named(_DATA_OPTIONS):
-        dataset = resolve_data(data, seed=data_seed, **generator_options)
     from .runs.tables import describe_data
 
+    data = options.pop("data")
+    generator_options = {k: v for k in ("n_samples", "noise", "test_fraction") if (v := options.pop(k)) is not None}
+    seed = options.pop("data_seed")
+    with _options_named(_DATA_OPTIONS):
+        dataset = resolve_data(data, seed=seed, **generator_options)
     click.echo(describe_data(dataset))
     return dataset
 
@@ -173,16 +250,14 @@ def cli():
 
 @cli.command()
 @_data_options
-@_training_options
-@click.option("--l2", "l2", type=float, default=0.7, show_default=True, help="lambd of the L2 model.")
-@click.option("--keep-prob", default="0.86", show_default=True, metavar="P[,P...]",
-              help="keep_prob of the dropout model: one value, or one per hidden layer.")
+@_setting_options(skip=("l1",), defaults={"l2": 0.7, "keep_prob": 0.86},
+                  helps={"l2": "lambd of the L2 model.", "keep_prob": "keep_prob of the dropout model: one value, or one "
+                         "per hidden layer."})
+@_run_options("compare")
 @click.option("--seeds", "n_seeds", type=click.IntRange(1, MAX_SEEDS), default=None, metavar="N",
               help=f"Also train each model with N seeds (fresh init and masks; N up to {MAX_SEEDS}) and report "
               "mean ± 95% interval.")
-def compare(data, n_samples, noise, test_fraction, data_seed, standardize, hidden, learning_rate, iterations, seed, init, mask_mode,
-            engine, weight_decay, max_norm, early_stopping, validation_fraction, patience, min_delta, out, l2, keep_prob,
-            n_seeds):
+def compare(**options):
     """Train the notebook's three models (plain, L2, dropout) and compare them.
 
     By default this reproduces the notebook exactly (course initialisation and dropout masks).
@@ -190,26 +265,25 @@ def compare(data, n_samples, noise, test_fraction, data_seed, standardize, hidde
     from .config import TrainConfig
     from .experiments.compare import compare as run_compare
     from .experiments.compare import compare_seeds, course_study_configs
-    from .runs.figure_jobs import FigureWorker
     from .files import check_free_folder
     from .runs.compare import CompareRun, seed_text_table
+    from .runs.figure_jobs import FigureWorker
     from .runs.tables import COURSE_MASKS_NOTE, count, default_run_dir, text_table, threads_note
     from .training import check_training_memory
 
-    keep = _float_list(keep_prob, "--keep-prob")
-    with _options_named(_TRAINING_OPTIONS):
-        base = TrainConfig(hidden_layer_sizes=_int_list(hidden, "--hidden"), learning_rate=learning_rate,
-                           n_iterations=iterations, init=init, mask_mode=mask_mode, seed=seed, weight_decay=weight_decay,
-                           max_norm=max_norm, early_stopping=early_stopping, validation_fraction=validation_fraction,
-                           patience=patience, min_delta=min_delta)
-        configs = course_study_configs(base, l2=l2, keep_prob=keep[0] if len(keep) == 1 else keep)
-    dataset = _load_data(data, n_samples, noise, test_fraction, data_seed)
+    settings = _setting_values(options)
+    with _options_named():
+        l2, keep_prob = settings.pop("l2"), settings.pop("keep_prob")
+        configs = course_study_configs(TrainConfig(**settings), l2=l2, keep_prob=keep_prob)
+    engine, standardize, n_seeds = options["engine"], options["standardize"], options["n_seeds"]
+    dataset = _load_data(options)
     check_training_memory(list(configs.values()), dataset.X_train, record_every=100)  # as fit_many would, sooner
-    out = check_free_folder(out or default_run_dir("compare"))
+    out = check_free_folder(options["out"] or default_run_dir("compare"))
+    _prepare(engine)
     study = None
     # The figure processes start once the input is known to be good (bad input is reported at once,
-    # with no process to stop): they load matplotlib while this process loads numba and trains. Each
-    # model's figure is queued as soon as that model is trained, while the others train.
+    # with no process to stop): they load matplotlib while this process trains. Each model's figure
+    # is queued as soon as that model is trained, while the others train.
     with FigureWorker(processes=FIGURE_PROCESSES) as figures, \
             CompareRun(out, dataset, command=_command_line(), figures=figures) as run:
         bar = _ProgressBar("training")
@@ -238,13 +312,9 @@ def compare(data, n_samples, noise, test_fraction, data_seed, standardize, hidde
 
 @cli.command()
 @_data_options
-@_training_options
-@click.option("--l2", "l2", type=float, default=0.0, show_default=True, help="L2 strength (the course's lambd).")
-@click.option("--l1", "l1", type=float, default=0.0, show_default=True, help="L1 strength.")
-@click.option("--keep-prob", default="1", show_default=True, metavar="P[,P...]",
-              help="Dropout keep_prob: one value, or one per hidden layer.")
-def train(data, n_samples, noise, test_fraction, data_seed, standardize, hidden, learning_rate, iterations, seed, init, mask_mode,
-          engine, weight_decay, max_norm, early_stopping, validation_fraction, patience, min_delta, out, l2, l1, keep_prob):
+@_setting_options()
+@_run_options("train")
+def train(**options):
     """Train one model and save it (model.npz) with its figures and report."""
     from .config import TrainConfig
     from .experiments.compare import measure
@@ -252,15 +322,12 @@ def train(data, n_samples, noise, test_fraction, data_seed, standardize, hidden,
     from .runs.train import write_train_run
     from .training import fit
 
-    keep = _float_list(keep_prob, "--keep-prob")
-    with _options_named(_TRAINING_OPTIONS):
-        config = TrainConfig(hidden_layer_sizes=_int_list(hidden, "--hidden"), learning_rate=learning_rate,
-                             n_iterations=iterations, l2=l2, l1=l1, keep_prob=keep[0] if len(keep) == 1 else keep,
-                             init=init, mask_mode=mask_mode, seed=seed, weight_decay=weight_decay, max_norm=max_norm,
-                             early_stopping=early_stopping, validation_fraction=validation_fraction, patience=patience,
-                             min_delta=min_delta)
-    dataset = _load_data(data, n_samples, noise, test_fraction, data_seed)
-    out = out or default_run_dir("train")
+    with _options_named():
+        config = TrainConfig(**_setting_values(options))
+    engine, standardize = options["engine"], options["standardize"]
+    dataset = _load_data(options)
+    out = options["out"] or default_run_dir("train")
+    _prepare(engine)
     bar = _ProgressBar("training")
     start = time.perf_counter()
     try:
@@ -273,29 +340,24 @@ def train(data, n_samples, noise, test_fraction, data_seed, standardize, hidden,
     click.echo(f"Run folder: {out} (model: {out / 'model.npz'})")
 
 
-def _grid(text: str, option: str, axis: str, parse=float) -> tuple:
-    """A grid axis: comma-separated values, each once; "/" separates per-layer values inside one value."""
-    items = text.split(",")
-    values = []
-    for item in items:
-        try:
-            parts = tuple(parse(p) for p in item.split("/"))
-        except ValueError:
-            raise click.BadParameter(f"expected comma-separated values such as 0,0.1,0.7; got {text!r}", param_hint=option) from None
-        values.append(parts[0] if len(parts) == 1 else parts)
-    _check_once(values, items, option, axis)
-    return tuple(values)
+def _prepare(engine: str, notice_after: float = 1.0) -> None:
+    """Load the compiled engine before anything is timed; say so if it takes longer than ``notice_after`` seconds
+    (it is being compiled: once after installation)."""
+    if engine != "compiled":
+        return
+    from .engine import compiled
 
-
-def _check_once(values, shown, option: str, axis: str) -> None:
-    """Refuse a grid value given twice (it would be counted twice and stored once)."""
-    from .experiments.sweep import find_repeat
-
-    repeat = find_repeat(axis, values)
-    if repeat is not None:
-        first, again = (shown[i] for i in repeat)
-        same = f"{again!r} again" if again == first else f"{again!r}, the same setting as {first!r}"
-        raise click.BadParameter(f"each grid value must be given once; got {same}", param_hint=option)
+    notice = threading.Timer(notice_after, lambda: click.echo(
+        "Compiling the training engine (the first run after installing reglab; it is cached for later runs)...",
+        err=True))
+    notice.daemon = True
+    notice.start()
+    try:
+        seconds = compiled.prepare()
+    finally:
+        notice.cancel()
+    if seconds >= 1.0:
+        click.echo(f"Compiled the training engine in {seconds:.0f} s.", err=True)
 
 
 GRID_CONFIRM_LIMIT = 2000
@@ -327,19 +389,11 @@ def _check_sweep_outputs(db: Path, csv_path: Path | None, out: Path) -> None:
 
 @cli.command()
 @_data_options
-@click.option("--l2", default="0,0.1,0.7", show_default=True, help="Grid of L2 strengths (lambd), comma-separated.")
-@click.option("--l1", default="0", show_default=True, help="Grid of L1 strengths.")
-@click.option("--keep-prob", default="1,0.86", show_default=True,
-              help="Grid of keep_prob; per hidden layer with '/', e.g. 1,0.9/0.8.")
-@click.option("--lr", "learning_rate", default="0.3", show_default=True, help="Grid of learning rates.")
-@click.option("--iterations", default="30000", show_default=True, help="Grid of iteration counts.")
-@click.option("--hidden", "hidden", multiple=True, metavar="N,N,...",
-              help="Hidden layer sizes; repeat the option for a grid (default 20,3).")
+@_setting_options(skip=("seed",), grid=True, defaults={"l2": [0.0, 0.1, 0.7], "keep_prob": [1.0, 0.86],
+                                                       "init": "fresh", "mask_mode": "fresh"})
 @click.option("--seeds", "n_seeds", type=int, default=5, show_default=True, help="Seeds per configuration (0..N-1).")
 @click.option("--dev-fraction", type=float, default=0.25, show_default=True,
               help="Share of the training points held out as the dev set that chooses.")
-@click.option("--masks", "mask_mode", type=click.Choice(["course", "fresh"]), default="fresh", show_default=True,
-              help="Dropout masks (fresh: new every iteration, from each seed).")
 @click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=Path("sweep.db"), show_default=True,
               help="SQLite results store: created if missing (or an empty file), resumed if present. A read-only "
               "store can only report a sweep it holds entirely.")
@@ -347,51 +401,43 @@ def _check_sweep_outputs(db: Path, csv_path: Path | None, out: Path) -> None:
               help="Also write this sweep's rows, one per (configuration, seed), with every setting and metric "
               "(the test accuracy as test_accuracy_not_used_for_choice).")
 @click.option("--batch-size", type=int, default=64, show_default=True, help="Models trained together.")
-@click.option("--engine", type=click.Choice(["reference", "compiled"]), default="compiled", show_default=True)
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Run folder (default runs/<UTC time>-sweep/).")
+@_run_options("sweep")
 @click.option("--yes", is_flag=True, help=f"Train grids of more than {GRID_CONFIRM_LIMIT} models without asking.")
-def sweep(data, n_samples, noise, test_fraction, data_seed, standardize, l2, l1, keep_prob, learning_rate, iterations, hidden, n_seeds,
-          dev_fraction, mask_mode, db, csv_path, batch_size, engine, out, yes):
+def sweep(**options):
     """Train a grid of models × seeds, store every result, choose on a dev set.
 
     Each list option is a grid axis; every combination is trained with every seed. Results go to
     the --db store as each batch finishes: run the same command again to resume.
     """
     from .config import TrainConfig
-    from .files import check_free_folder
-    from .runs.tables import count, default_run_dir
     from .experiments.store import ReadOnlyStoreError, ResultStore
     from .experiments.sweep import SweepSpec, check_memory, check_settings, run_sweep
-    from .runs.sweep import describe_settings, summary_text, write_sweep_csv, write_sweep_run
+    from .runs.sweep import describe_settings, free_sweep_folder, summary_text, write_sweep_csv, write_sweep_run
+    from .runs.tables import count, default_run_dir
     from .training import fit_many
     from .validation import check_int
 
+    n_seeds, db, csv_path = options["n_seeds"], options["db"], options["csv_path"]
+    engine, standardize, batch_size = options["engine"], options["standardize"], options["batch_size"]
     if n_seeds < 1:
         raise click.BadParameter(f"must be an integer >= 1; got {n_seeds}", param_hint="--seeds")
-    axes = {
-        "l2": _grid(l2, "--l2", "l2"),
-        "l1": _grid(l1, "--l1", "l1"),
-        "keep_prob": _grid(keep_prob, "--keep-prob", "keep_prob"),
-        "learning_rate": _grid(learning_rate, "--lr", "learning_rate"),
-        "n_iterations": _grid(iterations, "--iterations", "n_iterations", int),
-        "hidden_layer_sizes": tuple(_int_list(h, "--hidden") for h in hidden) or ((20, 3),),
-    }
-    _check_once(axes["hidden_layer_sizes"], hidden, "--hidden", "hidden_layer_sizes")
-    with _options_named(_TRAINING_OPTIONS):
-        spec = SweepSpec(TrainConfig(init="fresh", mask_mode=mask_mode), axes, range(n_seeds), dev_fraction)
+    settings = _setting_values(options, grid=True)
+    axes = {name: settings.pop(name) for name in list(settings) if setting(name).grid}
+    with _options_named():
+        spec = SweepSpec(TrainConfig(**settings), axes, range(n_seeds), options["dev_fraction"])
         check_settings(spec)  # every value is checked, and the size known, before the grid is built
         check_int("batch_size", batch_size, low=1)
-    out = check_free_folder(out or default_run_dir("sweep"))
+    out = free_sweep_folder(options["out"] or default_run_dir("sweep"))
     _check_sweep_outputs(db, csv_path, out)
-    dataset = _load_data(data, n_samples, noise, test_fraction, data_seed)
-    if spec.n_models > GRID_CONFIRM_LIMIT and not yes:
+    dataset = _load_data(options)
+    if spec.n_models > GRID_CONFIRM_LIMIT and not options["yes"]:
         if not sys.stdin.isatty():
             raise click.UsageError(f"the grid has {spec.n_models} models (more than {GRID_CONFIRM_LIMIT}); pass --yes to train it")
         click.confirm(f"Train {spec.n_models} models?", abort=True)
     check_memory(dataset, spec, batch_size=batch_size)
     click.echo(f"Grid: {count(spec.n_configurations, 'configuration')} × {count(n_seeds, 'seed')} = "
                f"{count(spec.n_models, 'model')}; store: {db}")
+    _prepare(engine)
     bar = _ProgressBar("models")
     with ResultStore(db) as store:
         try:
@@ -469,7 +515,8 @@ def datasets(draw, out, n_samples, noise, test_fraction, seed):
         return
     from . import plots
 
-    dataset = _load_data(draw, n_samples, noise, test_fraction, seed)
+    dataset = _load_data(dict(data=draw, n_samples=n_samples, noise=noise, test_fraction=test_fraction,
+                              data_seed=seed))
     out = out or Path(f"{dataset.name}.png")
     plots.save_figure(plots.dataset_figure(dataset), out)
     click.echo(f"Figure: {out}")

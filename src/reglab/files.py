@@ -84,14 +84,15 @@ def check_free_folder(path) -> Path:
 
 
 @contextlib.contextmanager
-def staged_directory(path) -> Iterator[Path]:
+def staged_directory(path, *, replace: bool = False) -> Iterator[Path]:
     """Build a directory under a temporary name; rename it to ``path`` only when complete.
 
-    ``path`` must not exist, or be an empty directory. On any error the staging directory is
-    removed, so a run folder either holds everything or does not exist; so are the folders
-    created to hold it (``runs/`` the first time).
+    ``path`` must not exist, or be an empty directory; with ``replace``, an existing folder there is
+    replaced by the new one once that is complete (the caller has checked that it may be). On any error
+    the staging directory is removed, so a run folder either holds everything or does not exist; so are
+    the folders created to hold it (``runs/`` the first time).
     """
-    path = check_free_folder(path)
+    path = Path(path) if replace else check_free_folder(path)
     created = _make_folder(path.parent)
     staging = None
     done = False
@@ -103,9 +104,15 @@ def staged_directory(path) -> Iterator[Path]:
             except FileExistsError:  # another folder's name: not ours to remove
                 staging = None
         yield staging
-        if path.exists():
-            path.rmdir()
-        os.replace(staging, path)
+        if path.exists() and replace and path.is_dir() and any(path.iterdir()):
+            old = _partial_name(path)
+            os.replace(path, old)  # out of the way: from here until the next line, path does not exist
+            os.replace(staging, path)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            if path.exists():
+                path.rmdir()
+            os.replace(staging, path)
         done = True
     finally:
         if staging is not None and staging.exists():

@@ -9,7 +9,9 @@ from the estimator is the same file the library and the ``reglab`` command read 
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import numbers
+import textwrap
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -18,9 +20,9 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted
 
-from .config import INIT_MODES, TrainConfig
-from .engine.masks import MASK_MODES
+from .config import TrainConfig
 from .model import Model
+from .settings import SETTINGS, Setting
 from .training import ENGINES, fit
 
 try:
@@ -41,66 +43,77 @@ LOSS_RECORD_EVERY = 100
 _TAG_OBJECTS = hasattr(BaseEstimator, "__sklearn_tags__")
 
 
+#: The estimator's parameters that are not training settings: (name, default, constraints, description).
+_OPTIONS = (
+    ("standardize", False, ["boolean"], "Centre and scale each feature by the mean and standard deviation of the "
+     "training X before the network; the model keeps that transformation and applies it when predicting (also "
+     "after saving). A Pipeline with StandardScaler works as well."),
+    ("engine", "compiled", [StrOptions(set(ENGINES))], "compiled: the numba training loop; reference: the readable "
+     "NumPy loop. Both train the same model up to rounding."),
+)
+_RANDOM_STATE_HELP = (
+    "Seed of the initial weights and of fresh dropout masks. An int in [0, 2**32 - 1] is used as reglab's seed "
+    "itself; None draws a seed from NumPy's global RandomState and a RandomState instance draws one from that "
+    "instance (scikit-learn's convention). The seed used is kept as seed_."
+)
+
+
+def _constraints(declared: Setting) -> list:
+    """scikit-learn's parameter constraints of a declared setting."""
+    closed = {(True, True): "both", (True, False): "left", (False, True): "right", (False, False): "neither"}
+    if declared.name == "seed":
+        return ["random_state"]
+    if declared.kind in ("int", "real"):
+        number = numbers.Integral if declared.kind == "int" else numbers.Real
+        bounds = (declared.low_inclusive and declared.low is not None, declared.high_inclusive and declared.high is not None)
+        return [Interval(number, declared.low, declared.high, closed=closed[bounds])] + ([None] if declared.optional else [])
+    if declared.kind == "choice":
+        return [StrOptions(set(declared.choices))]
+    if declared.kind == "flag":
+        return ["boolean"]
+    if declared.kind == "layers":  # an int is one hidden layer
+        return ["array-like", Interval(numbers.Integral, 1, None, closed="left")]
+    return [Interval(numbers.Real, 0, 1, closed="right"), "array-like"]  # keep_prob
+
+
+def _signature() -> inspect.Signature:
+    """``__init__(self, hidden_layer_sizes=(20, 3), *, <every other setting>, standardize, engine)``."""
+    kinds = [inspect.Parameter.POSITIONAL_OR_KEYWORD] + [inspect.Parameter.KEYWORD_ONLY] * len(SETTINGS)
+    parameters = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+    parameters += [inspect.Parameter(s.estimator_name, kind, default=s.estimator_value) for s, kind in zip(SETTINGS, kinds)]
+    parameters += [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default) for name, default, _, _ in _OPTIONS]
+    return inspect.Signature(parameters)
+
+
+def _parameter_docs() -> str:
+    """The numpydoc Parameters section, from the settings' declarations."""
+    lines = []
+    for s in SETTINGS:
+        text = _RANDOM_STATE_HELP if s.name == "seed" else f"{s.help} Allowed: {s.allowed()}."
+        kind = "None, int or numpy.random.RandomState" if s.name == "seed" else s.annotation
+        if s.estimator:
+            text += f" (reglab's ``{s.name}``)"
+        lines += [f"    {s.estimator_name} : {kind}, default={s.estimator_value!r}", _indented(text)]
+    for name, default, _, text in _OPTIONS:
+        lines += [f"    {name} : {type(default).__name__}, default={default!r}", _indented(text)]
+    return "\n".join(lines)
+
+
+def _indented(text: str) -> str:
+    return textwrap.fill(text, 100, initial_indent=" " * 8, subsequent_indent=" " * 8)
+
+
 class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
     """Binary classifier: (LINEAR -> RELU [-> DROPOUT]) x H -> LINEAR -> SIGMOID, full-batch gradient descent.
 
     The network of the course "Regularization" (layers [n_features, 20, 3, 1] by default), with
-    L2, L1 and inverted dropout in any combination, trained on all samples at every step.
+    L2, L1 and inverted dropout in any combination, trained on all samples at every step. Its
+    parameters are reglab's training settings (``reglab.settings``), under scikit-learn's names
+    where it has them, and ``standardize`` and ``engine``.
 
     Parameters
     ----------
-    hidden_layer_sizes : int or tuple of int, default=(20, 3)
-        Units of each hidden (ReLU) layer; an int means one hidden layer. The output is one
-        sigmoid unit.
-    l2 : float, default=0.0
-        L2 strength at the course's scale (its ``lambd``): the cost gains
-        ``l2 / (2 n_samples) * sum ||W||^2`` over all weight matrices (biases excluded). This is
-        scikit-learn's ``MLPClassifier`` ``alpha`` term, ``alpha / 2 * sum ||W||^2 / n_samples``,
-        so ``l2 = alpha`` penalises the same.
-    l1 : float, default=0.0
-        L1 strength: the cost gains ``l1 / n_samples * sum |W|``.
-    keep_prob : float or tuple of float, default=1.0
-        Dropout keep probability in (0, 1], one for every hidden layer or one per hidden layer;
-        1 means no dropout. Dropout acts during training only.
-    learning_rate : float, default=0.3
-        Gradient-descent step, > 0 (constant).
-    max_iter : int, default=30000
-        Full-batch iterations, >= 1. Training always runs all of them.
-    random_state : None, int or numpy.random.RandomState, default=None
-        Seed of the initial weights and of fresh dropout masks. An int in [0, 2**32 - 1] is used
-        as reglab's ``seed`` itself; ``None`` draws a seed from NumPy's global ``RandomState`` and a
-        ``RandomState`` instance draws one from that instance (scikit-learn's convention). The seed
-        used is kept as ``seed_``.
-    init : {"fresh", "course"}, default="fresh"
-        "fresh": weights drawn from a ``numpy.random.Generator`` seeded by the seed, with the
-        course's scaling (standard normal / sqrt(fan-in)). "course": the notebook's legacy
-        ``RandomState(seed)`` draws, so ``init="course", random_state=3`` starts from the
-        notebook's weights.
-    mask_mode : {"fresh", "course"}, default="fresh"
-        "fresh": new dropout masks every iteration, from the seed. "course": the notebook's
-        fixed masks (the same every iteration, independent of the seed).
-    standardize : bool, default=False
-        Centre and scale each feature by the mean and standard deviation of the training X
-        before the network; the model keeps that transformation and applies it when predicting
-        (also after saving). The scikit-learn way, a ``Pipeline`` with ``StandardScaler``, works
-        as well.
-    engine : {"compiled", "reference"}, default="compiled"
-        "compiled": the numba training loop; "reference": the readable NumPy loop. Both train
-        the same model up to rounding.
-    weight_decay : float, default=0.0
-        Decoupled weight decay in [0, 1): every iteration ``W <- (1 - weight_decay) W - lr dW``.
-    max_norm : float or None, default=None
-        After every step, rescale each unit's incoming weights to norm <= max_norm.
-    early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the training points (stratified) and stop when their
-        cross-entropy has not improved by more than ``tol`` for ``n_iter_no_change`` record
-        points (every 100 iterations); the best weights are restored.
-    validation_fraction : float, default=0.1
-        In (0, 1); used with early stopping.
-    n_iter_no_change : int, default=10
-        Record points without improvement before stopping (reglab's ``patience``).
-    tol : float, default=0.0
-        Smallest decrease of the dev cost that counts as an improvement (reglab's ``min_delta``).
+{parameters}
 
     Attributes
     ----------
@@ -134,9 +147,10 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
 
     Notes
     -----
-    Differences from ``sklearn.neural_network.MLPClassifier``: ``learning_rate`` is the (constant)
-    step itself, the solver is plain full-batch gradient descent, training runs exactly
-    ``max_iter`` iterations, and only two classes are supported.
+    ``l2`` penalises as ``MLPClassifier``'s ``alpha`` does (``alpha / 2 * sum ||W||^2 / n_samples``) when
+    ``l2 = alpha``. Differences from ``sklearn.neural_network.MLPClassifier``: ``learning_rate`` is the
+    (constant) step itself, the solver is plain full-batch gradient descent, training runs exactly
+    ``max_iter`` iterations (unless early stopping stops it), and only two classes are supported.
 
     Examples
     --------
@@ -148,90 +162,28 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
     (2, 2)
     """
 
-    # A new setting is one line in each of: this table, __init__'s signature and body, and
-    # _train_config (settings of the engine) or _fit_options (options of reglab.fit).
     _parameter_constraints: dict = {
-        "hidden_layer_sizes": ["array-like", Interval(numbers.Integral, 1, None, closed="left")],
-        "l2": [Interval(numbers.Real, 0, None, closed="left")],
-        "l1": [Interval(numbers.Real, 0, None, closed="left")],
-        "keep_prob": [Interval(numbers.Real, 0, 1, closed="right"), "array-like"],
-        "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
-        "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
-        "random_state": ["random_state"],
-        "init": [StrOptions(set(INIT_MODES))],
-        "mask_mode": [StrOptions(set(MASK_MODES))],
-        "standardize": ["boolean"],
-        "engine": [StrOptions(set(ENGINES))],
-        "weight_decay": [Interval(numbers.Real, 0, 1, closed="left")],
-        "max_norm": [Interval(numbers.Real, 0, None, closed="neither"), None],
-        "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
-        "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
-        "tol": [Interval(numbers.Real, 0, None, closed="left")],
+        **{s.estimator_name: _constraints(s) for s in SETTINGS},
+        **{name: constraints for name, _, constraints, _ in _OPTIONS},
     }
 
-    def __init__(
-        self,
-        hidden_layer_sizes=(20, 3),
-        *,
-        l2=0.0,
-        l1=0.0,
-        keep_prob=1.0,
-        learning_rate=0.3,
-        max_iter=30000,
-        random_state=None,
-        init="fresh",
-        mask_mode="fresh",
-        standardize=False,
-        engine="compiled",
-        weight_decay=0.0,
-        max_norm=None,
-        early_stopping=False,
-        validation_fraction=0.1,
-        n_iter_no_change=10,
-        tol=0.0,
-    ):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.l2 = l2
-        self.l1 = l1
-        self.keep_prob = keep_prob
-        self.learning_rate = learning_rate
-        self.max_iter = max_iter
-        self.random_state = random_state
-        self.init = init
-        self.mask_mode = mask_mode
-        self.standardize = standardize
-        self.engine = engine
-        self.weight_decay = weight_decay
-        self.max_norm = max_norm
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
+    def __init__(self, *args, **kwargs):
+        bound = self.__init__.__signature__.bind(self, *args, **kwargs)
+        bound.apply_defaults()
+        for name, value in list(bound.arguments.items())[1:]:
+            setattr(self, name, value)
+
+    __init__.__signature__ = _signature()  # what scikit-learn's get_params and clone read
 
     # ---- training ----------------------------------------------------------------------------
     def _train_config(self, seed: int) -> TrainConfig:
         """The reglab settings of these parameters (TrainConfig checks what the constraints cannot)."""
-        hidden = self.hidden_layer_sizes
-        if isinstance(hidden, numbers.Integral):
-            hidden = (hidden,)
-        return TrainConfig(
-            hidden_layer_sizes=tuple(hidden),
-            learning_rate=self.learning_rate,
-            n_iterations=self.max_iter,
-            l2=self.l2,
-            l1=self.l1,
-            keep_prob=self.keep_prob,
-            init=self.init,
-            mask_mode=self.mask_mode,
-            seed=seed,
-            weight_decay=self.weight_decay,
-            max_norm=self.max_norm,
-            early_stopping=bool(self.early_stopping),
-            validation_fraction=self.validation_fraction,
-            patience=self.n_iter_no_change,
-            min_delta=self.tol,
-        )
+        values = {s.name: getattr(self, s.estimator_name) for s in SETTINGS}
+        hidden = values["hidden_layer_sizes"]
+        values["hidden_layer_sizes"] = (hidden,) if isinstance(hidden, numbers.Integral) else tuple(hidden)
+        values["early_stopping"] = bool(values["early_stopping"])
+        values["seed"] = seed
+        return TrainConfig(**values)
 
     def _fit_options(self) -> dict:
         """Keyword arguments of ``reglab.fit`` other than the config."""
@@ -323,27 +275,10 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
         """
         if not isinstance(model, Model):
             raise TypeError(f"model must be a reglab.Model; got {type(model).__name__}")
-        config = model.config
-        keep_prob = config.keep_prob
-        estimator = cls(
-            hidden_layer_sizes=config.hidden_layer_sizes,
-            l2=config.l2,
-            l1=config.l1,
-            keep_prob=keep_prob[0] if len(set(keep_prob)) == 1 else keep_prob,
-            learning_rate=config.learning_rate,
-            max_iter=config.n_iterations,
-            random_state=config.seed,
-            init=config.init,
-            mask_mode=config.mask_mode,
-            standardize=model.standardized,
-            engine=engine,
-            weight_decay=config.weight_decay,
-            max_norm=config.max_norm,
-            early_stopping=config.early_stopping,
-            validation_fraction=config.validation_fraction,
-            n_iter_no_change=config.patience,
-            tol=config.min_delta,
-        )
+        values = {s.estimator_name: getattr(model.config, s.name) for s in SETTINGS}
+        keep_prob = values["keep_prob"]
+        values["keep_prob"] = keep_prob[0] if len(set(keep_prob)) == 1 else keep_prob
+        estimator = cls(**values, standardize=model.standardized, engine=engine)
         estimator._validate_params()
         estimator._set_fitted(model, np.asarray(model.classes))
         return estimator
@@ -411,6 +346,9 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
 
         def _more_tags(self):
             return {"binary_only": True}
+
+
+RegularizedMLPClassifier.__doc__ = RegularizedMLPClassifier.__doc__.replace("{parameters}", _parameter_docs())
 
 
 def _plain_labels(classes: np.ndarray) -> np.ndarray:

@@ -13,6 +13,8 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 __all__ = [
+    "ParameterError",
+    "check_bool",
     "check_real",
     "check_int",
     "check_choice",
@@ -22,6 +24,26 @@ __all__ = [
     "check_X_y",
     "binary_labels",
 ]
+
+
+class ParameterError(Exception):
+    """A user error about one named parameter (``parameter``, e.g. ``"keep_prob[1]"``).
+
+    Raised as ``ParameterValueError`` (a ``ValueError``) or ``ParameterTypeError`` (a ``TypeError``), so
+    that callers such as the command line can say which of their own options it is about.
+    """
+
+    def __init__(self, parameter: str, message: str):
+        super().__init__(message)
+        self.parameter = parameter
+
+
+class ParameterValueError(ParameterError, ValueError):
+    """A parameter's value is not allowed."""
+
+
+class ParameterTypeError(ParameterError, TypeError):
+    """A parameter's value is of a type that is not allowed."""
 
 
 def describe(value) -> str:
@@ -50,7 +72,7 @@ def check_real(
     else:
         allowed = "a finite real number"
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be {allowed}; got {describe(value)}")
+        raise ParameterTypeError(name, f"{name} must be {allowed}; got {describe(value)}")
     try:
         number = float(value)
     except OverflowError:  # an int too large for a float
@@ -61,7 +83,7 @@ def check_real(
     if ok and high is not None:
         ok = number <= high if high_inclusive else number < high
     if not ok:
-        raise ValueError(f"{name} must be {allowed}; got {describe(value)}")
+        raise ParameterValueError(name, f"{name} must be {allowed}; got {describe(value)}")
     return number
 
 
@@ -74,10 +96,10 @@ def check_int(name: str, value, *, low: int | None = None, high: int | None = No
     else:
         allowed = "an integer"
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be {allowed}; got {describe(value)}")
+        raise ParameterTypeError(name, f"{name} must be {allowed}; got {describe(value)}")
     number = int(value)
     if (low is not None and number < low) or (high is not None and number > high):
-        raise ValueError(f"{name} must be {allowed}; got {describe(value)}")
+        raise ParameterValueError(name, f"{name} must be {allowed}; got {describe(value)}")
     return number
 
 
@@ -88,7 +110,7 @@ def check_seeds(seeds) -> Sequence[int]:
     ends (its seeds are distinct), so that a grid of many seeds is never listed.
     """
     if isinstance(seeds, (str, bytes)) or not isinstance(seeds, Iterable):
-        raise TypeError(f"seeds must be a sequence of seeds, such as range(5); got {type(seeds).__name__}")
+        raise ParameterTypeError("seeds", f"seeds must be a sequence of seeds, such as range(5); got {type(seeds).__name__}")
     if isinstance(seeds, range) and seeds.step > 0:
         for k in ((0, len(seeds) - 1) if seeds else ()):
             check_int(f"seeds[{k}]", seeds[k], low=0, high=2**32 - 1)
@@ -97,34 +119,39 @@ def check_seeds(seeds) -> Sequence[int]:
         checked = tuple(check_int(f"seeds[{k}]", seed, low=0, high=2**32 - 1) for k, seed in enumerate(seeds))
         if len(set(checked)) < len(checked):
             repeated = next(seed for seed in checked if checked.count(seed) > 1)
-            raise ValueError(f"seeds must be different (distinct: a repeated seed repeats a run and narrows the interval); "
+            raise ParameterValueError("seeds", f"seeds must be different (distinct: a repeated seed repeats a run and narrows the interval); "
                              f"{repeated} is given twice")
     if not checked:
-        raise ValueError("seeds must hold at least one seed; got none")
+        raise ParameterValueError("seeds", "seeds must hold at least one seed; got none")
     return checked
+
+
+def check_bool(name: str, value) -> bool:
+    """True or False (NumPy's booleans too), as a bool."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ParameterTypeError(name, f"{name} must be True or False; got {describe(value)}")
+    return bool(value)
 
 
 def check_choice(name: str, value, choices: Sequence[str]) -> str:
     # Only a str can be a choice: `in` on an array or a dict would compare element-wise or fail.
     if not isinstance(value, str) or value not in choices:
         allowed = ", ".join(repr(c) for c in choices)
-        raise ValueError(f"{name} must be one of {allowed}; got {describe(value)}")
+        raise ParameterValueError(name, f"{name} must be one of {allowed}; got {describe(value)}")
     return value
 
 
 def check_keep_prob(value, n_hidden: int) -> tuple[float, ...]:
     """One keep_prob per hidden layer, each in (0, 1]; a single number applies to all."""
     if isinstance(value, (str, bytes)) or not isinstance(value, (numbers.Real, Sequence, np.ndarray)):
-        raise TypeError(
-            f"keep_prob must be a number in (0, 1] or one such number per hidden layer; "
+        raise ParameterTypeError("keep_prob", f"keep_prob must be a number in (0, 1] or one such number per hidden layer; "
             f"got {describe(value)}"
         )
     if isinstance(value, numbers.Real):
         return (check_real("keep_prob", value, low=0, high=1, low_inclusive=False),) * n_hidden
     values = list(np.asarray(value).ravel()) if isinstance(value, np.ndarray) else list(value)
     if len(values) != n_hidden:
-        raise ValueError(
-            f"keep_prob must be one number or {n_hidden} numbers (one per hidden layer); "
+        raise ParameterValueError("keep_prob", f"keep_prob must be one number or {n_hidden} numbers (one per hidden layer); "
             f"got {len(values)}: {describe(value)}"
         )
     return tuple(
@@ -138,10 +165,10 @@ def check_layer_sizes(name: str, value) -> tuple[int, ...]:
     if isinstance(value, (str, bytes)) or not isinstance(value, (Sequence, np.ndarray)) or (
         isinstance(value, np.ndarray) and value.ndim == 0
     ):
-        raise TypeError(f"{name} must be a sequence of integers >= 1; got {describe(value)}")
+        raise ParameterTypeError(name, f"{name} must be a sequence of integers >= 1; got {describe(value)}")
     sizes = tuple(value)
     if not sizes:
-        raise ValueError(f"{name} must hold at least one layer size; got {describe(value)}")
+        raise ParameterValueError(name, f"{name} must hold at least one layer size; got {describe(value)}")
     return tuple(check_int(f"{name}[{i}]", s, low=1) for i, s in enumerate(sizes))
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..config import TrainConfig
+from ..settings import SETTINGS
 from ..stats import Interval, mean_interval
 from ..training import batch_key, available_memory, fit_many, model_bytes
 from ..validation import check_int, check_real, check_seeds
@@ -38,8 +39,8 @@ __all__ = [
     "summarize",
 ]
 
-#: Grid axes and the TrainConfig field each sets.
-AXES = ("l2", "l1", "keep_prob", "learning_rate", "n_iterations", "hidden_layer_sizes", "weight_decay", "max_norm")
+#: Grid axes: the settings declared as such (``reglab.settings``).
+AXES = tuple(s.name for s in SETTINGS if s.grid)
 
 Progress = Callable[[int, int], None]
 

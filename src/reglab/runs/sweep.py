@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..files import atomic_write_text, staged_directory
+from ..files import atomic_write_text, check_free_folder, staged_directory
 from .tables import STANDARDIZED_NOTE, count, environment, json_text, plain_table, utc_now
 from ..plots.summaries import setting_label, setting_name
 
-__all__ = ["summary_rows", "summary_text", "write_sweep_run", "write_sweep_csv", "describe_settings", "TEST_COLUMN"]
+__all__ = ["summary_rows", "summary_text", "write_sweep_run", "write_sweep_csv", "describe_settings", "TEST_COLUMN",
+           "is_sweep_folder", "free_sweep_folder"]
 
 N_BEST = 3
 
@@ -61,6 +62,23 @@ def _best_sentence(result) -> str:
     )
 
 
+def is_sweep_folder(path) -> bool:
+    """Whether ``path`` is a run folder that ``reglab sweep`` wrote (its results.json says so)."""
+    import json
+
+    try:
+        payload = json.loads((Path(path) / "results.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(payload, dict) and payload.get("kind") == "sweep"
+
+
+def free_sweep_folder(path) -> Path:
+    """``path`` as a Path if a sweep may write its run folder there: a free place, or the run folder of a sweep
+    (run again, it is replaced once the new one is complete)."""
+    return Path(path) if is_sweep_folder(path) else check_free_folder(path)
+
+
 def write_sweep_csv(result, path) -> Path:
     """Write the sweep's rows (one per configuration and seed, nothing else in its store) as CSV.
 
@@ -82,7 +100,7 @@ def write_sweep_run(result, out, *, best_models=None, command: str = "reglab swe
 
     out = Path(out)
     split = result.split
-    with staged_directory(out) as stage:
+    with staged_directory(out, replace=is_sweep_folder(out)) as stage:
         figures = []
         axes = result.spec.axes
         x_axis = "l2" if "l2" in axes else next(iter(axes), "l2")
