@@ -35,6 +35,15 @@ def course_data_path() -> Path:
 
 
 @pytest.fixture(scope="session")
+def course_notebook() -> str:
+    """The text of the course notebook's export (shared/seed), read in place."""
+    path = SHARED / "seed" / "Regularization-v2.py.txt"
+    if not path.is_file():
+        _missing(f"{path} not found: the shared folder must sit beside the checkout")
+    return path.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
 def course_vectors() -> dict:
     """Inputs and expected outputs of the notebook's graded functions."""
     path = SHARED / "reference" / "course_test_vectors.json"

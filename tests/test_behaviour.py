@@ -491,3 +491,25 @@ def test_compare_reports_a_diverging_model_and_stops_the_others(data):
     with pytest.raises(reglab.TrainingDivergedError, match=r"learning_rate=1e\+06"):
         compare(compare_dataset(data), configs, progress=lambda i, n: done.append(i))
     assert max(done, default=0) < 200000  # "slow" stopped at a record point, long before its end
+
+
+@pytest.mark.parametrize("engine", ["reference", "compiled"])
+def test_a_watch_given_to_fit_sees_the_network_and_can_stop_it(data, engine):
+    X, y = data
+    seen = []
+
+    def watch(iteration, params, cost):
+        seen.append((iteration, params.weights[0].shape, cost.shape))
+        return iteration == 200
+
+    config = TrainConfig(n_iterations=1000, keep_prob=0.8, mask_mode="fresh", init="fresh", seed=2)
+    stopped = reglab.fit(X, y, config, engine=engine, watch=watch)
+    assert [i for i, _, _ in seen] == [0, 100, 200]
+    assert seen[0][1] == (1, 20, 2) and seen[0][2] == (1,)
+    assert list(stopped.history.iterations) == [0, 100, 200]
+    # Stopped before the update of iteration 200: the network of 200 updates, as n_iterations=200 trains.
+    short = reglab.fit(X, y, config.replace(n_iterations=200), engine=engine)
+    for a, b in zip(stopped.params.weights, short.params.weights):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(TypeError, match="fit got unexpected keyword argument 'watcher'"):
+        reglab.fit(X, y, config, watcher=watch)

@@ -14,7 +14,6 @@ import scipy.io
 import reglab
 from reglab import course
 
-SEED_FILE = Path(__file__).resolve().parents[1].parent / "shared" / "seed" / "Regularization-v2.py.txt"
 RTOL = 1e-7
 
 
@@ -74,8 +73,8 @@ def separable_data(seed=0, m=60):
 # ------------------------------------------------------------------------------ names
 
 
-def test_every_name_the_notebook_imports_or_calls_exists():
-    text = SEED_FILE.read_text(encoding="utf-8")
+def test_every_name_the_notebook_imports_or_calls_exists(course_notebook):
+    text = course_notebook
     imported = set()
     for line in re.findall(r"^from reg_utils import (.+)$", text, flags=re.M):
         imported |= {name.strip() for name in line.split(",")}

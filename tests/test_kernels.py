@@ -187,9 +187,9 @@ def test_compiled_early_stopping_matches_reference(case):
     reference_stopper = EarlyStopping(X_dev, Y_dev, watched, patience, min_delta)
     compiled_stopper = EarlyStopping(X_dev, Y_dev, watched, patience, min_delta)
 
-    final, history = train_loop(X, Y, params, hyper, reference_masks, n_iterations, 20, monitor=reference_stopper)
+    final, history = train_loop(X, Y, params, hyper, reference_masks, n_iterations, 20, watch=reference_stopper)
     got_final, got_history = train_loop_compiled(
-        X, Y, params, hyper, compiled_masks, n_iterations, 20, monitor=compiled_stopper
+        X, Y, params, hyper, compiled_masks, n_iterations, 20, watch=compiled_stopper
     )
 
     # Training stopped early, after every watched model had improved for a while (not vacuous).
@@ -214,18 +214,18 @@ def test_compiled_early_stopping_matches_reference(case):
         assert compiled_masks.iteration == reference_masks.iteration == history.iterations[-1] + 1
 
 
-def test_monitor_stops_before_the_update_of_its_iteration():
+def test_a_watch_stops_before_the_update_of_its_iteration():
     X, Y = _problem()
     params = init_fresh((2, 8, 1), [np.random.default_rng(k) for k in range(2)])
     hyper = _hyper(2, 1, 0.1, 0.0, 0.8, weight_decay=1e-3, max_norm=1.0)
     calls = []
 
-    def stop_at_200(i, current):
+    def stop_at_200(i, current, cost):
         calls.append((i, reglab.engine.params.copy(current)))
         return i == 200
 
     stopped, history = train_loop_compiled(
-        X, Y, params, hyper, _sources("fresh", hyper, 2)[0], 1000, 100, monitor=stop_at_200
+        X, Y, params, hyper, _sources("fresh", hyper, 2)[0], 1000, 100, watch=stop_at_200
     )
     assert [i for i, _ in calls] == [0, 100, 200]
     np.testing.assert_array_equal(history.iterations, [0, 100, 200])
@@ -242,7 +242,7 @@ def test_monitor_stops_before_the_update_of_its_iteration():
     # A monitor that never stops changes nothing.
     unmonitored, _ = train_loop_compiled(X, Y, params, hyper, _sources("fresh", hyper, 2)[0], 300, 100)
     monitored, _ = train_loop_compiled(
-        X, Y, params, hyper, _sources("fresh", hyper, 2)[0], 300, 100, monitor=lambda i, p: False
+        X, Y, params, hyper, _sources("fresh", hyper, 2)[0], 300, 100, watch=lambda i, p, cost: False
     )
     assert _max_difference(unmonitored, monitored) == 0.0
 
@@ -287,25 +287,29 @@ def test_input_parameters_are_not_modified():
     assert _max_difference(before, params) == 0.0
 
 
-def test_callbacks_are_called_at_the_record_points():
+def test_the_watch_sees_each_record_points_parameters_and_cost_in_both_engines():
     X, Y = _problem()
     params = init_fresh((2, 8, 1), [np.random.default_rng(k) for k in range(2)])
-    hyper = _hyper(2, 1, 0.2, 0.0, 1.0)
-    records, steps = [], []
-    _, history = train_loop_compiled(
-        X, Y, params, hyper, None, 250, record_every=100,
-        progress=lambda i, n: steps.append((i, n)),
-        on_record=lambda i, cost: records.append((i, cost)),
-    )
-    assert [i for i, _ in records] == [0, 100, 200, 249]
-    assert steps == [(1, 250), (101, 250), (201, 250), (250, 250)]
-    np.testing.assert_array_equal(history.iterations, [0, 100, 200, 249])
-    for column, (_, cost) in enumerate(records):
-        assert cost.shape == (2,)
-        np.testing.assert_array_equal(cost, history.cost[:, column])
-    # The cost at iteration 0 is that of the initial parameters.
-    initial, _ = train.objective(params, X, Y, hyper)
-    np.testing.assert_allclose(records[0][1], initial, rtol=1e-12)
+    hyper = _hyper(2, 1, 0.2, 0.0, 0.9)
+    seen = {}
+    for engine, loop in (("reference", train_loop), ("compiled", train_loop_compiled)):
+        records, steps = [], []
+        _, history = loop(
+            X, Y, params, hyper, _sources("fresh", hyper, 2)[0], 250, record_every=100,
+            progress=lambda i, n: steps.append((i, n)),
+            watch=lambda i, current, cost: records.append((i, reglab.engine.params.copy(current), cost.copy())),
+        )
+        assert [i for i, _, _ in records] == [0, 100, 200, 249]
+        assert steps == [(1, 250), (101, 250), (201, 250), (250, 250)]
+        np.testing.assert_array_equal(history.iterations, [0, 100, 200, 249])
+        for column, (_, _, cost) in enumerate(records):
+            assert cost.shape == (2,)
+            np.testing.assert_array_equal(cost, history.cost[:, column])
+        assert _max_difference(records[0][1], params) == 0.0  # the first is the initial network
+        seen[engine] = records
+    for (_, p_ref, c_ref), (_, p_cmp, c_cmp) in zip(seen["reference"], seen["compiled"]):
+        assert _max_difference(p_ref, p_cmp) < TOL
+        np.testing.assert_allclose(c_cmp, c_ref, rtol=0, atol=TOL)
 
 
 def test_divergence_raises_and_names_the_learning_rate():

@@ -20,7 +20,6 @@ import pytest
 
 import reglab.course
 
-SEED_FILE = Path(__file__).resolve().parents[1].parent / "shared" / "seed" / "Regularization-v2.py.txt"
 CELL_MARK = re.compile(r"^# In\[(\d+)\]:\s*$")
 NUMBER = re.compile(r"-?\d+(?:\.\d*)?(?:e[-+]?\d+)?")
 
@@ -28,8 +27,8 @@ NUMBER = re.compile(r"-?\d+(?:\.\d*)?(?:e[-+]?\d+)?")
 # --------------------------------------------------------------------------- reading the file
 
 
-def notebook_text() -> str:
-    text = SEED_FILE.read_text(encoding="utf-8")
+def notebook_text(text: str) -> str:
+    """The notebook's part of the export (the ``course_notebook`` fixture's text)."""
     # The export starts with a web page's chrome and line numbers; the notebook starts here.
     return text[text.index("# coding: utf-8") :]
 
@@ -191,8 +190,8 @@ def _numbers(texts: list[str]) -> tuple[list[float], int]:
 
 
 @pytest.mark.slow
-def test_the_notebook_runs_unchanged_and_prints_the_courses_results(course_data_path, tmp_path, monkeypatch, capsys):
-    pytest.importorskip("reglab.datasets", reason="load_2D_dataset needs reglab.datasets")
+def test_the_notebook_runs_unchanged_and_prints_the_courses_results(course_data_path, course_notebook, tmp_path,
+                                                                   monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)  # no datasets/ here: the data comes from $REGLAB_COURSE_DATA
     monkeypatch.setenv("REGLAB_COURSE_DATA", str(course_data_path))
     monkeypatch.setitem(sys.modules, "reg_utils", reglab.course)
@@ -211,7 +210,7 @@ def test_the_notebook_runs_unchanged_and_prints_the_courses_results(course_data_
     namespace = {"__name__": "__notebook__", "get_ipython": lambda: types.SimpleNamespace(magic=lambda line: None)}
     random_state = np.random.get_state()  # the notebook's own dropout re-seeds np.random
 
-    cells = split_cells(notebook_text())
+    cells = split_cells(notebook_text(course_notebook))
     assert len(cells) == 17
     outputs, checked = [], 0
     with plt.rc_context():  # the notebook sets rcParams

@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -113,6 +113,7 @@ def fit_many(
     standardize: bool = False,
     X_dev=None,
     y_dev=None,
+    watch: Callable[[int, Params, np.ndarray, tuple[int, ...]], bool] | None = None,
 ) -> list[Model]:
     """Train one model per config on (X (n_samples, n_features), y (n_samples,)).
 
@@ -125,6 +126,12 @@ def fit_many(
     batch along the model axis. Returns the models in the order of ``configs``.
     ``engine="compiled"`` (the default) runs ``engine.compiled.train_loop_compiled`` (numba);
     ``engine="reference"`` runs ``engine.loop.train_loop``, the readable NumPy definition of correct.
+
+    ``watch(iteration, params, cost, indices)``, if given, is called at every record point of every
+    batch (batches train one after the other) with the batch's parameters at that iteration (before
+    its update; ``Params`` with the batch's models along the first axis), their cost (M,) and the
+    positions of their configs in ``configs``; returning True ends that batch's training there.
+    ``progress(done, total)`` counts iterations over all models.
     """
     check_choice("engine", engine, ENGINES)
     loop = train_loop
@@ -175,7 +182,9 @@ def fit_many(
                 X_watch, Y_watch = dev
             stopper = EarlyStopping(X_watch, Y_watch, [True] * len(batch),
                                     [c.patience for c in batch], [c.min_delta for c in batch])
-            batch_options = dict(batch_options, monitor=stopper)
+            batch_options = dict(batch_options, watch=stopper)
+        if watch is not None:
+            batch_options = dict(batch_options, watch=_watching(watch, tuple(indices), stopper))
 
         def report(i, n, _offset=done_before, _size=len(batch)):
             if progress is not None:
@@ -208,6 +217,16 @@ def fit_many(
     return models  # type: ignore[return-value]
 
 
+def _watching(watch, indices: tuple[int, ...], stopper):
+    """The engine's watch for one batch: early stopping (if any) first, then the caller's watch."""
+
+    def engine_watch(iteration, params, cost):
+        stop = bool(stopper(iteration, params, cost)) if stopper is not None else False
+        return bool(watch(iteration, params, cost, indices)) or stop
+
+    return engine_watch
+
+
 def _dev_set(X_dev, y_dev, n_features, classes, scaling) -> tuple[np.ndarray, np.ndarray]:
     """An explicit early-stopping set in the engine's layout: X_dev.T (scaled like X), labels 0/1."""
     if X_dev is None or y_dev is None:
@@ -236,8 +255,9 @@ def fit(X, y, config: TrainConfig | None = None, **kwargs) -> Model:
     y : array of shape (n_samples,), two classes
     config : TrainConfig, optional
     **kwargs
-        ``engine``, ``record_every``, ``progress``, ``standardize``, ``X_dev``, ``y_dev``:
-        see ``fit_many``.
+        ``engine``, ``record_every``, ``progress``, ``standardize``, ``X_dev``, ``y_dev``: see ``fit_many``;
+        ``watch(iteration, params, cost)``: called at every record point with the network's parameters
+        (``Params``, M = 1) and cost (1,) at that iteration; True stops training there.
     """
     if config is not None and not isinstance(config, TrainConfig):
         raise TypeError(f"config must be a TrainConfig, e.g. TrainConfig(l2=0.7); got {type(config).__name__}")
@@ -249,4 +269,7 @@ def fit(X, y, config: TrainConfig | None = None, **kwargs) -> Model:
         hint = " (settings such as l2 go in config=TrainConfig(...))" if set(unknown) & set(TrainConfig.__dataclass_fields__) else ""
         raise TypeError(f"fit got unexpected keyword argument{'s' if len(unknown) > 1 else ''} "
                         f"{', '.join(map(repr, unknown))}{hint}")
+    watch = kwargs.pop("watch", None)
+    if watch is not None:
+        kwargs["watch"] = lambda iteration, params, cost, indices: watch(iteration, params, cost)
     return fit_many(X, y, [config if config is not None else TrainConfig()], **kwargs)[0]

@@ -447,9 +447,10 @@ def model(X, Y, learning_rate=0.3, num_iterations=30000, print_cost=True, lambd=
     hyper = Hyper(np.array([rate]), np.array([lambd]), np.zeros(1), np.full((1, hidden), keep_prob))
     mask_source = CourseMasks(hyper.keep_prob) if keep_prob < 1 else None
 
-    def print_progress(i: int, cost: np.ndarray) -> None:
+    def print_progress(i: int, params, cost: np.ndarray) -> bool:
         if print_cost and i % _PRINT_EVERY == 0:
             print("Cost after iteration {}: {}".format(i, cost[0]))
+        return False
 
     params, history = train_loop(
         X,
@@ -459,7 +460,7 @@ def model(X, Y, learning_rate=0.3, num_iterations=30000, print_cost=True, lambd=
         mask_source,
         num_iterations,
         record_every=_COST_EVERY,
-        on_record=print_progress,
+        watch=print_progress,
     )
     if print_cost:
         every_thousand = history.iterations % _COST_EVERY == 0  # the loop also records the last one

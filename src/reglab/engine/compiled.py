@@ -11,9 +11,9 @@ model axis (numba ``prange`` on the machine's cores), and returns to Python only
 cost and report progress. Compiled code is cached on disk, so only the first process compiles.
 
 Decoupled weight decay and the max-norm projection (``reglab.constraints``) act inside the
-compiled update, per model; a model without them takes the plain update. With a ``monitor``
-(early stopping), each record point first computes the cost alone, calls the monitor with the
-current parameters, and only then takes that iteration's step, as ``loop.train_loop`` does.
+compiled update, per model; a model without them takes the plain update. With a ``watch``
+(early stopping, a live view), each record point first computes the cost alone, calls the watch with
+the current parameters, and only then takes that iteration's step, as ``loop.train_loop`` does.
 
 Dropout masks are the reference's own, bit for bit:
 
@@ -29,11 +29,10 @@ numba is imported on first use only, so ``import reglab`` stays fast.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 import numpy as np
 
 from ..validation import check_int
-from .loop import History, Hyper, Progress, check_finite, recorded_iterations
+from .loop import History, Hyper, Progress, Watch, check_finite, recorded_iterations
 from .masks import CourseMasks, FreshMasks, course_draws
 from .params import Params
 
@@ -103,8 +102,7 @@ def train_loop_compiled(
     n_iterations: int = 30000,
     record_every: int = 100,
     progress: Progress | None = None,
-    on_record: Callable[[int, np.ndarray], None] | None = None,
-    monitor: Callable[[int, Params], bool] | None = None,
+    watch: Watch | None = None,
     parallel: bool = True,
 ) -> tuple[Params, History]:
     """Full-batch gradient descent for M networks at once, compiled; same results as ``train_loop``.
@@ -131,13 +129,11 @@ def train_loop_compiled(
         The cost (before the update) is recorded at iterations 0, record_every, ... and the last.
     progress : callable, optional
         ``progress(i + 1, n_iterations)`` at every record point.
-    on_record : callable, optional
-        ``on_record(i, cost)`` with cost (M,) at every record point.
-    monitor : callable, optional
-        ``monitor(i, params)`` at every record point, after ``on_record`` and ``progress``, with
-        the parameters of iteration i (before its update) as float64 ``Params`` (e.g.
-        ``early_stopping.EarlyStopping``). True ends training there, without that iteration's
-        update; the history then ends at iteration i. As in ``train_loop``.
+    watch : callable, optional
+        ``watch(i, params, cost)`` at every record point, after ``progress``, with the parameters of
+        iteration i (before its update) as ``Params`` and the cost (M,) (e.g.
+        ``early_stopping.EarlyStopping``). True ends training there, without that iteration's update;
+        the history then ends at iteration i. As in ``train_loop``.
     parallel : bool
         Share the models of a batch out over the CPU cores (numba's thread count); one model
         always runs on one thread.
@@ -219,19 +215,17 @@ def train_loop_compiled(
     cost = np.empty(n_models)
     n_recorded = 0
     for start, stop in zip(recorded_at, recorded_at[1:] + [n_iterations]):
-        if monitor is None:  # the cost comes with the first step of the segment
+        if watch is None:  # the cost comes with the first step of the segment
             run(start, stop - start, True, True)
-        else:  # the monitor may stop training before this iteration's update: the cost alone first
+        else:  # the watch may stop training before this iteration's update: the cost alone first
             run(start, 1, True, False)
         costs[:, n_recorded] = cost
         n_recorded += 1
         check_finite(cost, start, hyper, start_cost=costs[:, 0])
-        if on_record is not None:
-            on_record(start, cost.copy())
         if progress is not None:
             progress(start + 1, n_iterations)
-        if monitor is not None:
-            if monitor(start, unpack(theta, layer_sizes)):
+        if watch is not None:
+            if watch(start, unpack(theta, layer_sizes), cost.copy()):
                 _advance(mask_source, 1)  # the reference loop draws this iteration's masks before stopping
                 break
             run(start, stop - start, False, True)

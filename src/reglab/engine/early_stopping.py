@@ -1,7 +1,7 @@
 """Early stopping on a dev set: watch each model's dev cost, keep its best weights, stop when
 no model improves any more.
 
-A training loop calls the monitor at its record points with the current parameters; the monitor
+A training loop calls it (as its ``watch``) at its record points with the current parameters; it
 returns True when every watched model has run out of patience. ``best_params`` then gives, per
 model, the weights of its lowest dev cost (models not watched keep their last weights).
 """
@@ -54,7 +54,7 @@ class EarlyStopping:
         self.dev_accuracy: list[np.ndarray] = []
         self._best: Params | None = None
 
-    def __call__(self, iteration: int, params: Params) -> bool:
+    def __call__(self, iteration: int, params: Params, cost=None) -> bool:
         """Record the dev metrics at ``iteration``; True when every watched model has stopped."""
         cache = network.forward(params, self.X_dev)
         cost = ops.cross_entropy(cache.logits, self.Y_dev)  # (M,)

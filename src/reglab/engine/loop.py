@@ -17,6 +17,7 @@ from . import constraints, network, penalties
 from .params import Params
 
 __all__ = [
+    "Watch",
     "Hyper",
     "History",
     "TrainingDivergedError",
@@ -29,6 +30,9 @@ __all__ = [
 ]
 
 Progress = Callable[[int, int], None]
+#: ``watch(iteration, params, cost)`` at every record point: the parameters of that iteration (before its
+#: update) and the cost (M,); True ends training there.
+Watch = Callable[[int, Params, np.ndarray], bool]
 
 
 class TrainingDivergedError(ValueError):
@@ -123,16 +127,16 @@ def train_loop(
     n_iterations: int = 30000,
     record_every: int = 100,
     progress: Progress | None = None,
-    on_record: Callable[[int, np.ndarray], None] | None = None,
-    monitor: Callable[[int, Params], bool] | None = None,
+    watch: Watch | None = None,
 ) -> tuple[Params, History]:
     """Full-batch gradient descent for M networks at once.
 
     X (n_0, m) shared by all models; Y (1, m) in {0, 1}. ``mask_source`` (see ``masks``) is
     called every iteration when not None. The cost of iteration i (before its update, as the
     course records it) is kept for i = 0, record_every, 2*record_every, ... and the last one;
-    ``on_record(i, cost (M,))`` and ``progress(i + 1, n_iterations)`` are called at those points,
-    and ``monitor(i, params)`` (e.g. ``EarlyStopping``), whose True ends training there.
+    ``progress(i + 1, n_iterations)`` is called at those points, then ``watch(i, params, cost (M,))``
+    (e.g. ``EarlyStopping``, or a page drawing the live boundary), whose True ends training there,
+    before that iteration's update.
     Decoupled weight decay and the max-norm constraint (``hyper``) act after each step.
     """
     hidden_shapes = [(n, X.shape[-1]) for n in params.layer_sizes[1:-1]]
@@ -153,11 +157,9 @@ def train_loop(
                 costs[:, column] = cost
                 column += 1
                 check_finite(cost, i, hyper, start_cost=costs[:, 0])
-                if on_record is not None:
-                    on_record(i, cost)
                 if progress is not None:
                     progress(i + 1, n_iterations)
-                if monitor is not None and monitor(i, current):
+                if watch is not None and watch(i, current, cost):
                     break
             else:
                 cache = network.forward(current, X, masks, hyper.keep_prob)
