@@ -1,4 +1,5 @@
-"""The ``reglab`` command, driven through subprocesses as a user would."""
+"""The ``reglab`` command as a user drives it: in-process through its entry function, and through real processes
+where the case is about processes (start-up, signals, exit statuses)."""
 
 from __future__ import annotations
 
@@ -11,45 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+from .cli_runner import assert_png, assert_user_error, run, run_process
+
 QUICK = ["--iterations", "300"]
-
-
-def run(*args, cwd=None, env_extra=None, check_ok=True):
-    env = dict(os.environ)
-    env.pop("REGLAB_COURSE_DATA", None)
-    env["MPLBACKEND"] = "Agg"
-    env.update(env_extra or {})
-    completed = subprocess.run(
-        [sys.executable, "-m", "reglab", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        timeout=600,
-    )
-    if check_ok:
-        assert completed.returncode == 0, completed.stderr
-    return completed
-
-
-def assert_png(path: Path, min_width: int = 400):
-    from PIL import Image
-
-    assert path.read_bytes()[:8] == PNG_SIGNATURE, path
-    with Image.open(path) as image:
-        width, height = image.size
-    assert width >= min_width and height >= 250, (path, image.size)
-    assert width <= 5000 and height <= 5000, (path, image.size)
-
-
-def assert_user_error(completed, *fragments):
-    assert completed.returncode == 2, (completed.returncode, completed.stdout, completed.stderr)
-    lines = completed.stderr.strip().splitlines()
-    assert len(lines) == 1, completed.stderr
-    assert "Traceback" not in completed.stderr
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
 
 
 def test_help_lists_the_commands():

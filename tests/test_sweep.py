@@ -18,7 +18,7 @@ from reglab.experiments.compare import compare_seeds, course_study_configs
 from reglab.experiments.store import ResultStore
 from reglab.experiments.sweep import SweepSpec, expand, run_sweep, split_dev, summarize
 
-from .test_cli import assert_png, assert_user_error, run
+from .cli_runner import assert_png, assert_user_error, run
 
 QUICK = reglab.TrainConfig(n_iterations=150, init="fresh", mask_mode="fresh")
 
