@@ -280,16 +280,16 @@ def test_an_existing_output_folder_is_not_overwritten(tmp_path):
 
 
 @pytest.mark.parametrize("args", [["--lr", "0"], ["--keep-prob", "2"], ["--data", "nosuchset"], ["--seeds", "0"], ["--out", "BUSY"]])
-def test_compare_checks_its_input_before_it_starts_figure_processes_or_trains(tmp_path, monkeypatch, capsys, args):
-    # So that bad input is reported at once (the figure processes take about a second to stop).
+def test_compare_checks_its_input_before_it_loads_the_engine_or_trains(tmp_path, monkeypatch, capsys, args):
+    # So that bad input is reported at once, before anything is compiled, trained or written.
     from reglab import cli
+    from reglab.engine import compiled
     from reglab.experiments import compare as experiments
-    from reglab.runs import figure_jobs
 
     def started(*args, **kwargs):
         raise AssertionError("started although the input is bad")
 
-    monkeypatch.setattr(figure_jobs, "FigureWorker", started)
+    monkeypatch.setattr(compiled, "prepare", started)
     monkeypatch.setattr(experiments, "compare", started)
     busy = tmp_path / "busy"
     busy.mkdir()

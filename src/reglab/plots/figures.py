@@ -291,8 +291,9 @@ def dataset_figure(dataset, *, title: str | None = None) -> Figure:
     return fig
 
 
-def save_figure(fig: Figure, path, *, dpi: float = 150) -> Path:
-    """Write ``fig`` to ``path`` atomically (temporary name, then rename), creating the folder.
+def save_figure(fig: Figure, path, *, dpi: float = 150, make_folders: bool = True) -> Path:
+    """Write ``fig`` to ``path`` atomically (temporary name, then rename), creating the folder unless
+    ``make_folders`` is False.
 
     Parameters
     ----------
@@ -316,7 +317,7 @@ def save_figure(fig: Figure, path, *, dpi: float = 150) -> Path:
     fmt = path.suffix.lower().lstrip(".")
     if fmt not in FIGURE_FORMATS:
         raise ValueError(f"path must end in one of {', '.join('.' + f for f in FIGURE_FORMATS)}; got {str(path)!r}")
-    with atomic_path(path) as temporary:
+    with atomic_path(path, make_folders=make_folders) as temporary:
         # Light PNG compression: faster to encode than the default level 6, files a little larger.
         options = {"pil_kwargs": {"compress_level": 2}} if fmt == "png" else {}
         fig.savefig(temporary, format=fmt, dpi=dpi, **options)
