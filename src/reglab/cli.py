@@ -265,7 +265,7 @@ def compare(**options):
     from .experiments.compare import compare as run_compare
     from .experiments.compare import compare_seeds, course_study_configs
     from .files import check_free_folder
-    from .runs.compare import CompareRun, seed_text_table
+    from .runs.compare import CompareRun, difference_lines, seed_text_table
     from .runs.tables import COURSE_MASKS_NOTE, count, default_run_dir, text_table, threads_note
     from .training import check_training_memory
 
@@ -300,6 +300,9 @@ def compare(**options):
         click.echo("")
         click.echo(f"Over {count(n_seeds, 'seed')} (fresh initialisation and masks):")
         click.echo(seed_text_table(study))
+        click.echo("Paired differences in test accuracy over the same seeds:")
+        for line in difference_lines(study):
+            click.echo(f"  {line}")
     if any(r.config.uses_dropout and r.config.mask_mode == "course" for r in result.results):
         click.echo(f"Note: {COURSE_MASKS_NOTE}")
     click.echo(f"Run folder: {out}")

@@ -26,7 +26,7 @@ from .tables import (
     utc_now,
 )
 
-__all__ = ["CompareRun", "write_compare_run", "seed_table", "seed_text_table"]
+__all__ = ["CompareRun", "write_compare_run", "seed_table", "seed_text_table", "difference_lines"]
 
 
 def seed_table(study) -> list[dict]:
@@ -40,6 +40,11 @@ def seed_table(study) -> list[dict]:
             "test, as configured": repr(float(row["single_test"])),
         })
     return rows
+
+
+def difference_lines(study) -> list[str]:
+    """One sentence per model against the first, on the test set: the paired difference over the seeds."""
+    return [difference.describe(name, first, where="on this test set") for name, first, difference in study.differences()]
 
 
 def seed_text_table(study) -> str:
@@ -234,6 +239,13 @@ def _write_compare_summary(result, stage: Path, command: str, seed_study) -> Non
             "settings": "fresh initialisation and fresh dropout masks from each seed",
             "models": {name: [r.row() | {"seed": seed} for r, seed in zip(runs, seed_study.seeds)]
                        for name, runs in seed_study.runs.items()},
+            "differences": [
+                {"model": name, "minus": first, "metric": metric, **vars(difference.interval),
+                 "distinguishable": difference.distinguishable,
+                 "text": difference.describe(name, first, where=f"on this {where} set")}
+                for metric, where in (("test_accuracy", "test"), ("train_accuracy", "training"))
+                for name, first, difference in seed_study.differences(metric)
+            ],
         }
     atomic_write_text(stage / "results.json", json_text(payload))
     uses_course_masks = any(r.config.uses_dropout and r.config.mask_mode == "course" for r in result.results)
@@ -255,7 +267,10 @@ def _write_compare_summary(result, stage: Path, command: str, seed_study) -> Non
     if seed_study is not None:
         lines += [f"## Spread over {count(len(seed_study.seeds), 'seed')}", "",
                   "Each model retrained with fresh initialisation and fresh dropout masks from each seed.", "",
-                  plain_table(seed_table(seed_study), markdown=True), "", "![test accuracy per seed](seeds.png)", ""]
+                  plain_table(seed_table(seed_study), markdown=True), "",
+                  "Paired differences in test accuracy (the same seeds, so what the seeds share cancels out):", "",
+                  *[f"- {line}" for line in difference_lines(seed_study)], "",
+                  "![test accuracy per seed](seeds.png)", ""]
     lines += ["## Decision boundaries", "", "![decision boundaries](boundaries.png)", ""]
     lines += [f"- {name}: [{file}]({file})" for name, file in figure_files]
     lines += ["", "## Cost during training", "", "![cost curves](costs.png)", ""]
