@@ -12,7 +12,9 @@ shared machine:
 
 Printed: the median time of each, the medians of the per-repetition ratios (a) 1 thread / local:W,
 the scale-out speed-up, and (b) local:W / N threads, the cluster's overhead on one machine; the load
-average around each repetition. Then the per-chunk scheduling overhead (chunks of a function that does
+average around each repetition. The CPU seconds each way uses (this process's, plus the workers' for
+local:W) say what a shared machine hides: their ratio to the one-thread run is the work the cluster
+adds, whatever other programs take of the cores. Then the per-chunk scheduling overhead (chunks of a function that does
 nothing), and from it, on paper, the chunk duration, chunk size and grid size at which 100 workers
 stay at least 90% busy. This is a benchmark, not a test: nothing here asserts a time.
 """
@@ -47,6 +49,14 @@ def timed(run) -> float:
     return time.perf_counter() - start
 
 
+def cpu_seconds(client=None) -> float:
+    """CPU seconds used so far by this process (all its threads) and, with a client, by its workers."""
+    used = time.process_time()
+    if client is not None:
+        used += sum(user + system for user, system, *_ in client.run(os.times).values())
+    return used
+
+
 def busy_fraction(workers: int, chunk_seconds: float, chunks_per_worker: float, overhead: float) -> float:
     """Share of the workers' time spent training, for chunks of ``chunk_seconds`` and ``overhead`` s per chunk.
 
@@ -71,7 +81,8 @@ def main() -> None:
 
     from reglab.datasets import make_dataset
     from reglab.engine.compiled import prepare
-    from reglab.experiments.executors import LocalExecutor, connect, plan_chunks, train_chunk
+    from reglab.experiments.chunks import plan_chunks, train_chunk
+    from reglab.experiments.executors import LocalExecutor, connect
 
     data = make_dataset("field", n_samples=422, seed=0)  # 211 training points, as the course's
     shared = {"X_train": data.X_train, "y_train": data.y_train, "X_test": data.X_test, "y_test": data.y_test}
@@ -110,21 +121,30 @@ def main() -> None:
         assert sum(len(rows) for _, rows in result) == len(configs)
 
     for name in names:
-        print(f"  {name}: {len(plans[name])} chunks of {min(map(len, plans[name]))}-{max(map(len, plans[name]))} models")
+        sizes = [len(chunk) for chunk in plans[name]]
+        print(f"  {name}: {len(sizes)} chunks of {min(sizes)}-{max(sizes)} models")
     run(names[2])  # warm-up: each worker's first chunk, the process's first batch
     times = {name: [] for name in names}
+    cpu = {name: [] for name in names}
     for repeat in range(args.repeats):
         order = names if repeat % 2 == 0 else names[::-1]  # alternate, so no configuration always goes first
         load_before = os.getloadavg()[0]
         for name in order:
+            client = executor.client if name == names[2] else None
+            cpu_before = cpu_seconds(client)
             times[name].append(timed(lambda: run(name)))
-        print(f"  repetition {repeat + 1}: " + ", ".join(f"{n} {times[n][-1]:.2f} s" for n in names)
-              + f" (load average {load_before:.2f} -> {os.getloadavg()[0]:.2f})")
+            cpu[name].append(cpu_seconds(client) - cpu_before)
+        measured = ", ".join(f"{n} {times[n][-1]:.2f} s ({cpu[n][-1]:.1f} CPU s)" for n in names)
+        print(f"  repetition {repeat + 1}: {measured}; load average {load_before:.2f} -> {os.getloadavg()[0]:.2f}")
     numba.set_num_threads(all_threads)
     print("\nmedian times:")
     for name in names:
         print(f"  {name:>24}: {statistics.median(times[name]):7.2f} s "
-              f"({statistics.median(times[name]) / len(configs) * 1e3:.2f} ms per model)")
+              f"({statistics.median(times[name]) / len(configs) * 1e3:.2f} ms per model), "
+              f"{statistics.median(cpu[name]):.1f} CPU s")
+    added = statistics.median(c / one for c, one in zip(cpu[names[2]], cpu[names[0]]))
+    print(f"CPU seconds of local:{args.workers} / one thread: {added:.2f} (the work the cluster adds; on "
+          f"{args.workers} free cores the speed-up would be about {args.workers / added:.2f}x)")
     speedup = statistics.median(a / b for a, b in zip(times[names[0]], times[names[2]]))
     overhead = statistics.median(b / a for a, b in zip(times[names[1]], times[names[2]]))
     print(f"(a) scale-out speed-up, 1 thread / local:{args.workers}: {speedup:.2f}x (target >= 1.7x on two cores)")
@@ -150,7 +170,8 @@ def main() -> None:
           f"o = {per_chunk * 1e3:.2f} ms):")
     print(f"  chunks of t >= 2 W o = {chunk_seconds:.2f} s, i.e. {chunk_models} of these models "
           f"({model_seconds * 1e3:.2f} ms each on one thread), K >= {per_worker} chunks per worker: a grid of "
-          f">= {workers * per_worker * chunk_models:,} models (busy {busy_fraction(workers, chunk_seconds, per_worker, per_chunk):.1%})")
+          f">= {workers * per_worker * chunk_models:,} models "
+          f"(busy {busy_fraction(workers, chunk_seconds, per_worker, per_chunk):.1%})")
     factor = 30000 / args.iterations  # the course's models train 30000 iterations
     print(f"  for models of 30000 iterations ({factor:g}x longer), the same t is "
           f"{max(1, math.ceil(chunk_seconds / (factor * model_seconds)))} models per chunk")

@@ -22,14 +22,13 @@ distributed = pytest.importorskip("distributed")
 from reglab import fit_many  # noqa: E402
 from reglab.config import TrainConfig  # noqa: E402
 from reglab.datasets import make_dataset  # noqa: E402
+from reglab.experiments.chunks import plan_chunks, train_chunk  # noqa: E402
 from reglab.experiments.executors import (  # noqa: E402
     ClusterUnreachableError,
     DaskExecutor,
     LocalExecutor,
     WorkerMismatchError,
     connect,
-    plan_chunks,
-    train_chunk,
 )
 
 
@@ -44,8 +43,8 @@ def grid(n_iterations=300, seeds=range(4)):
     configs = []
     for l2 in (0.0, 0.7):
         for keep, masks in ((1.0, "fresh"), (0.86, "fresh"), (0.86, "course")):
-            configs += [TrainConfig(n_iterations=n_iterations, init="fresh", mask_mode=masks, seed=seed, l2=l2, keep_prob=keep)
-                        for seed in seeds]
+            configs += [TrainConfig(n_iterations=n_iterations, init="fresh", mask_mode=masks, seed=seed, l2=l2,
+                                    keep_prob=keep) for seed in seeds]
     return configs
 
 
@@ -104,7 +103,8 @@ def test_the_data_reach_each_worker_once_not_with_every_chunk(cluster, data):
 
 
 def chunk_tasks(client) -> list[str]:
-    return client.run_on_scheduler(lambda dask_scheduler: [str(k) for k in dask_scheduler.tasks if "reglab-chunk" in str(k)])
+    return client.run_on_scheduler(
+        lambda dask_scheduler: [str(key) for key in dask_scheduler.tasks if "reglab-chunk" in str(key)])
 
 
 def wait_until(condition, seconds=10.0):
@@ -190,8 +190,8 @@ def patch_version(dask_worker, version):
 
 @pytest.mark.timeout(180)
 def test_a_worker_running_another_reglab_is_refused_by_name(data):
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None) as local, \
-            distributed.Client(local) as client:
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1",
+                                  dashboard_address=None) as local, distributed.Client(local) as client:
         client.wait_for_workers(2, timeout=60)
         odd = sorted(client.scheduler_info()["workers"])[1]
         client.run(patch_version, version="9.9.9", workers=[odd])  # before the worker's first check
@@ -203,7 +203,8 @@ def test_a_worker_running_another_reglab_is_refused_by_name(data):
         # Unchecked at connection (as a worker joining later would be), its chunks are refused by the worker itself.
         with connect(local.scheduler_address, timeout=30, check=False) as executor:
             chunks = [[TrainConfig(n_iterations=20, seed=seed)] for seed in range(6)]
-            with pytest.raises(WorkerMismatchError, match=rf"worker {odd} runs other code than the client: reglab 9\.9\.9"):
+            with pytest.raises(WorkerMismatchError,
+                               match=rf"worker {odd} runs other code than the client: reglab 9\.9\.9"):
                 for _ in executor.map(train_chunk, data, chunks):
                     pass
 

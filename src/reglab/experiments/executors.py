@@ -11,9 +11,7 @@ caller only, which alone writes the store. ``connect`` makes the executor the us
 Before any work, every worker is checked to run the same code as this process (``environment``:
 reglab, a digest of its training code, NumPy, numba, Python); a worker that differs is refused by
 name. Each task checks its worker again (a worker may join later), and loads the compiled engine
-there once. ``plan_chunks`` cuts a grid into chunks of same-shaped models, sized so that every worker
-gets several (load balance) and each lasts long enough to amortize scheduling; ``train_chunk`` is the
-chunk function of a sweep.
+there once. What a chunk is and how a grid is cut into chunks: ``chunks``.
 """
 
 from __future__ import annotations
@@ -21,8 +19,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib.metadata
-import logging
-import math
 import os
 import platform
 import re
@@ -32,9 +28,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from importlib import resources
 from typing import Any
 
-from ..config import TrainConfig
-from ..training import batch_key, fit_many
-from ..validation import check_choice, check_int, check_real, describe
+from ..validation import check_int, check_real, describe
 
 __all__ = [
     "ClusterError",
@@ -46,22 +40,7 @@ __all__ = [
     "connect",
     "environment",
     "differences",
-    "estimate_seconds",
-    "plan_chunks",
-    "train_chunk",
 ]
-
-logger = logging.getLogger(__name__)
-
-#: Seconds the compiled engine takes per (iteration x example x parameter) of one model on one core:
-#: 0.27-0.47 ns measured for [2,5,1] to [2,50,50,1] on 200 examples (numba 0.68, 2 shared cores). Only
-#: used to size chunks, where an error of 2x is harmless.
-SECONDS_PER_UNIT = 3e-10
-
-#: Seconds the scheduler spends on one chunk, end to end (3.5 ms measured on local:2 by
-#: ``benchmarks/bench_cluster.py``, rounded down: a dedicated scheduler core is faster). Chunks last at least
-#: 2 x slots x this, so that the scheduler is at most half loaded however many workers there are.
-SECONDS_PER_CHUNK = 3e-3
 
 #: What must be equal on every worker and here for a cluster to give this process's numbers.
 CHECKED = ("reglab", "engine", "numpy", "numba", "python")
@@ -164,7 +143,7 @@ class Executor:
 
     #: The dashboard's address (``http://...``), or None.
     dashboard: str | None = None
-    #: The numba threads one chunk should use (``train_chunk(threads=...)``); None: numba's default.
+    #: The numba threads one chunk should use (``chunks.train_chunk(threads=...)``); None: numba's default.
     engine_threads: int | None = None
 
     @property
@@ -256,7 +235,8 @@ class DaskExecutor(Executor):
         [data] = client.scatter([shared], broadcast=True, hash=False)  # a list: the mapping goes as one object
         token = uuid.uuid4().hex[:12]
         futures = {
-            client.submit(_run_chunk, function, data, chunk, self.expected, options, key=f"reglab-chunk-{token}-{index}"): index
+            client.submit(_run_chunk, function, data, chunk, self.expected, options,
+                          key=f"reglab-chunk-{token}-{index}"): index
             for index, chunk in enumerate(chunks)
         }
         try:
@@ -456,7 +436,7 @@ def _check_workers(client, check: bool, timeout: float) -> dict[str, dict]:
     """Probe every worker (loading the compiled engine there) and refuse those that differ from here."""
     from distributed import wait
 
-    info = client.scheduler_info(n_workers=-1)["workers"] if _accepts_n_workers(client) else client.scheduler_info()["workers"]
+    info = client.scheduler_info(**_all_workers(client))["workers"]
     futures = {address: client.submit(_probe, workers=[address], allow_other_workers=False, pure=False,
                                       key=f"reglab-probe-{uuid.uuid4().hex[:12]}")
                for address in info}
@@ -480,133 +460,14 @@ def _check_workers(client, check: bool, timeout: float) -> dict[str, dict]:
             raise WorkerMismatchError(
                 f"{named} runs other code than this process: {'; '.join(wrong)}; install the same reglab "
                 f"(pip install 'reglab[dask]=={here['reglab']}' or the same checkout) and restart the workers")
-        workers[address] = dict(probed, host=info[address].get("host", address), nthreads=info[address].get("nthreads", 1),
-                                name=info[address].get("name"))
+        known = info[address]
+        workers[address] = dict(probed, host=known.get("host", address), nthreads=known.get("nthreads", 1),
+                                name=known.get("name"))
     return workers
 
 
-def _accepts_n_workers(client) -> bool:
-    """Newer Dask lists only the first few workers in scheduler_info() unless asked for all."""
+def _all_workers(client) -> dict:
+    """scheduler_info's argument for every worker: some Dask versions list only the first few by default."""
     import inspect
 
-    return "n_workers" in inspect.signature(client.scheduler_info).parameters
-
-
-# ---- chunks ------------------------------------------------------------------------------------------
-def estimate_seconds(config: TrainConfig, n_examples: int, n_features: int) -> float:
-    """Rough seconds one model of ``config`` takes to train on one core (``SECONDS_PER_UNIT``)."""
-    sizes = config.layer_sizes(n_features)
-    parameters = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
-    return SECONDS_PER_UNIT * config.n_iterations * n_examples * parameters
-
-
-def plan_chunks(
-    configs: Sequence[TrainConfig],
-    *,
-    n_examples: int,
-    n_features: int,
-    slots: int,
-    threads: int = 1,
-    chunk_size: int | None = None,
-    chunks_per_slot: int = 8,
-    min_seconds: float = 0.2,
-) -> list[list[TrainConfig]]:
-    """Cut ``configs`` into chunks of same-shaped models (``training.batch_key``), in their order.
-
-    Parameters
-    ----------
-    configs : sequence of TrainConfig
-    n_examples, n_features : int
-        The training data's shape (the cost of a model grows with both).
-    slots : int
-        Chunks that run at once (``Executor.slots``: the workers' threads).
-    threads : int
-        numba threads per chunk (``Executor.engine_threads``): a chunk holds at least that many models.
-    chunk_size : int, optional
-        The most models a chunk holds, chosen by the caller. By default a chunk lasts at least 1 / (``slots``
-        x ``chunks_per_slot``) of the whole (every slot gets up to that many chunks, and a slow or lost one
-        costs little), ``min_seconds``, and 2 x ``slots`` x ``SECONDS_PER_CHUNK`` (scheduling a chunk costs a
-        few ms: many workers need longer chunks to keep the scheduler from being the bottleneck), as
-        estimated by ``estimate_seconds``, and holds at least ``threads`` models.
-
-    Returns
-    -------
-    list of lists of TrainConfig
-        Each model once, in the order of ``configs`` within a shape; the chunks of one shape differ in
-        size by at most one (a shape with fewer models than the floor is one chunk).
-    """
-    slots = check_int("slots", slots, low=1)
-    threads = check_int("threads", threads, low=1)
-    chunks_per_slot = check_int("chunks_per_slot", chunks_per_slot, low=1)
-    min_seconds = check_real("min_seconds", min_seconds, low=0)
-    if chunk_size is not None:
-        chunk_size = check_int("chunk_size", chunk_size, low=1)
-    groups: dict[tuple, list[TrainConfig]] = {}
-    for config in configs:
-        groups.setdefault(batch_key(config), []).append(config)
-    if chunk_size is None:
-        seconds = {key: estimate_seconds(group[0], n_examples, n_features) for key, group in groups.items()}
-        total = sum(seconds[key] * len(group) for key, group in groups.items())
-        target = max(min_seconds, 2 * slots * SECONDS_PER_CHUNK, total / (slots * chunks_per_slot))
-    chunks = []
-    for key, group in groups.items():
-        if chunk_size is not None:
-            count = math.ceil(len(group) / chunk_size)
-        else:  # the target is a floor: a few long chunks rather than a short one
-            size = max(threads, math.ceil(target / max(seconds[key], 1e-12)))
-            count = max(1, len(group) // size)
-        bounds = [round(k * len(group) / count) for k in range(count + 1)]  # sizes differ by at most one
-        chunks += [group[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
-    return chunks
-
-
-# ---- the chunk function of a sweep -------------------------------------------------------------------
-def train_chunk(
-    shared: Mapping[str, Any],
-    configs: Sequence[TrainConfig],
-    *,
-    engine: str = "compiled",
-    standardize: bool = False,
-    threads: int | None = None,
-) -> list[dict]:
-    """Train ``configs`` on ``shared["X_train"]``, ``shared["y_train"]`` and evaluate them; plain data back.
-
-    Parameters
-    ----------
-    shared : mapping
-        ``X_train`` (n, n_features) and ``y_train`` (n,), the data fitted on; every other pair
-        ``X_<name>``, ``y_<name>`` (e.g. ``X_dev``, ``y_dev``) is evaluated as ``<name>_accuracy``.
-    configs : sequence of TrainConfig
-    engine, standardize
-        As for ``reglab.fit_many``.
-    threads : int, optional
-        numba threads for this chunk (``Executor.engine_threads``); None leaves numba's setting.
-
-    Returns
-    -------
-    list of dict
-        Per config, in order: ``config`` (``TrainConfig.to_dict()``), ``metrics`` (``train_accuracy``, the
-        other sets' accuracies and ``final_cost``, the last recorded cost) and ``seconds`` (the chunk's
-        training time per model).
-    """
-    if not isinstance(shared, Mapping) or "X_train" not in shared or "y_train" not in shared:
-        raise ValueError(f"shared must be a mapping with X_train and y_train; got {describe(shared)}")
-    names = [name[2:] for name in shared if name.startswith("X_") and name != "X_train"]
-    for name in names:
-        if f"y_{name}" not in shared:
-            raise ValueError(f"shared holds X_{name} without y_{name}; every X_<name> needs its y_<name>")
-    check_choice("engine", engine, ("reference", "compiled"))
-    if threads is not None and engine == "compiled":
-        import numba
-
-        numba.set_num_threads(min(check_int("threads", threads, low=1), numba.config.NUMBA_NUM_THREADS))
-    start = time.perf_counter()
-    models = fit_many(shared["X_train"], shared["y_train"], configs, engine=engine, standardize=standardize)
-    seconds = (time.perf_counter() - start) / len(models)
-    rows = []
-    for config, model in zip(configs, models):
-        metrics = {"train_accuracy": model.accuracy(shared["X_train"], shared["y_train"])}
-        metrics.update({f"{name}_accuracy": model.accuracy(shared[f"X_{name}"], shared[f"y_{name}"]) for name in names})
-        metrics["final_cost"] = float(model.history.cost[-1])
-        rows.append({"config": config.to_dict(), "metrics": metrics, "seconds": seconds})
-    return rows
+    return {"n_workers": -1} if "n_workers" in inspect.signature(client.scheduler_info).parameters else {}
