@@ -225,8 +225,9 @@ class DaskExecutor(Executor):
         return self._map(function, shared, list(chunks), options)
 
     def _map(self, function, shared, chunks, options):
+        from concurrent.futures import CancelledError  # Dask's FutureCancelledError is one
+
         from distributed import as_completed
-        from distributed.client import FutureCancelledError
         from distributed.scheduler import KilledWorker
 
         if not chunks:
@@ -251,9 +252,9 @@ class DaskExecutor(Executor):
                     raise ClusterError(
                         f"chunk {index} was lost: the workers that ran it died ({error}); look at the workers' logs "
                         f"(memory, signals) or use smaller chunks") from None
-                except FutureCancelledError as error:
-                    raise ClusterError(f"chunk {index} was cancelled on the cluster ({error}); is another client "
-                                       f"or the scheduler restarting it?") from None
+                except CancelledError as error:
+                    raise ClusterError(f"chunk {index} was cancelled on the cluster ({error}): the workers holding "
+                                       f"the data may all have died, or the cluster was restarted") from None
                 future.release()
                 yield index, result
         finally:
