@@ -69,6 +69,8 @@ def test_two_local_workers_give_the_numbers_of_one_process(cluster, data):
     assert isinstance(cluster, DaskExecutor) and len(cluster.workers) == 2 and cluster.slots == 2
     assert cluster.engine_threads == max(1, len(os.sched_getaffinity(0)) // 2)  # two one-thread workers share the CPUs
     assert cluster.dashboard and cluster.dashboard.startswith("http://127.0.0.1:")
+    # The check loaded the compiled engine on each worker: no chunk pays for it.
+    assert cluster.client.run(lambda: "reglab.engine._fused" in sys.modules) == {a: True for a in cluster.workers}
     configs = grid()
     chunks = plan_chunks(configs, n_examples=200, n_features=2, slots=cluster.slots, chunk_size=3)
     got = dict(cluster.map(train_chunk, data, chunks, threads=cluster.engine_threads))
@@ -207,6 +209,27 @@ def test_a_worker_running_another_reglab_is_refused_by_name(data):
                                match=rf"worker {odd} runs other code than the client: reglab 9\.9\.9"):
                 for _ in executor.map(train_chunk, data, chunks):
                     pass
+
+
+def break_the_check(dask_worker):
+    from reglab.experiments import executors
+
+    def missing():
+        raise ModuleNotFoundError("No module named 'numba'")
+
+    executors._worker_environment = missing  # as on a worker where numba is not installed
+
+
+@pytest.mark.timeout(180)
+def test_a_worker_that_cannot_run_the_check_is_refused_by_name():
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1",
+                                  dashboard_address=None) as local, distributed.Client(local) as client:
+        client.wait_for_workers(2, timeout=60)
+        odd = sorted(client.scheduler_info()["workers"])[0]
+        client.run(break_the_check, workers=[odd])
+        with pytest.raises(WorkerMismatchError, match=rf"worker {odd} .*cannot run reglab's check "
+                           r"\(ModuleNotFoundError: No module named 'numba'\); install the same reglab"):
+            connect(local.scheduler_address, timeout=30)
 
 
 @pytest.mark.timeout(120)

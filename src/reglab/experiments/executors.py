@@ -443,24 +443,27 @@ def _check_workers(client, check: bool, timeout: float) -> dict[str, dict]:
                for address in info}
     # Loading the engine takes a second; compiling it (first run after an install) can take a minute.
     answer_within = max(timeout, 300.0)
-    finished, pending = wait(list(futures.values()), timeout=answer_within, return_when="ALL_COMPLETED") \
-        if futures else (set(), set())
-    if pending:
-        silent = [address for address, future in futures.items() if future in pending]
-        client.cancel(list(pending), force=True)
+    try:
+        wait(list(futures.values()), timeout=answer_within)
+    except TimeoutError:
+        silent = [address for address, future in futures.items() if not future.done()]
+        client.cancel(list(futures.values()), force=True)
         raise ClusterError(f"worker{'s' if len(silent) > 1 else ''} {', '.join(silent)} did not answer the version "
-                           f"check within {answer_within:g} s; are they busy with another client's work?")
+                           f"check within {answer_within:g} s; are they busy with another client's work?") from None
     here = environment()
+    install = (f"install the same reglab (pip install 'reglab[dask]=={here['reglab']}', or the same checkout) "
+               f"and restart the workers")
     workers = {}
     for address, future in futures.items():
+        name = info[address].get("name")
+        named = f"worker {address}" + (f" (name {name})" if name is not None and str(name) != address else "")
+        if future.status == "error":  # e.g. reglab or numba missing there: the probe cannot even start
+            error = future.exception()
+            raise WorkerMismatchError(f"{named} cannot run reglab's check ({type(error).__name__}: {error}); {install}")
         probed = future.result()
         wrong = differences(here, probed["environment"])
         if check and wrong:
-            name = info[address].get("name")
-            named = f"worker {address}" + (f" (name {name})" if name is not None and str(name) != address else "")
-            raise WorkerMismatchError(
-                f"{named} runs other code than this process: {'; '.join(wrong)}; install the same reglab "
-                f"(pip install 'reglab[dask]=={here['reglab']}' or the same checkout) and restart the workers")
+            raise WorkerMismatchError(f"{named} runs other code than this process: {'; '.join(wrong)}; {install}")
         known = info[address]
         workers[address] = dict(probed, host=known.get("host", address), nthreads=known.get("nthreads", 1),
                                 name=known.get("name"))
