@@ -438,6 +438,13 @@ class Trainer:
         return History(iterations, cost, dev[:, 0, 0], dev[:, 1, 0], int(self._stopper.best_iteration[0]),
                        int(self._stopper.stopped_at[0]))
 
+    def snapshot(self, params: Params) -> Model:
+        """A model with ``params`` (e.g. those a watch sees), this trainer's settings, classes and input scaling.
+
+        Its history is empty: it is for predicting and measuring along the way (``model()`` is the trained one).
+        """
+        return Model(self.config, params, History(np.zeros(0, dtype=int), np.zeros(0)), self._classes, *self._scaling)
+
     def model(self) -> Model:
         """The network as trained so far (with early stopping: its best weights), as a ``Model``."""
         params = self.params if self._stopper is None else self._stopper.best_params(self.params)

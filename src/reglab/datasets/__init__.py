@@ -11,13 +11,14 @@ Every data set comes as a ``Dataset``: a train and a test split in the public or
 """
 
 from .dataset import Dataset
-from .generators import DEFAULT_DATASET, GENERATORS, make_dataset
+from .generators import DEFAULT_DATASET, GENERATOR_DEFAULTS, GENERATORS, make_dataset
 from .loaders import FILE_SUFFIXES, load_bytes, load_course, load_file, load_points
 from .resolve import COURSE_ENV_VAR, find_course_file, resolve_data
 
 __all__ = [
     "Dataset",
     "GENERATORS",
+    "GENERATOR_DEFAULTS",
     "DEFAULT_DATASET",
     "COURSE_ENV_VAR",
     "FILE_SUFFIXES",

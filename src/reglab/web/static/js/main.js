@@ -1,0 +1,663 @@
+// The playground page: data, the model form, live training, comparison, the URL state and exports.
+import { ApiError, getJSON, postJSON, upload } from "./api.js";
+import { drawCosts, drawSeeds } from "./chart.js";
+import { SettingsForm, describeSettings } from "./form.js";
+import { drawBoundary, extentOf } from "./plot.js";
+import { readState, writeState } from "./state.js";
+
+const $ = (id) => document.getElementById(id);
+const DRAWN_EXTENT = [-1, 1, -1, 1];
+
+const app = {
+  declarations: [], changeable: [], limits: {}, courseModels: {}, builtins: [], course: { found: false },
+  form: null, view: "train", spec: null, data: null, extent: DRAWN_EXTENT, drawn: [], cursor: null, upload: null,
+  job: null, stream: null, state: "idle", config: null, params: null, scaling: {}, history: null, marks: [],
+  schedule: [], stopAt: null, nIterations: 1, bestIteration: null, finished: false,
+  models: [], seeds: 1, compareJob: null, compareStream: null, compareResult: null, compared: false,
+};
+
+// ---- messages -------------------------------------------------------------------------------
+function showMessage(text, kind = "error") {
+  const box = $("message");
+  box.textContent = text;
+  box.className = kind;
+  box.hidden = false;
+}
+function clearMessage() { $("message").hidden = true; $("message").textContent = ""; }
+
+/** An API error on the page: next to its field when it names one of the form's, and always at the top. */
+function report(error, context = "") {
+  const message = error instanceof ApiError || error instanceof Error ? error.message : String(error);
+  const dataFields = { n_samples: "data-n", noise: "data-noise", test_fraction: "data-test", seed: "data-seed",
+    file: "upload-file", points: "boundary", name: "data-kind", kind: "data-kind" };
+  let where = "";
+  if (error.field && app.form.showError(error.field, message)) where = ` (see ${error.field} in the form)`;
+  else if (error.field && context === "data" && dataFields[error.field]) $(dataFields[error.field]).focus();
+  showMessage(`${context ? context[0].toUpperCase() + context.slice(1) + ": " : ""}${message}${where}`);
+}
+
+// ---- data -----------------------------------------------------------------------------------
+function dataSpec() {
+  const kind = $("data-kind").value;
+  const text = (id) => $(id).value.trim();
+  const number = (id) => (text(id) === "" ? null : Number.isFinite(Number(text(id))) ? Number(text(id)) : text(id));
+  if (kind === "course") return { kind: "course" };
+  if (kind === "points") return { kind: "points", points: app.drawn };
+  if (kind === "upload") {
+    return { kind: "upload", upload: app.upload ? app.upload.id : "", name: app.upload ? app.upload.name : "",
+      test_fraction: number("data-test"), seed: number("data-seed") };
+  }
+  return { kind: "builtin", name: kind, n_samples: number("data-n"), noise: number("data-noise"),
+    test_fraction: number("data-test"), seed: number("data-seed") };
+}
+
+function showDataOptions() {
+  const kind = $("data-kind").value;
+  $("builtin-options").hidden = !app.builtins.some((b) => b.name === kind);
+  $("split-options").hidden = kind === "course";
+  $("upload-options").hidden = kind !== "upload";
+  $("points-options").hidden = kind !== "points";
+  $("data-seed").closest(".field").hidden = kind === "points";
+}
+
+function setBuiltinDefaults(name) {
+  const b = app.builtins.find((x) => x.name === name);
+  if (!b) return;
+  $("data-n").value = b.n_samples;
+  $("data-noise").value = b.noise;
+  $("data-test").value = b.test_fraction;
+}
+
+async function loadData({ keepModel = false } = {}) {
+  const spec = dataSpec();
+  app.spec = spec;
+  showDataOptions();
+  if (!keepModel) forgetModel();
+  if (spec.kind === "points") {
+    app.data = { train: app.drawn.filter((p) => !p[3]).map((p) => p.slice(0, 3)),
+      test: app.drawn.filter((p) => p[3]).map((p) => p.slice(0, 3)) };
+    app.extent = extentOf(app.drawn, DRAWN_EXTENT);
+    app.extent = [Math.min(app.extent[0], -1), Math.max(app.extent[1], 1), Math.min(app.extent[2], -1), Math.max(app.extent[3], 1)];
+    $("data-source").textContent = `${app.data.train.length} training and ${app.data.test.length} test points drawn.`;
+    redraw();
+    saveState();
+    return true;
+  }
+  if (spec.kind === "upload" && !app.upload) {
+    app.data = { train: [], test: [] };
+    $("data-source").textContent = "Choose a .csv, .npz or .mat file.";
+    redraw();
+    return false;
+  }
+  try {
+    const data = await postJSON("/api/data", spec);
+    if (JSON.stringify(spec) !== JSON.stringify(app.spec)) return false; // a newer choice was made meanwhile
+    app.data = data;
+    app.extent = extentOf(data.train.concat(data.test));
+    $("data-source").textContent = `${data.source}${data.source.includes(" train") ? "" : ` (${data.n_train} train / ${data.n_test} test points)`}.`;
+    clearMessage();
+    redraw();
+    saveState();
+    return true;
+  } catch (error) {
+    app.data = { train: [], test: [] };
+    $("data-source").textContent = "";
+    report(error, "data");
+    redraw();
+    return false;
+  }
+}
+
+async function onUpload() {
+  const file = $("upload-file").files[0];
+  if (!file) return;
+  if (file.size > app.limits.max_upload_bytes) {
+    showMessage(`Upload: ${file.name} is ${(file.size / 2 ** 20).toFixed(1)} MB, larger than the limit of ` +
+      `${app.limits.max_upload_bytes / 2 ** 20} MB: use a smaller file`);
+    return;
+  }
+  try {
+    const answer = await upload(file);
+    app.upload = { id: answer.upload, name: file.name };
+    clearMessage();
+    await loadData();
+  } catch (error) {
+    app.upload = null;
+    report(error, "upload");
+  }
+}
+
+function addPoint(x, y, cls) {
+  const k = app.drawn.length, f = Number($("data-test").value) || 0;
+  // Point k goes to the test set when the running count of test points ought to grow: an even spread at fraction f.
+  const test = Math.floor((k + 1) * f + 1e-9) > Math.floor(k * f + 1e-9) ? 1 : 0;
+  app.drawn.push([round(x), round(y), cls, test]);
+  loadData();
+}
+
+const round = (v) => Math.round(v * 1e4) / 1e4;
+
+// ---- drawing ---------------------------------------------------------------------------------
+let plotMap = null;
+function redraw() {
+  const data = app.data || { train: [], test: [] };
+  const cursor = $("data-kind").value === "points" && document.activeElement === $("boundary") ? app.cursor : null;
+  const state = app.state === "idle" ? "" : ` · ${app.state}`;
+  plotMap = drawBoundary($("boundary"), { params: app.params, scaling: app.scaling, train: data.train, test: data.test,
+    extent: app.extent, cursor, title: app.params ? `iteration ${app.iteration ?? 0}${state}` : "" });
+  drawCosts($("costs"), app.history || { iterations: [], cost: [] },
+    { nIterations: app.nIterations, marks: app.marks, best: app.bestIteration });
+  if (app.compareResult) renderCompare(app.compareResult);
+}
+
+function forgetModel() {
+  stopStream();
+  Object.assign(app, { job: null, params: null, history: null, marks: [], schedule: [], stopAt: null, finished: false,
+    state: "idle", iteration: null, bestIteration: null });
+  setMetrics(null);
+  setButtons();
+  setExports(null);
+}
+
+// ---- training --------------------------------------------------------------------------------
+function setButtons() {
+  const s = app.state;
+  $("train-button").disabled = s === "starting";
+  $("pause-button").disabled = s !== "running";
+  $("resume-button").disabled = s !== "paused";
+  $("step-button").disabled = s !== "paused";
+  $("stop-button").disabled = !(s === "running" || s === "paused");
+  $("train-status").textContent = {
+    idle: "Ready.", starting: "Starting…", running: "Training…", paused: "Paused.", done: "Finished.",
+    stopped: "Stopped.", failed: "Failed: see the message above.", cancelled: "Cancelled.",
+  }[s] || s;
+}
+
+const percent = (a, n) => (n ? `${a.toFixed(4)} (${Math.round(a * n)}/${n})` : a.toFixed(4));
+
+function setMetrics(snapshot) {
+  const put = (id, text, value) => { $(id).textContent = text; $(id).dataset.value = value ?? ""; };
+  if (!snapshot) { ["m-iteration", "m-train", "m-test", "m-cost"].forEach((id) => put(id, "–", "")); return; }
+  const data = app.data || { train: [], test: [] };
+  put("m-iteration", String(snapshot.iteration), snapshot.iteration);
+  put("m-train", percent(snapshot.train_accuracy, data.train.length), snapshot.train_accuracy);
+  put("m-test", percent(snapshot.test_accuracy, data.test.length), snapshot.test_accuracy);
+  const cost = app.history && app.history.cost.length ? app.history.cost[app.history.cost.length - 1] : null;
+  put("m-cost", cost === null ? "–" : cost.toFixed(6), cost);
+}
+
+function setExports(jobId) {
+  for (const [id, url] of [["export-json", `/api/results/${jobId}`], ["export-model", `/api/model/${jobId}`]]) {
+    const a = $(id);
+    if (jobId) { a.href = url; a.classList.remove("disabled"); a.removeAttribute("aria-disabled"); }
+    else { a.removeAttribute("href"); a.classList.add("disabled"); a.setAttribute("aria-disabled", "true"); }
+  }
+  $("export-png").disabled = !app.params;
+}
+
+function stopStream() {
+  if (app.stream) { app.stream.close(); app.stream = null; }
+}
+
+function appendHistory(part) {
+  if (!part) return;
+  const h = app.history || (app.history = { iterations: [], cost: [], dev_cost: part.dev_cost ? [] : undefined });
+  for (let k = 0; k < part.iterations.length; k++) {
+    const it = part.iterations[k];
+    if (h.iterations.length && h.iterations[h.iterations.length - 1] === it) { // paused there: the new settings' cost
+      h.cost[h.cost.length - 1] = part.cost[k];
+      continue;
+    }
+    h.iterations.push(it);
+    h.cost.push(part.cost[k]);
+    if (part.dev_cost) (h.dev_cost || (h.dev_cost = [])).push(part.dev_cost[k]);
+  }
+}
+
+function listen(jobId) {
+  stopStream();
+  const stream = new EventSource(`/api/events/${jobId}`);
+  app.stream = stream;
+  const on = (name, handler) => stream.addEventListener(name, (event) => handler(JSON.parse(event.data)));
+  on("status", (d) => { $("train-status").textContent = d.message; });
+  on("start", (d) => {
+    app.config = d.config;
+    app.scaling = { input_mean: d.input_mean, input_scale: d.input_scale };
+    app.nIterations = d.n_iterations;
+    app.history = null;
+    app.marks = [];
+  });
+  on("progress", (d) => {
+    appendHistory(d.history);
+    if (d.params) app.params = d.params;
+    app.iteration = d.iteration;
+    app.state = d.state;
+    setMetrics(d);
+    setButtons();
+    setExports(null);
+    redraw();
+  });
+  on("changed", (d) => {
+    app.config = d.config;
+    if (Object.keys(d.changes).length) {
+      if ("n_iterations" in d.changes) app.nIterations = d.changes.n_iterations;
+      app.marks.push({ iteration: d.iteration, label: describeSettings(d.changes) });
+      if (!app.replaying) app.schedule.push({ at: d.iteration, set: d.changes });
+    }
+    saveState();
+    redraw();
+  });
+  on("done", (d) => {
+    stopStream();
+    appendHistory(d.history);
+    if (d.params) app.params = d.params;
+    app.iteration = d.iteration;
+    app.state = d.state;
+    app.bestIteration = d.best_iteration ?? null;
+    app.finished = true;
+    if (d.state === "stopped" && !app.replaying) app.stopAt = d.iteration;
+    app.replaying = false;
+    setMetrics(d);
+    setButtons();
+    setExports(d.state === "done" || d.state === "stopped" ? jobId : null);
+    if (d.state === "cancelled") showMessage("The training was cancelled by the server (no page listened to it for a while): train again.");
+    saveState();
+    redraw();
+  });
+  on("failed", (d) => {
+    stopStream();
+    app.state = "failed";
+    app.replaying = false;
+    setButtons();
+    report(new ApiError(d.message, { field: d.field }), "training");
+  });
+  stream.onerror = () => {
+    if (app.stream === stream && stream.readyState === EventSource.CLOSED) {
+      app.state = "failed";
+      setButtons();
+      showMessage("Lost the connection to the reglab server: is `reglab serve` still running? Train again when it is.");
+    }
+  };
+}
+
+async function train({ replay = false } = {}) {
+  clearMessage();
+  app.form.clearError();
+  if (!replay) { app.schedule = []; app.stopAt = null; }
+  const ready = app.spec && app.spec.kind === "points" ? true : await loadData({ keepModel: true });
+  if (!ready) return;
+  forgetModelKeepPlan();
+  app.state = "starting";
+  app.replaying = replay;
+  setButtons();
+  const body = { settings: app.form.values(), data: dataSpec(), pace: $("pace").value ? Number($("pace").value) : null,
+    schedule: app.schedule, stop_at: app.stopAt };
+  try {
+    const answer = await postJSON("/api/train", body);
+    app.job = answer.id;
+    listen(answer.id);
+  } catch (error) {
+    app.state = "idle";
+    app.replaying = false;
+    setButtons();
+    report(error, error.field && !(error.field in app.form.byName) ? "data" : "training");
+  }
+}
+
+function forgetModelKeepPlan() {
+  const { schedule, stopAt } = app;
+  forgetModel();
+  Object.assign(app, { schedule, stopAt });
+}
+
+async function control(action, body) {
+  if (!app.job) return;
+  try {
+    if (action === "resume" || action === "step") {
+      const changes = {};
+      const now = app.form.values();
+      for (const [k, v] of Object.entries(now)) {
+        if (JSON.stringify(v) !== JSON.stringify(app.config[k]) && JSON.stringify([].concat(v)) !== JSON.stringify(app.config[k])) changes[k] = v;
+      }
+      if (Object.keys(changes).length) await postJSON(`/api/update/${app.job}`, { settings: changes });
+    }
+    await postJSON(`/api/${action}/${app.job}`, body || {});
+    clearMessage();
+    app.form.clearError();
+  } catch (error) {
+    report(error, action === "resume" || action === "step" ? "change while paused" : action);
+  }
+}
+
+// ---- comparison ------------------------------------------------------------------------------
+function defaultsDiff(values) {
+  const out = {};
+  for (const d of app.declarations) {
+    if (!(d.name in values)) continue;
+    let v = values[d.name];
+    if (d.kind === "keep_prob" && Array.isArray(v) && v.every((x) => x === v[0])) v = v[0]; // one value for all layers
+    if (JSON.stringify(v) !== JSON.stringify(d.default)) out[d.name] = v;
+  }
+  return out;
+}
+
+function courseModels() {
+  return Object.entries(app.courseModels).map(([name, settings]) => ({ name, settings: defaultsDiff(settings) }));
+}
+
+function renderModelList() {
+  const list = $("model-list");
+  list.textContent = "";
+  app.models.forEach((model, k) => {
+    const li = document.createElement("li");
+    const name = document.createElement("input");
+    name.value = model.name;
+    name.setAttribute("aria-label", `name of model ${k + 1}`);
+    name.addEventListener("change", () => { model.name = name.value.trim() || `model ${k + 1}`; saveState(); });
+    const text = document.createElement("span");
+    text.className = "summary";
+    text.textContent = describeSettings(model.settings);
+    const load = button("Load into form", () => { app.form.setValues(model.settings); saveState(); });
+    const replace = button("Use the form's settings", () => { model.settings = app.form.changed(); renderModelList(); saveState(); });
+    const remove = button("Remove", () => { app.models.splice(k, 1); renderModelList(); saveState(); });
+    remove.setAttribute("aria-label", `remove ${model.name}`);
+    li.append(name, text, load, replace, remove);
+    list.append(li);
+  });
+  $("add-model").disabled = app.models.length >= app.limits.max_compare_models;
+}
+
+function button(text, handler) {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.textContent = text;
+  b.addEventListener("click", handler);
+  return b;
+}
+
+async function runCompare() {
+  clearMessage();
+  const seeds = Number($("seeds").value);
+  app.seeds = seeds;
+  if (!app.models.length) { showMessage("Add at least one model to compare."); return; }
+  const ready = app.spec && app.spec.kind === "points" ? true : await loadData({ keepModel: true });
+  if (!ready) return;
+  app.compareResult = null;
+  app.compared = false;
+  $("compare-results").textContent = "";
+  $("seeds-figure").hidden = true;
+  try {
+    const answer = await postJSON("/api/compare", { models: app.models, seeds: Number.isFinite(seeds) ? seeds : $("seeds").value, data: dataSpec() });
+    app.compareJob = answer.id;
+    $("compare-button").disabled = true;
+    $("compare-stop").disabled = false;
+    $("compare-progress").hidden = false;
+    $("compare-progress").value = 0;
+    $("compare-status").textContent = "Training…";
+    setCompareExports(null);
+    const stream = new EventSource(answer.events);
+    app.compareStream = stream;
+    const end = () => { stream.close(); $("compare-button").disabled = false; $("compare-stop").disabled = true; $("compare-progress").hidden = true; };
+    stream.addEventListener("progress", (e) => { const d = JSON.parse(e.data); $("compare-progress").value = d.done / d.total; });
+    stream.addEventListener("done", (e) => {
+      end();
+      const d = JSON.parse(e.data);
+      if (d.state !== "done") { $("compare-status").textContent = d.state === "stopped" ? "Stopped." : "Cancelled."; return; }
+      app.compareResult = d;
+      app.compared = true;
+      $("compare-status").textContent = `Finished: ${d.models.length} models${d.seeds > 1 ? `, each also over ${d.seeds} seeds` : ""}.`;
+      setCompareExports(answer.id);
+      renderCompare(d);
+      saveState();
+    });
+    stream.addEventListener("failed", (e) => { end(); $("compare-status").textContent = "Failed."; report(new ApiError(JSON.parse(e.data).message), "compare"); });
+    stream.onerror = () => { if (stream.readyState === EventSource.CLOSED && !app.compareResult) { end(); showMessage("Lost the connection to the reglab server."); } };
+  } catch (error) {
+    report(error, "compare");
+  }
+}
+
+function setCompareExports(jobId) {
+  const a = $("compare-json");
+  if (jobId) { a.href = `/api/results/${jobId}`; a.classList.remove("disabled"); a.removeAttribute("aria-disabled"); }
+  else { a.removeAttribute("href"); a.classList.add("disabled"); a.setAttribute("aria-disabled", "true"); }
+  $("compare-png").disabled = !jobId;
+}
+
+function renderCompare(result) {
+  const box = $("compare-results");
+  const data = app.data || { train: [], test: [] };
+  if (box.children.length !== result.models.length) {
+    box.textContent = "";
+    for (const m of result.models) {
+      const card = document.createElement("article");
+      card.className = "card";
+      const h = document.createElement("h3");
+      h.textContent = m.name;
+      const canvas = document.createElement("canvas");
+      canvas.setAttribute("role", "img");
+      canvas.setAttribute("aria-label", `decision boundary of ${m.name}`);
+      const p = document.createElement("p");
+      p.className = "accuracies";
+      p.innerHTML = "";
+      const line = (label, value, n) => { const s = document.createElement("span"); s.textContent = `${label} ${percent(value, n)}`; s.dataset.value = value; return s; };
+      p.append(line("train", m.train_accuracy, data.train.length), document.createElement("br"), line("test", m.test_accuracy, data.test.length));
+      if (m.seeds) { p.append(document.createElement("br")); const s = document.createElement("span"); s.textContent = `test over ${m.seeds.seeds.length} seeds: ${m.seeds.text}`; p.append(s); }
+      const a = document.createElement("a");
+      a.className = "button small";
+      a.textContent = "model.npz";
+      a.href = `/api/model/${app.compareJob}?name=${encodeURIComponent(m.name)}`;
+      card.append(h, canvas, p, a);
+      box.append(card);
+    }
+  }
+  [...box.querySelectorAll("canvas")].forEach((canvas, k) => {
+    const m = result.models[k];
+    drawBoundary(canvas, { params: m.params, scaling: { input_mean: m.input_mean, input_scale: m.input_scale },
+      train: data.train, test: data.test, extent: app.extent });
+  });
+  if (result.models[0] && result.models[0].seeds) {
+    $("seeds-figure").hidden = false;
+    const course = result.models.every((m) => m.config.init === "course" && m.config.mask_mode === "course");
+    const notebook = JSON.stringify(result.models.map((m) => defaultsDiff(m.config))) === JSON.stringify(courseModels().map((m) => m.settings));
+    const label = notebook ? "the notebook's settings, one run (course init and masks)"
+      : course ? "single run as configured (course init and masks)" : "single run as configured";
+    $("seeds-caption").textContent = drawSeeds($("seeds-chart"), result.models, label);
+  } else {
+    $("seeds-figure").hidden = true;
+  }
+}
+
+// ---- export ----------------------------------------------------------------------------------
+function exportPNG(canvases, lines, filename) {
+  const ratio = window.devicePixelRatio || 1, gap = 12 * ratio, line = 22 * ratio;
+  const width = canvases.reduce((w, c) => w + c.width + gap, gap);
+  const height = Math.max(...canvases.map((c) => c.height)) + gap * 2 + line * lines.length;
+  const out = document.createElement("canvas");
+  out.width = width;
+  out.height = height;
+  const ctx = out.getContext("2d");
+  ctx.fillStyle = "#ffffff";
+  ctx.fillRect(0, 0, width, height);
+  ctx.fillStyle = "#111111";
+  ctx.font = `${15 * ratio}px system-ui, sans-serif`;
+  ctx.textBaseline = "top";
+  lines.forEach((text, k) => ctx.fillText(text, gap, gap + k * line));
+  let x = gap;
+  for (const c of canvases) { ctx.drawImage(c, x, gap + line * lines.length); x += c.width + gap; }
+  out.toBlob((blob) => {
+    const a = document.createElement("a");
+    a.href = URL.createObjectURL(blob);
+    a.download = filename;
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+  });
+}
+
+// ---- state in the URL ------------------------------------------------------------------------
+function saveState() {
+  writeState({
+    view: app.view, large: $("large-type").checked, data: app.spec, settings: app.form.changed(), pace: $("pace").value,
+    run: app.finished && app.job !== null, schedule: app.schedule, stopAt: app.stopAt, models: app.models,
+    seeds: Number($("seeds").value) || 1, compared: app.compared,
+  });
+}
+
+function setView(view) {
+  app.view = view;
+  $("train-view").hidden = view !== "train";
+  $("compare-view").hidden = view !== "compare";
+  $("view-train").setAttribute("aria-pressed", String(view === "train"));
+  $("view-compare").setAttribute("aria-pressed", String(view === "compare"));
+  saveState();
+  requestAnimationFrame(redraw);
+}
+
+function setLarge(on) {
+  document.documentElement.classList.toggle("large", on);
+  $("large-type").checked = on;
+  requestAnimationFrame(redraw);
+}
+
+// ---- start -----------------------------------------------------------------------------------
+async function start() {
+  let settings, datasets;
+  try {
+    [settings, datasets] = await Promise.all([getJSON("/api/settings"), getJSON("/api/datasets")]);
+  } catch (error) {
+    showMessage(error.message);
+    return;
+  }
+  Object.assign(app, { declarations: settings.settings, changeable: settings.changeable, limits: settings.limits,
+    courseModels: settings.course_models, builtins: datasets.builtin, course: datasets.course });
+  app.form = new SettingsForm($("settings-form"), app.declarations, () => { saveState(); });
+  const kind = $("data-kind");
+  const group = document.createElement("optgroup");
+  group.label = "Built-in";
+  for (const b of app.builtins) group.append(new Option(b.name, b.name));
+  kind.append(group, new Option(app.course.found ? "course data (data.mat)" : "course data (not found)", "course"),
+    new Option("upload a file", "upload"), new Option("draw points", "points"));
+
+  const state = readState();
+  app.form.setValues(state.settings);
+  setLarge(state.large);
+  $("pace").value = state.pace;
+  app.models = state.models || courseModels();
+  $("seeds").value = String(state.seeds || 1);
+  const spec = state.data || { kind: "builtin", name: app.builtins[0].name };
+  if (spec.kind === "builtin") {
+    kind.value = spec.name;
+    setBuiltinDefaults(spec.name);
+    for (const [key, id] of [["n_samples", "data-n"], ["noise", "data-noise"], ["test_fraction", "data-test"], ["seed", "data-seed"]]) {
+      if (spec[key] !== undefined && spec[key] !== null) $(id).value = spec[key];
+    }
+  } else {
+    kind.value = spec.kind;
+    $("data-test").value = spec.test_fraction ?? 0.5;
+    $("data-seed").value = spec.seed ?? 0;
+    if (spec.kind === "upload" && spec.upload) app.upload = { id: spec.upload, name: spec.name || "the uploaded file" };
+    if (spec.kind === "points") app.drawn = spec.points || [];
+  }
+  if ($("data-seed").value === "") $("data-seed").value = 0;
+  if (!app.course.found) $("data-kind").querySelector('option[value="course"]').title = app.course.message;
+  renderModelList();
+  wire();
+  setView(state.view);
+  const loaded = await loadData();
+  if (spec.kind === "course" && !app.course.found) showMessage(`Course data: ${app.course.message}`);
+  if (loaded && state.run) {
+    app.schedule = state.schedule;
+    app.stopAt = state.stopAt;
+    await train({ replay: true });
+  }
+  if (loaded && state.compared) await runCompare();
+  document.body.dataset.ready = "1";
+}
+
+function wire() {
+  $("view-train").addEventListener("click", () => setView("train"));
+  $("view-compare").addEventListener("click", () => setView("compare"));
+  $("large-type").addEventListener("change", (e) => { setLarge(e.target.checked); saveState(); });
+  $("copy-link").addEventListener("click", async () => {
+    saveState();
+    try { await navigator.clipboard.writeText(location.href); showMessage("Link copied: it reproduces this view.", "info"); }
+    catch { showMessage(`Copy this link: ${location.href}`, "info"); }
+  });
+  $("data-kind").addEventListener("change", () => {
+    const value = $("data-kind").value;
+    setBuiltinDefaults(value);
+    if (value === "course" && !app.course.found) showMessage(`Course data: ${app.course.message}`);
+    loadData();
+  });
+  for (const id of ["data-n", "data-noise", "data-test", "data-seed"]) $(id).addEventListener("change", () => loadData());
+  $("upload-file").addEventListener("change", onUpload);
+  $("clear-points").addEventListener("click", () => { app.drawn = []; loadData(); });
+  $("train-button").addEventListener("click", () => train());
+  $("pause-button").addEventListener("click", () => control("pause"));
+  $("resume-button").addEventListener("click", () => control("resume"));
+  $("step-button").addEventListener("click", () => control("step", { iterations: Number($("step-size").value) }));
+  $("stop-button").addEventListener("click", () => control("stop"));
+  $("pace").addEventListener("change", saveState);
+  $("export-png").addEventListener("click", () => {
+    const data = app.data || { train: [], test: [] };
+    exportPNG([$("boundary"), $("costs")], [
+      `reglab · ${$("data-source").textContent}`,
+      `settings: ${describeSettings(app.form.changed())} · iteration ${app.iteration}`,
+      `train accuracy ${$("m-train").textContent} · test accuracy ${$("m-test").textContent}`,
+    ], "reglab-boundary.png");
+  });
+  $("course-models").addEventListener("click", () => { app.models = courseModels(); renderModelList(); saveState(); });
+  $("add-model").addEventListener("click", () => {
+    app.models.push({ name: `model ${app.models.length + 1}`, settings: app.form.changed() });
+    renderModelList();
+    saveState();
+  });
+  $("seeds").addEventListener("change", saveState);
+  $("compare-button").addEventListener("click", runCompare);
+  $("compare-stop").addEventListener("click", async () => { try { await postJSON(`/api/stop/${app.compareJob}`); } catch (error) { report(error, "stop"); } });
+  $("compare-png").addEventListener("click", () => {
+    const canvases = [...$("compare-results").querySelectorAll("canvas")];
+    if (!$("seeds-figure").hidden) canvases.push($("seeds-chart"));
+    exportPNG(canvases, [`reglab compare · ${$("data-source").textContent}`,
+      app.compareResult.models.map((m) => `${m.name}: test ${m.test_accuracy}`).join(" · ")], "reglab-compare.png");
+  });
+  const canvas = $("boundary");
+  canvas.addEventListener("click", (event) => {
+    if ($("data-kind").value !== "points") {
+      showMessage("To draw points, choose “draw points” as the data set, then click on the plot.", "info");
+      return;
+    }
+    const rect = canvas.getBoundingClientRect();
+    const [x, y] = plotMap.toData(event.clientX - rect.left, event.clientY - rect.top);
+    const chosen = Number(document.querySelector('input[name="draw-class"]:checked').value);
+    addPoint(x, y, event.shiftKey ? 1 - chosen : chosen);
+  });
+  canvas.addEventListener("keydown", (event) => {
+    if ($("data-kind").value !== "points") return;
+    const [x0, x1, y0, y1] = app.extent;
+    const c = app.cursor || (app.cursor = [(x0 + x1) / 2, (y0 + y1) / 2]);
+    const step = (event.shiftKey ? 0.1 : 0.025);
+    const moves = { ArrowLeft: [-(x1 - x0) * step, 0], ArrowRight: [(x1 - x0) * step, 0], ArrowUp: [0, (y1 - y0) * step], ArrowDown: [0, -(y1 - y0) * step] };
+    if (moves[event.key]) {
+      c[0] = Math.min(x1, Math.max(x0, c[0] + moves[event.key][0]));
+      c[1] = Math.min(y1, Math.max(y0, c[1] + moves[event.key][1]));
+      event.preventDefault();
+      redraw();
+    } else if (event.key === "Enter" || event.key === " ") {
+      const chosen = Number(document.querySelector('input[name="draw-class"]:checked').value);
+      addPoint(c[0], c[1], event.shiftKey ? 1 - chosen : chosen);
+      event.preventDefault();
+    } else if (event.key === "Backspace" || event.key === "Delete") {
+      app.drawn.pop();
+      loadData();
+      event.preventDefault();
+    }
+  });
+  canvas.addEventListener("focus", redraw);
+  canvas.addEventListener("blur", redraw);
+  let pending = null;
+  window.addEventListener("resize", () => { cancelAnimationFrame(pending); pending = requestAnimationFrame(redraw); });
+}
+
+window.reglab = { app, predict: (params, points, scaling) => import("./plot.js").then((m) => Array.from(m.predictProba(params, points, scaling))) };
+start();
