@@ -66,6 +66,7 @@ def test_early_stopping_over_segments_is_early_stopping_in_one_fit(data, engine)
     whole = reglab.fit(X, y, config, engine=engine)
     assert 0 <= whole.history.stopped_iteration < 19999  # it did stop early (not vacuous)
     trainer = Trainer(X, y, config, engine=engine)
+    assert trainer.model().history.iterations.size == 0  # a model before any training: the initial weights
     paused: set[int] = set()
 
     def pause(iteration, params, cost):  # pauses on the way, once at each

@@ -433,9 +433,10 @@ class Trainer:
         iterations, cost = np.array(self._iterations, dtype=int), np.array(self._costs)
         if self._stopper is None:
             return History(iterations, cost)
-        dev_at = dict(zip(self._stopper.iterations, zip(self._stopper.dev_cost, self._stopper.dev_accuracy)))
-        dev = np.array([dev_at[i] if i in dev_at else (np.full(1, np.nan), np.full(1, np.nan)) for i in self._iterations])
-        return History(iterations, cost, dev[:, 0, 0], dev[:, 1, 0], int(self._stopper.best_iteration[0]),
+        dev_at = {i: (float(c[0]), float(a[0])) for i, c, a in
+                  zip(self._stopper.iterations, self._stopper.dev_cost, self._stopper.dev_accuracy)}
+        dev = np.array([dev_at.get(i, (np.nan, np.nan)) for i in self._iterations]).reshape(-1, 2)  # (T, 2)
+        return History(iterations, cost, dev[:, 0], dev[:, 1], int(self._stopper.best_iteration[0]),
                        int(self._stopper.stopped_at[0]))
 
     def snapshot(self, params: Params) -> Model:

@@ -329,7 +329,8 @@ def create_app(*, served_host: str = "127.0.0.1", jobs: Jobs | None = None, prep
 
     async def results(request):
         job = _job(request)
-        if job.state not in ("done", "stopped") or (job.kind == "compare" and job.result is None):
+        if job.state not in ("done", "stopped") or (job.kind == "compare" and job.result is None) or \
+                (job.kind == "train" and not len(job.trainer.history.iterations)):
             raise ApiError(409, "the results are ready when the training has finished")
         text = await asyncio.to_thread(job.results_json)
         return Response(text, media_type="application/json",

@@ -128,14 +128,18 @@ class Job:
             self.state = "running"
             self._work()
         except _Cancelled:
-            self.state = getattr(self, "_cancel_state", "cancelled")
-            self.emit("done", self._final() | {"state": self.state})
+            self._end("done", self._final() | {"state": getattr(self, "_cancel_state", "cancelled")},
+                      getattr(self, "_cancel_state", "cancelled"))
         except (ValueError, TypeError, MemoryError) as error:  # diverged training, a bad setting: the user's to fix
-            self.state = "failed"
-            self.emit("failed", {"message": str(error), "field": getattr(error, "parameter", None)})
+            self._end("failed", {"message": str(error), "field": getattr(error, "parameter", None)}, "failed")
         except Exception as error:  # noqa: BLE001 - never a silent nothing: the page shows what happened
-            self.state = "failed"
-            self.emit("failed", {"message": f"internal error ({type(error).__name__}: {error}); please report it"})
+            self._end("failed", {"message": f"internal error ({type(error).__name__}: {error}); please report it"},
+                      "failed")
+
+    def _end(self, event: str, data: dict, state: str) -> None:
+        """The last event, then the state that says there is none after it (a stream ends when it sees both)."""
+        self.emit(event, data)
+        self.state = state
 
     def _work(self) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -230,8 +234,7 @@ class TrainJob(Job):
                 limit = min(limit, self.stop_at - trainer.iteration)
             self._segment(limit, clock, paused=False)
         self.seconds = time.perf_counter() - start
-        self.state = "done"
-        self.emit("done", self._final() | {"state": "done"})
+        self._end("done", self._final() | {"state": "done"}, "done")
 
     def _update(self, changes: dict) -> None:
         self.trainer.update(**changes)
@@ -280,8 +283,10 @@ class TrainJob(Job):
         if trainer is None:
             return {}
         model = trainer.model()
-        row = measure("model", model, self.dataset, self.seconds).row()
         history = trainer.history
+        if not len(history.iterations):  # stopped before its first record point
+            return {"iteration": trainer.iteration, "params": params_json(model.params), "config": _config_json(model.config)}
+        row = measure("model", model, self.dataset, self.seconds).row()
         return {
             "iteration": trainer.iteration, "params": params_json(model.params),
             "history": _history_json(history, slice(self._sent, None)), "final_cost": row["final_cost"],
@@ -336,8 +341,7 @@ class CompareJob(Job):
             self.result = self.study.single
         else:
             self.result = compare(self.dataset, self.configs, progress=progress)
-        self.state = "done"
-        self.emit("done", self._final() | {"state": "done"})
+        self._end("done", self._final() | {"state": "done"}, "done")
 
     def _final(self) -> dict:
         if self.result is None:

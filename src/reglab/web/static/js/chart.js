@@ -3,10 +3,10 @@ import { CLASS_COLOURS, fitCanvas, fontSize, format, ticks } from "./plot.js";
 
 const TRAIN = "#222222", DEV = "#D55E00", MARK = "#CC79A7"; // Okabe-Ito vermillion and reddish purple
 
-function frame(canvas, xRange, yRange, { xLabel = "", yLabel = "" } = {}) {
+function frame(canvas, xRange, yRange, { xLabel = "", yLabel = "", xTicks = true } = {}) {
   const { ctx, width, height } = fitCanvas(canvas);
   const fs = fontSize();
-  const pad = { left: Math.round(fs * 3.2), right: Math.round(fs * 1.6), top: Math.round(fs * 0.8), bottom: Math.round(fs * 2.6) };
+  const pad = { left: Math.round(fs * 3.2), right: Math.round(fs * 1.6), top: Math.round(fs * 0.8), bottom: Math.round(fs * (xTicks ? 2.6 : 3.4)) };
   const w = width - pad.left - pad.right, h = height - pad.top - pad.bottom;
   const [x0, x1] = xRange, [y0, y1] = yRange;
   const px = (x) => pad.left + ((x - x0) / (x1 - x0 || 1)) * w;
@@ -19,7 +19,7 @@ function frame(canvas, xRange, yRange, { xLabel = "", yLabel = "" } = {}) {
   ctx.font = `${Math.round(fs * 0.75)}px system-ui, sans-serif`;
   ctx.textAlign = "center";
   ctx.textBaseline = "top";
-  if (x1 > x0) for (const t of ticks(x0, x1, 4)) ctx.fillText(format(t), px(t), pad.top + h + 3);
+  if (xTicks && x1 > x0) for (const t of ticks(x0, x1, 4)) ctx.fillText(format(t), px(t), pad.top + h + 3);
   ctx.textAlign = "right";
   ctx.textBaseline = "middle";
   for (const t of ticks(y0, y1, 4)) ctx.fillText(format(t), pad.left - 4, py(t));
@@ -94,8 +94,8 @@ export function drawCosts(canvas, history, { nIterations = 1, marks = [], best =
 export function drawSeeds(canvas, models, singleLabel) {
   const all = models.flatMap((m) => m.seeds.test.concat([m.seeds.low, m.seeds.high, m.test_accuracy]));
   const low = Math.min(...all), high = Math.max(...all), margin = Math.max(0.01, (high - low) * 0.15);
-  const { ctx, px, py, pad, h, fs } = frame(canvas, [-0.5, models.length - 0.5], [low - margin, high + margin],
-    { yLabel: "test accuracy" });
+  const { ctx, px, py, pad, w, h, fs } = frame(canvas, [-0.5, models.length - 0.5], [low - margin, high + margin],
+    { yLabel: "test accuracy", xTicks: false });
   ctx.font = `${Math.round(fs * 0.75)}px system-ui, sans-serif`;
   models.forEach((m, k) => {
     const x = px(k);
@@ -128,7 +128,18 @@ export function drawSeeds(canvas, models, singleLabel) {
     ctx.fillStyle = "#222222";
     ctx.textAlign = "center";
     ctx.textBaseline = "top";
-    ctx.fillText(m.name, x, pad.top + h + 4);
+    wrap(ctx, m.name, w / models.length - 6).forEach((text, k) => ctx.fillText(text, x, pad.top + h + 4 + k * fs * 0.85));
   });
   return `Grey dots: each seed (fresh initialisation and masks). Blue: mean and 95% interval. Orange diamond: ${singleLabel}.`;
+}
+
+/** Words of ``text`` in lines no wider than ``width`` (a long word stays whole). */
+function wrap(ctx, text, width) {
+  const lines = [];
+  for (const word of text.split(" ")) {
+    const last = lines.length ? lines[lines.length - 1] : null;
+    if (last !== null && ctx.measureText(`${last} ${word}`).width <= width) lines[lines.length - 1] = `${last} ${word}`;
+    else lines.push(word);
+  }
+  return lines;
 }

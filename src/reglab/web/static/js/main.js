@@ -255,6 +255,9 @@ function listen(jobId) {
     app.state = d.state;
     app.bestIteration = d.best_iteration ?? null;
     app.finished = true;
+    if (app.history && app.history.iterations.length && d.iteration < app.nIterations) {
+      app.nIterations = Math.max(d.iteration, 1); // ended early: the curve fills the chart
+    }
     if (d.state === "stopped" && !app.replaying) app.stopAt = d.iteration;
     app.replaying = false;
     setMetrics(d);
@@ -290,6 +293,7 @@ async function train({ replay = false } = {}) {
   app.state = "starting";
   app.replaying = replay;
   setButtons();
+  $("boundary").scrollIntoView({ block: "nearest" }); // on a projector the plot may be below the form
   const body = { settings: app.form.values(), data: dataSpec(), pace: $("pace").value ? Number($("pace").value) : null,
     schedule: app.schedule, stop_at: app.stopAt };
   try {
@@ -451,11 +455,6 @@ function renderCompare(result) {
       box.append(card);
     }
   }
-  [...box.querySelectorAll("canvas")].forEach((canvas, k) => {
-    const m = result.models[k];
-    drawBoundary(canvas, { params: m.params, scaling: { input_mean: m.input_mean, input_scale: m.input_scale },
-      train: data.train, test: data.test, extent: app.extent });
-  });
   if (result.models[0] && result.models[0].seeds) {
     $("seeds-figure").hidden = false;
     const course = result.models.every((m) => m.config.init === "course" && m.config.mask_mode === "course");
@@ -466,6 +465,12 @@ function renderCompare(result) {
   } else {
     $("seeds-figure").hidden = true;
   }
+  // after the seed figure is laid out: the cards' size depends on it
+  [...box.querySelectorAll("canvas")].forEach((canvas, k) => {
+    const m = result.models[k];
+    drawBoundary(canvas, { params: m.params, scaling: { input_mean: m.input_mean, input_scale: m.input_scale },
+      train: data.train, test: data.test, extent: app.extent });
+  });
 }
 
 // ---- export ----------------------------------------------------------------------------------

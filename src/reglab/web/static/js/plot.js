@@ -125,7 +125,7 @@ export function drawBoundary(canvas, { params = null, scaling = {}, train = [], 
     }
     ctx.stroke();
   }
-  const r = Math.max(3, fs * 0.28);
+  const r = Math.max(2, Math.min(fs * 0.28, w / 110)); // smaller on small plots (the comparison's)
   for (const [x, y, c] of train) {
     ctx.beginPath();
     ctx.arc(px(x), py(y), r, 0, 2 * Math.PI);
