@@ -70,10 +70,12 @@ export function drawCosts(canvas, history, { nIterations = 1, marks = [], best =
     ctx.stroke();
     ctx.setLineDash([]);
     ctx.fillStyle = "#6b2d57";
-    ctx.textAlign = "left";
-    ctx.textBaseline = "top";
-    ctx.fillText(mark.label, px(mark.iteration) + 3, pad.top + 2);
+    const right = px(mark.iteration) + 3 + ctx.measureText(mark.label).width > pad.left + canvas.clientWidth * 0.9;
+    ctx.textAlign = right ? "right" : "left"; // near the right edge the label goes on the line's left
+    ctx.textBaseline = "bottom";
+    ctx.fillText(mark.label, px(mark.iteration) + (right ? -3 : 3), pad.top + h - 2);
   }
+  if (!history.iterations.length) return;
   // legend
   ctx.textAlign = "right";
   ctx.textBaseline = "top";

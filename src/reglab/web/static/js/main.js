@@ -128,8 +128,9 @@ async function onUpload() {
 }
 
 function addPoint(x, y, cls) {
-  const k = app.drawn.length, f = Number($("data-test").value) || 0;
-  // Point k goes to the test set when the running count of test points ought to grow: an even spread at fraction f.
+  // The k-th point of a class goes to the test set when that class's count of test points ought to grow: each class
+  // is split evenly at the test fraction f (the first point of each class trains), whatever order the clicks come in.
+  const k = app.drawn.filter((p) => p[2] === cls).length, f = Number($("data-test").value) || 0;
   const test = Math.floor((k + 1) * f + 1e-9) > Math.floor(k * f + 1e-9) ? 1 : 0;
   app.drawn.push([round(x), round(y), cls, test]);
   loadData();
@@ -355,6 +356,7 @@ function renderModelList() {
   app.models.forEach((model, k) => {
     const li = document.createElement("li");
     const name = document.createElement("input");
+    name.type = "text";
     name.value = model.name;
     name.setAttribute("aria-label", `name of model ${k + 1}`);
     name.addEventListener("change", () => { model.name = name.value.trim() || `model ${k + 1}`; saveState(); });
@@ -583,6 +585,12 @@ function wire() {
   $("view-train").addEventListener("click", () => setView("train"));
   $("view-compare").addEventListener("click", () => setView("compare"));
   $("large-type").addEventListener("change", (e) => { setLarge(e.target.checked); saveState(); });
+  $("hide-settings").addEventListener("click", () => {
+    const hidden = document.documentElement.classList.toggle("settings-hidden"); // for showing the plots to a class
+    $("hide-settings").textContent = hidden ? "Show data and model" : "Hide data and model";
+    $("hide-settings").setAttribute("aria-expanded", String(!hidden));
+    requestAnimationFrame(redraw);
+  });
   $("copy-link").addEventListener("click", async () => {
     saveState();
     try { await navigator.clipboard.writeText(location.href); showMessage("Link copied: it reproduces this view.", "info"); }
