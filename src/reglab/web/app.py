@@ -275,26 +275,24 @@ def create_app(*, served_host: str = "127.0.0.1", jobs: Jobs | None = None, prep
 
         async def stream():
             nonlocal last
-            job.watchers += 1
-            quiet = 0.0
+            loop, wake = asyncio.get_running_loop(), asyncio.Event()
+            job.listen(loop, wake)  # set by the training thread at each new event: no polling, no delay
             try:
                 yield "retry: 1000\n\n"
                 while True:
-                    new = job.events_after(last)
-                    for event in new:
+                    wake.clear()
+                    for event in job.events_after(last):
                         last = event["id"]
                         yield f"id: {event['id']}\nevent: {event['event']}\ndata: {json.dumps(event['data'])}\n\n"
                     job.touch()
-                    if job.finished and not job.events_after(last):
+                    if job.closed and not job.events_after(last):
                         return
-                    quiet = 0.0 if new else quiet + 0.03
-                    if quiet > 10:  # a comment now and then: proxies and the browser keep the stream open
-                        quiet = 0.0
+                    try:
+                        await asyncio.wait_for(wake.wait(), timeout=10)
+                    except asyncio.TimeoutError:  # a comment now and then: the browser keeps the stream open
                         yield ": still here\n\n"
-                    await asyncio.sleep(0.03)
             finally:
-                job.watchers -= 1
-                job.touch()
+                job.unlisten(loop, wake)
 
         return StreamingResponse(stream(), media_type="text/event-stream",
                                  headers={"cache-control": "no-cache", "x-accel-buffering": "no"})

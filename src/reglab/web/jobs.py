@@ -77,6 +77,7 @@ class Job:
         self.last_seen = self.created
         self.watchers = 0
         self.events: list[dict] = []
+        self._waiters: set = set()
         self._lock = threading.Lock()
         self._cancel = threading.Event()
         self._thread = threading.Thread(target=self._main, name=f"reglab-web-{self.kind}-{self.id}", daemon=True)
@@ -88,6 +89,24 @@ class Job:
                 # only the newest boundary is worth replaying to a page that reconnects: memory stays bounded
                 self.events[-1]["data"] = {k: v for k, v in self.events[-1]["data"].items() if k != "params"}
             self.events.append({"id": len(self.events), "event": event, "data": data})
+            waiters = list(self._waiters)
+        for loop, wake in waiters:  # the streams waiting in the server's event loop
+            try:
+                loop.call_soon_threadsafe(wake.set)
+            except RuntimeError:  # that loop has closed
+                pass
+
+    def listen(self, loop, wake) -> None:
+        """Have ``wake`` (an asyncio.Event of ``loop``) set whenever an event is added."""
+        with self._lock:
+            self._waiters.add((loop, wake))
+            self.watchers += 1
+
+    def unlisten(self, loop, wake) -> None:
+        with self._lock:
+            self._waiters.discard((loop, wake))
+            self.watchers -= 1
+        self.touch()
 
     def events_after(self, last_id: int) -> list[dict]:
         with self._lock:
@@ -137,9 +156,15 @@ class Job:
                       "failed")
 
     def _end(self, event: str, data: dict, state: str) -> None:
-        """The last event, then the state that says there is none after it (a stream ends when it sees both)."""
-        self.emit(event, data)
+        """The final state (its exports are ready from then on), then the last event (``closed``)."""
         self.state = state
+        self.emit(event, data)
+
+    @property
+    def closed(self) -> bool:
+        """The last event has been emitted: a stream that has sent it ends."""
+        with self._lock:
+            return bool(self.events) and self.events[-1]["event"] in ("done", "failed")
 
     def _work(self) -> None:  # pragma: no cover - abstract
         raise NotImplementedError

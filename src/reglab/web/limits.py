@@ -15,7 +15,7 @@ RETRY_AFTER_SECONDS = 5
 IDLE_SECONDS = 30.0  # a training no page has listened to for this long is cancelled
 KEPT_FINISHED_JOBS = 16  # finished jobs kept for their exports (the oldest go first)
 KEPT_UPLOADS = 8  # uploaded files kept in memory (the oldest go first)
-SNAPSHOTS_PER_SECOND = 20  # at most this many boundary updates per second are sent while training
+SNAPSHOTS_PER_SECOND = 12  # at most this many boundary updates per second are sent while training (>= 10 asked)
 
 
 def as_json() -> dict:

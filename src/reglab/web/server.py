@@ -38,6 +38,9 @@ def bind(host: str, port: int | None) -> tuple[socket.socket, bool]:
             if error.errno != errno.EADDRINUSE or candidate == 0:
                 raise
             continue
+        # Accepted connections inherit this: small writes (an event of a few hundred bytes) leave at once instead of
+        # waiting for the browser's delayed acknowledgement (about 40 ms each, measured).
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.listen(128)
         sock.set_inheritable(True)
         return sock, candidate != wanted

@@ -288,7 +288,9 @@ async function train({ replay = false } = {}) {
   clearMessage();
   app.form.clearError();
   if (!replay) { app.schedule = []; app.stopAt = null; }
-  const ready = app.spec && app.spec.kind === "points" ? true : await loadData({ keepModel: true });
+  // The data shown is the data trained on: loaded again only when its options changed since (a round trip saved)
+  const same = app.data && JSON.stringify(dataSpec()) === JSON.stringify(app.spec) && app.data.train.length;
+  const ready = same || (app.spec && app.spec.kind === "points") ? true : await loadData({ keepModel: true });
   if (!ready) return;
   forgetModelKeepPlan();
   app.state = "starting";
