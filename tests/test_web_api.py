@@ -228,6 +228,7 @@ def test_a_diverging_training_ends_with_its_message(client):
     _, events = run(client, {"settings": {"learning_rate": 1e6, "n_iterations": 500}})
     name, data = events[-1]
     assert name == "failed" and "training diverged" in data["message"] and "smaller learning_rate" in data["message"]
+    assert data["field"] == "learning_rate"  # the page shows it beside the learning rate
 
 
 def wait_for(predicate, timeout=30.0):
@@ -403,3 +404,13 @@ def test_serve_warns_when_not_on_loopback(monkeypatch, capsys):
     out, err = capsys.readouterr()
     assert "warning: --host 0.0.0.0 makes the playground reachable from other machines" in err
     assert "reglab playground: http://127.0.0.1:" in out and served == ["0.0.0.0"]
+
+
+def test_serve_without_the_web_extra_says_how_to_get_it(monkeypatch, capsys):
+    import sys
+
+    from reglab import cli
+
+    monkeypatch.setitem(sys.modules, "uvicorn", None)  # as if it were not installed
+    assert cli.main(["serve"]) == 2
+    assert 'the web playground needs the web extra: pip install "reglab[web]" (uvicorn is missing)' in capsys.readouterr().err

@@ -136,6 +136,11 @@ def test_the_notebooks_l2_model_on_the_default_data_shows_fits_accuracies(page, 
         {"W": [W[0].tolist() for W in scaled.params.weights], "b": [b[0, :, 0].tolist() for b in scaled.params.biases]},
         grid, scaling]))
     np.testing.assert_allclose(in_page, scaled.predict_proba(np.array(grid)), rtol=0, atol=1e-12)
+    assert "test accuracy 0.8900 (178/200)" in page.inner_text("#announce")  # said to a screen reader
+    with page.expect_download() as download:  # the figure as PNG
+        page.click("#export-png")
+    png = Path(download.value.path()).read_bytes()
+    assert png.startswith(b"\x89PNG") and len(png) > 10_000
     # A shared link reproduces the view: the same data, settings and numbers in a new page
     link = page.url
     assert "run=1" in link

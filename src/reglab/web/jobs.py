@@ -19,7 +19,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ..config import TrainConfig
-from ..engine.loop import History
+from ..engine.loop import History, TrainingDivergedError
 from ..experiments.compare import compare, compare_seeds, measure
 from ..model import Model
 from ..runs.compare import compare_payload
@@ -150,7 +150,8 @@ class Job:
             self._end("done", self._final() | {"state": getattr(self, "_cancel_state", "cancelled")},
                       getattr(self, "_cancel_state", "cancelled"))
         except (ValueError, TypeError, MemoryError) as error:  # diverged training, a bad setting: the user's to fix
-            self._end("failed", {"message": str(error), "field": getattr(error, "parameter", None)}, "failed")
+            field = "learning_rate" if isinstance(error, TrainingDivergedError) else getattr(error, "parameter", None)
+            self._end("failed", {"message": str(error), "field": field}, "failed")
         except Exception as error:  # noqa: BLE001 - never a silent nothing: the page shows what happened
             self._end("failed", {"message": f"internal error ({type(error).__name__}: {error}); please report it"},
                       "failed")

@@ -265,6 +265,9 @@ function listen(jobId) {
     setButtons();
     setExports(d.state === "done" || d.state === "stopped" ? jobId : null);
     if (d.state === "cancelled") showMessage("The training was cancelled by the server (no page listened to it for a while): train again.");
+    $("announce").textContent = d.train_accuracy === undefined ? "" :
+      `Training ${d.state === "done" ? "finished" : d.state}: train accuracy ${percent(d.train_accuracy, (app.data || { train: [] }).train.length)}, ` +
+      `test accuracy ${percent(d.test_accuracy, (app.data || { test: [] }).test.length)}.`;
     saveState();
     redraw();
   });
@@ -292,6 +295,7 @@ async function train({ replay = false } = {}) {
   const same = app.data && JSON.stringify(dataSpec()) === JSON.stringify(app.spec) && app.data.train.length;
   const ready = same || (app.spec && app.spec.kind === "points") ? true : await loadData({ keepModel: true });
   if (!ready) return;
+  if (app.job && !app.finished) postJSON(`/api/stop/${app.job}`).catch(() => {}); // its place goes to the new one
   forgetModelKeepPlan();
   app.state = "starting";
   app.replaying = replay;
@@ -395,7 +399,8 @@ async function runCompare() {
   $("compare-results").textContent = "";
   $("seeds-figure").hidden = true;
   try {
-    const answer = await postJSON("/api/compare", { models: app.models, seeds: Number.isFinite(seeds) ? seeds : $("seeds").value, data: dataSpec() });
+    if (app.compareJob && !$("compare-stop").disabled) postJSON(`/api/stop/${app.compareJob}`).catch(() => {});
+  const answer = await postJSON("/api/compare", { models: app.models, seeds: Number.isFinite(seeds) ? seeds : $("seeds").value, data: dataSpec() });
     app.compareJob = answer.id;
     $("compare-button").disabled = true;
     $("compare-stop").disabled = false;
