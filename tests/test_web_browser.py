@@ -181,6 +181,7 @@ def test_upload_a_csv_and_train_on_it(page, server, tmp_path):
     page.select_option("#data-kind", "upload")
     page.set_input_files("#upload-file", str(path))
     page.wait_for_function("document.querySelector('#data-source').textContent.includes('uploaded file points.csv')")
+    assert page.inner_text("#legend-c0") == "down" and page.inner_text("#legend-c1") == "up"  # the file's labels
     shown = train_and_wait(page)
     data = reglab.datasets.load_file(path)
     model = reglab.fit(data.X_train, data.y_train, reglab.TrainConfig(n_iterations=3000))

@@ -56,7 +56,7 @@ function line(ctx, xs, ys, px, py, colour, dash = []) {
 export function drawCosts(canvas, history, { nIterations = 1, marks = [], best = null } = {}) {
   const values = history.cost.concat((history.dev_cost || []).filter((v) => v !== null));
   const high = values.length ? Math.max(...values) : 1;
-  const { ctx, px, py, pad, h, fs } = frame(canvas, [0, Math.max(nIterations, 1)], [0, high * 1.05 || 1],
+  const { ctx, px, py, pad, w, h, fs } = frame(canvas, [0, Math.max(nIterations, 1)], [0, high * 1.05 || 1],
     { xLabel: "iteration", yLabel: "cost" });
   line(ctx, history.iterations, history.cost, px, py, TRAIN);
   if (history.dev_cost) line(ctx, history.iterations, history.dev_cost, px, py, DEV, [6, 4]);
@@ -70,7 +70,7 @@ export function drawCosts(canvas, history, { nIterations = 1, marks = [], best =
     ctx.stroke();
     ctx.setLineDash([]);
     ctx.fillStyle = "#6b2d57";
-    const right = px(mark.iteration) + 3 + ctx.measureText(mark.label).width > pad.left + canvas.clientWidth * 0.9;
+    const right = px(mark.iteration) + 3 + ctx.measureText(mark.label).width > pad.left + w; // past the plot's edge
     ctx.textAlign = right ? "right" : "left"; // near the right edge the label goes on the line's left
     ctx.textBaseline = "bottom";
     ctx.fillText(mark.label, px(mark.iteration) + (right ? -3 : 3), pad.top + h - 2);

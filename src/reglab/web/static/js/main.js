@@ -76,6 +76,7 @@ async function loadData({ keepModel = false } = {}) {
   if (spec.kind === "points") {
     app.data = { train: app.drawn.filter((p) => !p[3]).map((p) => p.slice(0, 3)),
       test: app.drawn.filter((p) => p[3]).map((p) => p.slice(0, 3)) };
+    setClassNames([0, 1]);
     app.extent = extentOf(app.drawn, DRAWN_EXTENT);
     app.extent = [Math.min(app.extent[0], -1), Math.max(app.extent[1], 1), Math.min(app.extent[2], -1), Math.max(app.extent[3], 1)];
     $("data-source").textContent = `${app.data.train.length} training and ${app.data.test.length} test points drawn.`;
@@ -94,6 +95,7 @@ async function loadData({ keepModel = false } = {}) {
     if (JSON.stringify(spec) !== JSON.stringify(app.spec)) return false; // a newer choice was made meanwhile
     app.data = data;
     app.extent = extentOf(data.train.concat(data.test));
+    setClassNames(data.classes);
     $("data-source").textContent = `${data.source}${data.source.includes(" train") ? "" : ` (${data.n_train} train / ${data.n_test} test points)`}.`;
     clearMessage();
     redraw();
@@ -106,6 +108,14 @@ async function loadData({ keepModel = false } = {}) {
     redraw();
     return false;
   }
+}
+
+/** The legend names the data's own labels (a file's may be text): class 0 is the first of the sorted two. */
+function setClassNames(classes) {
+  const names = classes && classes.length === 2 ? classes : [0, 1];
+  const name = (c) => (typeof c === "number" ? `class ${c}` : c);
+  $("legend-c0").textContent = name(names[0]);
+  $("legend-c1").textContent = name(names[1]);
 }
 
 async function onUpload() {
@@ -147,7 +157,8 @@ function redraw() {
   plotMap = drawBoundary($("boundary"), { params: app.params, scaling: app.scaling, train: data.train, test: data.test,
     extent: app.extent, cursor, title: app.params ? `iteration ${app.iteration ?? 0}${state}` : "" });
   drawCosts($("costs"), app.history || { iterations: [], cost: [] },
-    { nIterations: app.nIterations, marks: app.marks, best: app.bestIteration });
+    { nIterations: app.history ? app.nIterations : Number(app.form.values().n_iterations) || 1, marks: app.marks,
+      best: app.bestIteration }); // before training: the planned iterations
   if (app.compareResult) renderCompare(app.compareResult);
 }
 
