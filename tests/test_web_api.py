@@ -64,7 +64,8 @@ def test_the_page_and_its_files_are_served_with_a_strict_policy(client):
     policy = page.headers["content-security-policy"]
     assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy
     assert page.headers["x-content-type-options"] == "nosniff"
-    for name in ("js/main.js", "js/plot.js", "js/chart.js", "js/form.js", "js/api.js", "js/state.js", "style.css"):
+    for name in ("js/main.js", "js/page.js", "js/compare.js", "js/plot.js", "js/chart.js", "js/form.js", "js/api.js",
+                 "js/state.js", "style.css"):
         assert client.get(f"/static/{name}").status_code == 200
     assert client.get("/nothing").json() == {"error": "no such page or API route", "field": None}
 

@@ -1,40 +1,14 @@
 // The playground page: data, the model form, live training, comparison, the URL state and exports.
 import { ApiError, getJSON, postJSON, upload } from "./api.js";
-import { drawCosts, drawSeeds } from "./chart.js";
+import { drawCosts } from "./chart.js";
+import { courseModels, renderCompare, renderModelList, runCompare } from "./compare.js";
 import { SettingsForm, describeSettings } from "./form.js";
+import { $, app, clearMessage, exportPNG, percent, report, showMessage } from "./page.js";
 import { drawBoundary, extentOf } from "./plot.js";
 import { readState, writeState } from "./state.js";
 
-const $ = (id) => document.getElementById(id);
 const DRAWN_EXTENT = [-1, 1, -1, 1];
-
-const app = {
-  declarations: [], changeable: [], limits: {}, courseModels: {}, builtins: [], course: { found: false },
-  form: null, view: "train", spec: null, data: null, extent: DRAWN_EXTENT, drawn: [], cursor: null, upload: null,
-  job: null, stream: null, state: "idle", config: null, params: null, scaling: {}, history: null, marks: [],
-  schedule: [], stopAt: null, nIterations: 1, bestIteration: null, finished: false,
-  models: [], seeds: 1, compareJob: null, compareStream: null, compareResult: null, compared: false,
-};
-
-// ---- messages -------------------------------------------------------------------------------
-function showMessage(text, kind = "error") {
-  const box = $("message");
-  box.textContent = text;
-  box.className = kind;
-  box.hidden = false;
-}
-function clearMessage() { $("message").hidden = true; $("message").textContent = ""; }
-
-/** An API error on the page: next to its field when it names one of the form's, and always at the top. */
-function report(error, context = "") {
-  const message = error instanceof ApiError || error instanceof Error ? error.message : String(error);
-  const dataFields = { n_samples: "data-n", noise: "data-noise", test_fraction: "data-test", seed: "data-seed",
-    file: "upload-file", points: "boundary", name: "data-kind", kind: "data-kind" };
-  let where = "";
-  if (error.field && app.form.showError(error.field, message)) where = ` (see ${error.field} in the form)`;
-  else if (error.field && context === "data" && dataFields[error.field]) $(dataFields[error.field]).focus();
-  showMessage(`${context ? context[0].toUpperCase() + context.slice(1) + ": " : ""}${message}${where}`);
-}
+app.extent = DRAWN_EXTENT;
 
 // ---- data -----------------------------------------------------------------------------------
 function dataSpec() {
@@ -184,8 +158,6 @@ function setButtons() {
     stopped: "Stopped.", failed: "Failed: see the message above.", cancelled: "Cancelled.",
   }[s] || s;
 }
-
-const percent = (a, n) => (n ? `${a.toFixed(4)} (${Math.round(a * n)}/${n})` : a.toFixed(4));
 
 function setMetrics(snapshot) {
   const put = (id, text, value) => { $(id).textContent = text; $(id).dataset.value = value ?? ""; };
@@ -351,174 +323,6 @@ async function control(action, body) {
   }
 }
 
-// ---- comparison ------------------------------------------------------------------------------
-function defaultsDiff(values) {
-  const out = {};
-  for (const d of app.declarations) {
-    if (!(d.name in values)) continue;
-    let v = values[d.name];
-    if (d.kind === "keep_prob" && Array.isArray(v) && v.every((x) => x === v[0])) v = v[0]; // one value for all layers
-    if (JSON.stringify(v) !== JSON.stringify(d.default)) out[d.name] = v;
-  }
-  return out;
-}
-
-function courseModels() {
-  return Object.entries(app.courseModels).map(([name, settings]) => ({ name, settings: defaultsDiff(settings) }));
-}
-
-function renderModelList() {
-  const list = $("model-list");
-  list.textContent = "";
-  app.models.forEach((model, k) => {
-    const li = document.createElement("li");
-    const name = document.createElement("input");
-    name.type = "text";
-    name.value = model.name;
-    name.setAttribute("aria-label", `name of model ${k + 1}`);
-    name.addEventListener("change", () => { model.name = name.value.trim() || `model ${k + 1}`; saveState(); });
-    const text = document.createElement("span");
-    text.className = "summary";
-    text.textContent = describeSettings(model.settings);
-    const load = button("Load into form", () => { app.form.setValues(model.settings); saveState(); });
-    const replace = button("Use the form's settings", () => { model.settings = app.form.changed(); renderModelList(); saveState(); });
-    const remove = button("Remove", () => { app.models.splice(k, 1); renderModelList(); saveState(); });
-    remove.setAttribute("aria-label", `remove ${model.name}`);
-    li.append(name, text, load, replace, remove);
-    list.append(li);
-  });
-  $("add-model").disabled = app.models.length >= app.limits.max_compare_models;
-}
-
-function button(text, handler) {
-  const b = document.createElement("button");
-  b.type = "button";
-  b.textContent = text;
-  b.addEventListener("click", handler);
-  return b;
-}
-
-async function runCompare() {
-  clearMessage();
-  const seeds = Number($("seeds").value);
-  app.seeds = seeds;
-  if (!app.models.length) { showMessage("Add at least one model to compare."); return; }
-  const ready = app.spec && app.spec.kind === "points" ? true : await loadData({ keepModel: true });
-  if (!ready) return;
-  app.compareResult = null;
-  app.compared = false;
-  $("compare-results").textContent = "";
-  $("seeds-figure").hidden = true;
-  try {
-    if (app.compareJob && !$("compare-stop").disabled) postJSON(`/api/stop/${app.compareJob}`).catch(() => {});
-  const answer = await postJSON("/api/compare", { models: app.models, seeds: Number.isFinite(seeds) ? seeds : $("seeds").value, data: dataSpec() });
-    app.compareJob = answer.id;
-    $("compare-button").disabled = true;
-    $("compare-stop").disabled = false;
-    $("compare-progress").hidden = false;
-    $("compare-progress").value = 0;
-    $("compare-status").textContent = "Training…";
-    setCompareExports(null);
-    const stream = new EventSource(answer.events);
-    app.compareStream = stream;
-    const end = () => { stream.close(); $("compare-button").disabled = false; $("compare-stop").disabled = true; $("compare-progress").hidden = true; };
-    stream.addEventListener("progress", (e) => { const d = JSON.parse(e.data); $("compare-progress").value = d.done / d.total; });
-    stream.addEventListener("done", (e) => {
-      end();
-      const d = JSON.parse(e.data);
-      if (d.state !== "done") { $("compare-status").textContent = d.state === "stopped" ? "Stopped." : "Cancelled."; return; }
-      app.compareResult = d;
-      app.compared = true;
-      $("compare-status").textContent = `Finished: ${d.models.length} models${d.seeds > 1 ? `, each also over ${d.seeds} seeds` : ""}.`;
-      setCompareExports(answer.id);
-      renderCompare(d);
-      saveState();
-    });
-    stream.addEventListener("failed", (e) => { end(); $("compare-status").textContent = "Failed."; report(new ApiError(JSON.parse(e.data).message), "compare"); });
-    stream.onerror = () => { if (stream.readyState === EventSource.CLOSED && !app.compareResult) { end(); showMessage("Lost the connection to the reglab server."); } };
-  } catch (error) {
-    report(error, "compare");
-  }
-}
-
-function setCompareExports(jobId) {
-  const a = $("compare-json");
-  if (jobId) { a.href = `/api/results/${jobId}`; a.classList.remove("disabled"); a.removeAttribute("aria-disabled"); }
-  else { a.removeAttribute("href"); a.classList.add("disabled"); a.setAttribute("aria-disabled", "true"); }
-  $("compare-png").disabled = !jobId;
-}
-
-function renderCompare(result) {
-  const box = $("compare-results");
-  const data = app.data || { train: [], test: [] };
-  if (box.children.length !== result.models.length) {
-    box.textContent = "";
-    for (const m of result.models) {
-      const card = document.createElement("article");
-      card.className = "card";
-      const h = document.createElement("h3");
-      h.textContent = m.name;
-      const canvas = document.createElement("canvas");
-      canvas.setAttribute("role", "img");
-      canvas.setAttribute("aria-label", `decision boundary of ${m.name}`);
-      const p = document.createElement("p");
-      p.className = "accuracies";
-      p.innerHTML = "";
-      const line = (label, value, n) => { const s = document.createElement("span"); s.textContent = `${label} ${percent(value, n)}`; s.dataset.value = value; return s; };
-      p.append(line("train", m.train_accuracy, data.train.length), document.createElement("br"), line("test", m.test_accuracy, data.test.length));
-      if (m.seeds) { p.append(document.createElement("br")); const s = document.createElement("span"); s.textContent = `test over ${m.seeds.seeds.length} seeds: ${m.seeds.text}`; p.append(s); }
-      const a = document.createElement("a");
-      a.className = "button small";
-      a.textContent = "model.npz";
-      a.href = `/api/model/${app.compareJob}?name=${encodeURIComponent(m.name)}`;
-      card.append(h, canvas, p, a);
-      box.append(card);
-    }
-  }
-  if (result.models[0] && result.models[0].seeds) {
-    $("seeds-figure").hidden = false;
-    const course = result.models.every((m) => m.config.init === "course" && m.config.mask_mode === "course");
-    const notebook = JSON.stringify(result.models.map((m) => defaultsDiff(m.config))) === JSON.stringify(courseModels().map((m) => m.settings));
-    const label = notebook ? "the notebook's settings, one run (course init and masks)"
-      : course ? "single run as configured (course init and masks)" : "single run as configured";
-    $("seeds-caption").textContent = drawSeeds($("seeds-chart"), result.models, label);
-  } else {
-    $("seeds-figure").hidden = true;
-  }
-  // after the seed figure is laid out: the cards' size depends on it
-  [...box.querySelectorAll("canvas")].forEach((canvas, k) => {
-    const m = result.models[k];
-    drawBoundary(canvas, { params: m.params, scaling: { input_mean: m.input_mean, input_scale: m.input_scale },
-      train: data.train, test: data.test, extent: app.extent });
-  });
-}
-
-// ---- export ----------------------------------------------------------------------------------
-function exportPNG(canvases, lines, filename) {
-  const ratio = window.devicePixelRatio || 1, gap = 12 * ratio, line = 22 * ratio;
-  const width = canvases.reduce((w, c) => w + c.width + gap, gap);
-  const height = Math.max(...canvases.map((c) => c.height)) + gap * 2 + line * lines.length;
-  const out = document.createElement("canvas");
-  out.width = width;
-  out.height = height;
-  const ctx = out.getContext("2d");
-  ctx.fillStyle = "#ffffff";
-  ctx.fillRect(0, 0, width, height);
-  ctx.fillStyle = "#111111";
-  ctx.font = `${15 * ratio}px system-ui, sans-serif`;
-  ctx.textBaseline = "top";
-  lines.forEach((text, k) => ctx.fillText(text, gap, gap + k * line));
-  let x = gap;
-  for (const c of canvases) { ctx.drawImage(c, x, gap + line * lines.length); x += c.width + gap; }
-  out.toBlob((blob) => {
-    const a = document.createElement("a");
-    a.href = URL.createObjectURL(blob);
-    a.download = filename;
-    a.click();
-    setTimeout(() => URL.revokeObjectURL(a.href), 10000);
-  });
-}
-
 // ---- state in the URL ------------------------------------------------------------------------
 function saveState() {
   writeState({
@@ -586,6 +390,7 @@ async function start() {
   if ($("data-seed").value === "") $("data-seed").value = 0;
   if (!app.course.found) $("data-kind").querySelector('option[value="course"]').title = app.course.message;
   renderModelList();
+  app.hooks = { saveState, loadData, dataSpec };
   wire();
   setView(state.view);
   const loaded = await loadData();
