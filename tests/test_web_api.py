@@ -415,3 +415,15 @@ def test_serve_without_the_web_extra_says_how_to_get_it(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "uvicorn", None)  # as if it were not installed
     assert cli.main(["serve"]) == 2
     assert 'the web playground needs the web extra: pip install "reglab[web]" (uvicorn is missing)' in capsys.readouterr().err
+
+
+def test_a_training_whose_page_went_away_is_cancelled():
+    jobs = Jobs(idle_seconds=0.5)
+    with TestClient(create_app(jobs=jobs, prepare=False), base_url=BASE) as client:
+        job_id = client.post("/api/train", json={"settings": SMALL, "paused": True}).json()["id"]
+        with client.stream("GET", f"/api/events/{job_id}") as stream:
+            lines = stream.iter_lines()
+            assert read_events(lines, until=("progress",))[-1][1]["state"] == "paused"
+            time.sleep(1.0)  # a page that listens keeps its training, paused or not
+            assert jobs.get(job_id).state == "paused" and jobs.get(job_id).watchers == 1
+        wait_for(lambda: jobs.get(job_id).state == "cancelled", timeout=10)  # the page closed: cancelled

@@ -3,6 +3,8 @@
 ``fit_many`` checks its input, groups the configurations into batches of same-shaped models
 (``batch_key``), builds each batch's initial parameters, mask source and per-model settings
 (``batch_hyper``), runs one engine loop per batch and returns one ``Model`` per configuration.
+``Trainer`` trains one model in segments whose step settings may change between them (the web
+page's pause, step and "go on with another λ").
 """
 
 from __future__ import annotations
