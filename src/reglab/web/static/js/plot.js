@@ -58,28 +58,44 @@ export function fontSize() {
 
 const GRID = 100;
 
-/** Line segments of the 0.5 level of a (GRID+1) x (GRID+1) field (marching squares), in grid units. */
-function contour(field, n) {
-  const segments = [];
-  const at = (i, j) => field[j * (n + 1) + i] - 0.5;
-  const cross = (a, b) => a / (a - b);
+/** Trace the 0.5 level of a (GRID+1) x (GRID+1) field (marching squares) into ctx's path; toX/toY map grid units. */
+function traceContour(ctx, field, n, toX, toY) {
+  const corners = [[0, 0], [1, 0], [1, 1], [0, 1]];
+  const v = [0, 0, 0, 0], xs = [0, 0, 0, 0], ys = [0, 0, 0, 0];
   for (let j = 0; j < n; j++) {
     for (let i = 0; i < n; i++) {
-      const v = [at(i, j), at(i + 1, j), at(i + 1, j + 1), at(i, j + 1)];
-      const pts = [];
-      const corners = [[i, j], [i + 1, j], [i + 1, j + 1], [i, j + 1]];
+      v[0] = field[j * (n + 1) + i] - 0.5; v[1] = field[j * (n + 1) + i + 1] - 0.5;
+      v[2] = field[(j + 1) * (n + 1) + i + 1] - 0.5; v[3] = field[(j + 1) * (n + 1) + i] - 0.5;
+      let count = 0;
       for (let k = 0; k < 4; k++) {
         const a = v[k], c = v[(k + 1) % 4];
         if ((a < 0) !== (c < 0)) {
-          const t = cross(a, c), [xa, ya] = corners[k], [xc, yc] = corners[(k + 1) % 4];
-          pts.push([xa + t * (xc - xa), ya + t * (yc - ya)]);
+          const t = a / (a - c), [ax, ay] = corners[k], [cx, cy] = corners[(k + 1) % 4];
+          xs[count] = i + ax + t * (cx - ax);
+          ys[count] = j + ay + t * (cy - ay);
+          count++;
         }
       }
-      if (pts.length === 2) segments.push(pts);
-      else if (pts.length === 4) segments.push([pts[0], pts[1]], [pts[2], pts[3]]);
+      for (let k = 0; k + 1 < count; k += 2) { // two crossings: one segment; four (a saddle): two
+        ctx.moveTo(toX(xs[k]), toY(ys[k]));
+        ctx.lineTo(toX(xs[k + 1]), toY(ys[k + 1]));
+      }
     }
   }
-  return segments;
+}
+
+let gridCache = { key: "", points: null };
+let offscreen = null; // one small canvas for the field, reused
+
+/** The (GRID+1)^2 points of the field over ``extent`` (kept while the extent stays). */
+function gridPoints([x0, x1, y0, y1]) {
+  const key = `${x0},${x1},${y0},${y1}`;
+  if (gridCache.key !== key) {
+    const points = [];
+    for (let j = 0; j <= GRID; j++) for (let i = 0; i <= GRID; i++) points.push([x0 + (i / GRID) * (x1 - x0), y0 + (j / GRID) * (y1 - y0)]);
+    gridCache = { key, points };
+  }
+  return gridCache.points;
 }
 
 /**
@@ -99,10 +115,14 @@ export function drawBoundary(canvas, { params = null, scaling = {}, train = [], 
   ctx.fillStyle = "#ffffff";
   ctx.fillRect(pad.left, pad.top, w, h);
   if (params) {
-    const grid = [];
-    for (let j = 0; j <= GRID; j++) for (let i = 0; i <= GRID; i++) grid.push([x0 + (i / GRID) * (x1 - x0), y0 + (j / GRID) * (y1 - y0)]);
-    const field = predictProba(params, grid, scaling);
-    const image = new ImageData(GRID + 1, GRID + 1);
+    const field = predictProba(params, gridPoints(extent), scaling);
+    if (!offscreen) {
+      offscreen = document.createElement("canvas");
+      offscreen.width = GRID + 1;
+      offscreen.height = GRID + 1;
+    }
+    const octx = offscreen.getContext("2d");
+    const image = octx.createImageData(GRID + 1, GRID + 1);
     for (let j = 0; j <= GRID; j++) {
       for (let i = 0; i <= GRID; i++) {
         const p = field[j * (GRID + 1) + i], k = 4 * ((GRID - j) * (GRID + 1) + i); // image rows go down
@@ -111,18 +131,13 @@ export function drawBoundary(canvas, { params = null, scaling = {}, train = [], 
         image.data[k + 2] = 255 + (c[2] - 255) * s; image.data[k + 3] = 255;
       }
     }
-    const off = document.createElement("canvas");
-    off.width = GRID + 1; off.height = GRID + 1;
-    off.getContext("2d").putImageData(image, 0, 0);
+    octx.putImageData(image, 0, 0);
     ctx.imageSmoothingEnabled = true;
-    ctx.drawImage(off, pad.left, pad.top, w, h);
+    ctx.drawImage(offscreen, pad.left, pad.top, w, h);
     ctx.strokeStyle = "#111111";
     ctx.lineWidth = 2;
     ctx.beginPath();
-    for (const [[ia, ja], [ib, jb]] of contour(field, GRID)) {
-      ctx.moveTo(pad.left + (ia / GRID) * w, pad.top + (1 - ja / GRID) * h);
-      ctx.lineTo(pad.left + (ib / GRID) * w, pad.top + (1 - jb / GRID) * h);
-    }
+    traceContour(ctx, field, GRID, (gx) => pad.left + (gx / GRID) * w, (gy) => pad.top + (1 - gy / GRID) * h);
     ctx.stroke();
   }
   const r = Math.max(2, Math.min(fs * 0.28, w / 110)); // smaller on small plots (the comparison's)
