@@ -7,6 +7,7 @@ is still two modules that each need the other.
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 import pytest
@@ -52,6 +53,7 @@ def imports(name: str) -> list[tuple[str, str | None, int]]:
     return found
 
 
+@functools.lru_cache(maxsize=None)
 def graph() -> dict[str, set[str]]:
     """Module -> the reglab modules it imports (a package's __init__ importing its own submodules included)."""
     edges = {}

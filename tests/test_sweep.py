@@ -18,7 +18,7 @@ from reglab.experiments.compare import compare_seeds, course_study_configs
 from reglab.experiments.store import ResultStore
 from reglab.experiments.sweep import SweepSpec, expand, run_sweep, split_dev, summarize
 
-from .test_cli import assert_png, assert_user_error, run
+from .cli_runner import assert_png, assert_user_error, run
 
 QUICK = reglab.TrainConfig(n_iterations=150, init="fresh", mask_mode="fresh")
 
@@ -198,7 +198,19 @@ def test_cli_compare_seeds(tmp_path):
 
     results = json.loads((out / "results.json").read_text(), parse_constant=refuse)
     assert [len(v) for v in results["seeds"]["models"].values()] == [3, 3, 3]
-    assert "Spread over 3 seeds" in (out / "report.md").read_text()
+    report = (out / "report.md").read_text()
+    assert "Spread over 3 seeds" in report
+    # Each model against the plain one, paired over the seeds they share, computed here from the per-seed rows.
+    per_seed = results["seeds"]["models"]
+    plain = np.array([r["test_accuracy"] for r in per_seed["no regularization"]])
+    test_differences = [d for d in results["seeds"]["differences"] if d["metric"] == "test_accuracy"]
+    assert [d["model"] for d in test_differences] == ["L2 (lambd=0.7)", "dropout (keep_prob=0.86)"]
+    for d in test_differences:
+        other = np.array([r["test_accuracy"] for r in per_seed[d["model"]]])
+        assert d["minus"] == "no regularization" and d["n"] == 3
+        assert d["mean"] == pytest.approx(np.mean(other - plain), abs=1e-12)
+        assert d["text"] in completed.stdout and d["text"] in report
+        assert d["text"].endswith("distinguishable on this test set")
 
 
 def test_a_killed_sweep_resumes_with_no_row_lost_or_duplicated(tmp_path):

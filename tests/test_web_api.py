@@ -322,7 +322,11 @@ def test_the_compare_view_is_compare_seeds(client):
         assert entry["seeds"]["test"] == [r.test_accuracy for r in study.runs[entry["name"]]]
         assert (entry["seeds"]["mean"], entry["seeds"]["low"], entry["seeds"]["high"]) == \
             (row["test"].mean, row["test"].low, row["test"].high)
+    from reglab.runs.compare import difference_lines
+
+    assert done["differences"] == difference_lines(study)
     payload = json.loads(client.get(f"/api/results/{job_id}").text)
+    assert payload["seeds"]["differences"][0]["text"] == difference_lines(study)[0]
     assert payload["kind"] == "compare" and [m["name"] for m in payload["models"]] == ["plain", "L2"]
     assert payload["seeds"]["seeds"] == [0, 1, 2]
     assert client.get(f"/api/model/{job_id}?name=L2").status_code == 200

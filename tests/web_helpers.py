@@ -34,7 +34,7 @@ class ServerProcess:
         environment.setdefault("PYTHONUNBUFFERED", "1")
         self.process = subprocess.Popen([sys.executable, "-m", "reglab", "serve", "--port", "0", *args],
                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment,
-                                        cwd=Path(__file__).parent)
+                                        cwd=Path(__file__).parent)  # no datasets/data.mat there: the course data only through the environment
         deadline = time.monotonic() + 120
         self.url = None
         while time.monotonic() < deadline:

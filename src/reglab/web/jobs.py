@@ -22,7 +22,7 @@ from ..config import TrainConfig
 from ..engine.loop import History, TrainingDivergedError
 from ..experiments.compare import compare, compare_seeds, measure
 from ..model import Model
-from ..runs.compare import compare_payload
+from ..runs.compare import compare_payload, difference_lines
 from ..runs.tables import json_text
 from ..runs.train import train_payload
 from ..stats import mean_interval
@@ -385,7 +385,8 @@ class CompareJob(Job):
                                   "train": [x.train_accuracy for x in runs], "mean": interval.mean,
                                   "low": interval.low, "high": interval.high, "text": str(interval)}
             models.append(entry)
-        return {"models": models, "seeds": self.seeds}
+        differences = [] if self.study is None else difference_lines(self.study)  # as `compare --seeds` says them
+        return {"models": models, "seeds": self.seeds, "differences": differences}
 
     def results_json(self) -> str:
         return json_text(compare_payload(self.result, "reglab serve (web page: compare)", self.study, files=False))

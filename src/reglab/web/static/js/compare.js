@@ -131,6 +131,12 @@ export function renderCompare(result) {
     const label = notebook ? "the notebook's settings, one run (course init and masks)"
       : course ? "single run as configured (course init and masks)" : "single run as configured";
     $("seeds-caption").textContent = drawSeeds($("seeds-chart"), result.models, label);
+    $("differences").textContent = "";
+    for (const text of result.differences || []) {
+      const li = document.createElement("li");
+      li.textContent = text;
+      $("differences").append(li);
+    }
   } else {
     $("seeds-figure").hidden = true;
   }

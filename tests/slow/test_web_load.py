@@ -19,7 +19,7 @@ pytest.importorskip("uvicorn", reason="the web extra (starlette, uvicorn) is not
 
 from reglab.web import limits  # noqa: E402
 
-from .web_helpers import ServerProcess, read_events  # noqa: E402
+from ..web_helpers import ServerProcess, read_events  # noqa: E402
 
 N_REQUESTS = 20
 

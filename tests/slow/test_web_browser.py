@@ -22,8 +22,8 @@ import reglab
 from reglab.datasets import load_course, make_dataset
 from reglab.experiments.compare import compare_seeds
 
-from .conftest import _missing
-from .web_helpers import ServerProcess
+from ..conftest import _missing
+from ..web_helpers import ServerProcess
 
 CHROMIUM = Path(os.environ.get("REGLAB_CHROMIUM", "/usr/bin/chromium"))
 VIEWPORT = {"width": 1366, "height": 768}
@@ -269,6 +269,9 @@ def test_the_compare_view_with_three_seeds(page, server, tmp_path):
         assert float(card.locator(".accuracies span").nth(1).get_attribute("data-value")) == row["single_test"]
         assert f"test over 3 seeds: {row['test']}" in card.inner_text()
     assert "the notebook's settings, one run" in page.inner_text("#seeds-caption")
+    from reglab.runs.compare import difference_lines
+
+    assert page.locator("#differences li").all_inner_texts() == difference_lines(study)
     shot(page, tmp_path, "compare-seeds")
     page.check("#large-type")
     page.click("#hide-settings")  # as a teacher shows the results on a projector
