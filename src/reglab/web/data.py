@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from dataclasses import replace
 
 import numpy as np
 
@@ -181,6 +180,3 @@ def points_json(dataset: Dataset) -> dict:
     return {**dataset.to_dict(), "train": rows(dataset.X_train, dataset.y_train),
             "test": rows(dataset.X_test, dataset.y_test)}
 
-
-def with_source(dataset: Dataset, source: str) -> Dataset:
-    return replace(dataset, source=source)

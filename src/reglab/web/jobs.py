@@ -14,7 +14,6 @@ import io
 import secrets
 import threading
 import time
-from collections.abc import Callable
 
 import numpy as np
 
@@ -469,5 +468,3 @@ class Jobs:
         for job in jobs:
             job.join(max(0.0, end - time.monotonic()))
 
-
-Factory = Callable[[], Job]
