@@ -288,3 +288,18 @@ def test_the_keyboard_alone_reaches_and_starts_training(page, server):
     page.keyboard.press("Enter")
     train_and_wait(page, click=False)
     assert page.get_attribute("#m-iteration", "data-value") == "1000"
+
+
+def test_step_from_rest_starts_paused_and_steps(page, server):
+    open_page(page, server, url_query(settings={"n_iterations": 1000}))
+    page.click("#step-button")  # a paused training at the initial weights
+    page.wait_for_function("document.querySelector('#train-status').textContent === 'Paused.'")
+    assert page.get_attribute("#m-iteration", "data-value") == "0"
+    page.select_option("#step-size", "100")
+    page.click("#step-button")
+    page.wait_for_function("document.querySelector('#m-iteration').dataset.value === '100'")
+    page.click("#resume-button")
+    train_and_wait(page, click=False)
+    data = make_dataset("field")
+    model = reglab.fit(data.X_train, data.y_train, reglab.TrainConfig(n_iterations=1000))
+    assert float(page.get_attribute("#m-test", "data-value")) == model.accuracy(data.X_test, data.y_test)

@@ -151,7 +151,7 @@ function setButtons() {
   $("train-button").disabled = s === "starting";
   $("pause-button").disabled = s !== "running";
   $("resume-button").disabled = s !== "paused";
-  $("step-button").disabled = s !== "paused";
+  $("step-button").disabled = s === "running" || s === "starting"; // from rest, Step starts a paused training
   $("stop-button").disabled = !(s === "running" || s === "paused");
   $("train-status").textContent = {
     idle: "Ready.", starting: "Starting…", running: "Training…", paused: "Paused.", done: "Finished.",
@@ -270,7 +270,7 @@ function listen(jobId) {
   };
 }
 
-async function train({ replay = false } = {}) {
+async function train({ replay = false, paused = false } = {}) {
   clearMessage();
   app.form.clearError();
   if (!replay) { app.schedule = []; app.stopAt = null; }
@@ -285,7 +285,7 @@ async function train({ replay = false } = {}) {
   setButtons();
   $("boundary").scrollIntoView({ block: "nearest" }); // on a projector the plot may be below the form
   const body = { settings: app.form.values(), data: dataSpec(), pace: $("pace").value ? Number($("pace").value) : null,
-    schedule: app.schedule, stop_at: app.stopAt };
+    schedule: app.schedule, stop_at: app.stopAt, paused };
   try {
     const answer = await postJSON("/api/train", body);
     app.job = answer.id;
@@ -431,7 +431,10 @@ function wire() {
   $("train-button").addEventListener("click", () => train());
   $("pause-button").addEventListener("click", () => control("pause"));
   $("resume-button").addEventListener("click", () => control("resume"));
-  $("step-button").addEventListener("click", () => control("step", { iterations: Number($("step-size").value) }));
+  $("step-button").addEventListener("click", () => {
+    if (app.state === "paused") control("step", { iterations: Number($("step-size").value) });
+    else train({ paused: true }); // the initial boundary first; each Step then trains a few iterations
+  });
   $("stop-button").addEventListener("click", () => control("stop"));
   $("pace").addEventListener("change", saveState);
   $("export-png").addEventListener("click", () => {
