@@ -273,6 +273,15 @@ def test_the_compare_view_with_three_seeds(page, server, tmp_path):
 
     assert page.locator("#differences li").all_inner_texts() == difference_lines(study)
     shot(page, tmp_path, "compare-seeds")
+    link = page.url  # the comparison's link gives the same view: the same models, seeds and numbers
+    assert "compared=1" in link and "seeds=3" in link
+    other = page.context.new_page()
+    open_page(other, server, link[len(server.url) + 1:])
+    other.wait_for_function("document.querySelector('#compare-status').textContent.startsWith('Finished')",
+                            timeout=180_000)
+    assert other.locator("#compare-results .card").all_inner_texts() == cards.all_inner_texts()
+    assert other.locator("#differences li").all_inner_texts() == page.locator("#differences li").all_inner_texts()
+    other.close()
     page.check("#large-type")
     page.click("#hide-settings")  # as a teacher shows the results on a projector
     page.wait_for_timeout(200)
