@@ -549,12 +549,14 @@ SERVE_PORT = 8470  # reglab.web.server.DEFAULT_PORT, written here so that `regla
 @click.option("--open", "open_browser", is_flag=True, help="Open the page in the web browser.")
 def serve(port, host, open_browser):
     """Start the web playground: train, watch and compare models live in a browser (Ctrl-C stops it)."""
-    try:
-        import starlette  # noqa: F401
-        import uvicorn  # noqa: F401
-    except ImportError as error:
-        raise click.UsageError(f'the web playground needs the web extra: pip install "reglab[web]" ({error.name} '
-                               f"is missing)") from None
+    import importlib
+
+    for package in ("starlette", "uvicorn"):  # the web extra, loaded here only
+        try:
+            importlib.import_module(package)
+        except ImportError:
+            raise click.UsageError(f'the web playground needs the web extra: pip install "reglab[web]" ({package} '
+                                   f"is missing)") from None
     from .web import server
 
     if not server.is_loopback(host):
