@@ -4,15 +4,11 @@ where the case is about processes (start-up, signals, exit statuses)."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from .cli_runner import assert_png, assert_user_error, run, run_process
+from .cli_runner import assert_png, assert_user_error, run
 
 QUICK = ["--iterations", "300"]
 

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy.io import loadmat
 
 import reglab
 import reglab.engine.params
-from reglab.engine import compiled as kernels, loop as train, masks
+from reglab.engine import compiled as kernels, masks
 from reglab.engine.masks import CourseMasks, FreshMasks
 from reglab.engine.early_stopping import EarlyStopping
 from reglab.engine.params import init_fresh, model_streams

@@ -538,6 +538,57 @@ def gradcheck(seed):
     click.echo(f"all {len(results)} checks pass (threshold {results[0].threshold:g})")
 
 
+SERVE_PORT = 8470  # reglab.web.server.DEFAULT_PORT, written here so that `reglab --help` does not load the web package
+
+
+@cli.command()
+@click.option("--port", type=click.IntRange(0, 65535), default=None,
+              help=f"Port to serve on (default {SERVE_PORT}; when it is taken, a free port, and the address says which).")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on. Anything but a loopback address makes the page reachable from other machines.")
+@click.option("--open", "open_browser", is_flag=True, help="Open the page in the web browser.")
+def serve(port, host, open_browser):
+    """Start the web playground: train, watch and compare models live in a browser (Ctrl-C stops it)."""
+    import importlib
+
+    for package in ("starlette", "uvicorn"):  # the web extra, loaded here only
+        try:
+            importlib.import_module(package)
+        except ImportError:
+            raise click.UsageError(f'the web playground needs the web extra: pip install "reglab[web]" ({package} '
+                                   f"is missing)") from None
+    from .web import server
+
+    if not server.is_loopback(host):
+        click.echo(f"reglab: warning: --host {host} makes the playground reachable from other machines: anyone who "
+                   f"can reach this address can start trainings here", err=True)
+    try:
+        sock, fell_back = server.bind(host, port)
+    except OSError as error:
+        raise click.BadParameter(f"cannot listen on {host}:{port or server.DEFAULT_PORT}: {error.strerror or error}",
+                                 param_hint="--port" if port else "--host") from None
+    bound = sock.getsockname()[1]
+    shown = f"[{host}]" if ":" in host else host
+    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else shown}:{bound}/"
+    if fell_back:
+        click.echo(f"Port {port or server.DEFAULT_PORT} is in use; serving on port {bound} instead.")
+
+    def ready():
+        click.echo(f"reglab playground: {url}  (Ctrl-C stops it)")
+        if open_browser:
+            import webbrowser
+
+            webbrowser.open(url)
+
+    try:
+        server.serve(sock, host, on_ready=ready)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sock.close()
+    click.echo("reglab playground stopped.")
+
+
 def main(argv=None) -> int:
     """Entry point: run the command; user errors become one line on stderr and exit status 2."""
     code = _run(argv)

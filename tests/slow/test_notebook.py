@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 import sys
 import types
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np

@@ -20,7 +20,7 @@ import numpy as np
 from .dataset import Dataset, split_sizes
 from ..validation import binary_labels, check_int, check_real, check_X
 
-__all__ = ["FILE_SUFFIXES", "load_course", "load_file", "load_points"]
+__all__ = ["FILE_SUFFIXES", "Upload", "load_bytes", "load_course", "load_file", "load_points"]
 
 FILE_SUFFIXES = (".mat", ".csv", ".npz")
 SPLIT_COLUMNS = ("split", "subset")
@@ -83,11 +83,38 @@ def _assemble(
     return Dataset(name, X_train, ys[0], X_test, ys[1], source)
 
 
-def _read_mat(path: Path) -> dict:
+class Upload(NamedTuple):
+    """A data file's bytes received in memory (e.g. by the web page), read like a file of that name."""
+
+    name: str  # the file's name, e.g. "points.csv": its suffix picks the reader
+    data: bytes
+
+    @property
+    def stem(self) -> str:
+        return Path(self.name).stem
+
+    @property
+    def suffix(self) -> str:
+        return Path(self.name).suffix
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def _bytes(source: Path | Upload) -> bytes:
+    return source.data if isinstance(source, Upload) else source.read_bytes()
+
+
+def _what(source: Path | Upload) -> str:
+    """How a data set's ``source`` line names where it came from."""
+    return f"uploaded file {source.name}" if isinstance(source, Upload) else f"file {source}"
+
+
+def _read_mat(path: Path | Upload) -> dict:
     from scipy.io import loadmat  # lazy: SciPy is only needed for .mat files
 
     try:
-        return loadmat(path)
+        return loadmat(io.BytesIO(path.data) if isinstance(path, Upload) else path)
     except NotImplementedError as error:  # MATLAB v7.3 (HDF5) files
         raise ValueError(f"{path}: MATLAB v7.3 files are not supported; save it with -v7 ({error})") from error
     except Exception as error:  # any malformed file: SciPy raises many types
@@ -109,7 +136,10 @@ def load_course(path) -> Dataset:
         Named "course": train = (X, y), test = (Xval, yval); labels encoded 0/1 as float64
         (labels other than 0/1: the larger one becomes 1).
     """
-    path = _existing_file(path)
+    return _load_course(_existing_file(path))
+
+
+def _load_course(path: Path | Upload) -> Dataset:
     contents = _read_mat(path)
     required = ("X", "y", "Xval", "yval")
     missing = [key for key in required if key not in contents]
@@ -120,7 +150,7 @@ def load_course(path) -> Dataset:
             f"{', '.join(required)}; found: {found}"
         )
     return _assemble(
-        "course", f"course data from {path}", str(path),
+        "course", f"course data from {path}" if isinstance(path, Path) else f"course data from {_what(path)}", str(path),
         contents["X"], contents["y"], contents["Xval"], contents["yval"], encode=True,
     )
 
@@ -134,13 +164,17 @@ def _split_random(
     return X[train], y[train], X[test], y[test]
 
 
-def _read_npz(path: Path) -> dict[str, np.ndarray]:
-    with open(path, "rb") as handle:
-        magic = handle.read(4)
+def _read_npz(path: Path | Upload) -> dict[str, np.ndarray]:
+    if isinstance(path, Path):
+        with open(path, "rb") as handle:
+            magic = handle.read(4)
+    else:
+        magic = path.data[:4]
     if magic not in (b"PK\x03\x04", b"PK\x05\x06"):  # every .npz is a zip archive
         raise ValueError(f"{path} is not an .npz archive: it does not start like a zip file")
     arrays = {}
-    with open(path, "rb") as handle:  # our own handle: closed even when NumPy fails half-way
+    # our own handle: closed even when NumPy fails half-way
+    with (open(path, "rb") if isinstance(path, Path) else io.BytesIO(path.data)) as handle:
         try:
             archive = np.load(handle, allow_pickle=False)
         except Exception as error:  # truncated or damaged zip
@@ -163,7 +197,7 @@ def _read_npz(path: Path) -> dict[str, np.ndarray]:
     return arrays
 
 
-def _load_npz(path: Path, test_fraction: float, seed: int) -> Dataset:
+def _load_npz(path: Path | Upload, test_fraction: float, seed: int) -> Dataset:
     arrays = _read_npz(path)
     split_keys = ("X_train", "y_train", "X_test", "y_test")
     found = ", ".join(arrays) or "none"
@@ -185,7 +219,7 @@ def _load_npz(path: Path, test_fraction: float, seed: int) -> Dataset:
             f"{path} must hold the arrays X_train, y_train, X_test, y_test, or X and y; found: {found}"
         )
     dataset = _assemble(path.stem, "", str(path), *parts, encode=False)
-    return replace(dataset, source=f"file {path} ({_counts(dataset)}, {how})")
+    return replace(dataset, source=f"{_what(path)} ({_counts(dataset)}, {how})")
 
 
 def _counts(dataset: Dataset) -> str:
@@ -200,10 +234,10 @@ def _is_number(cell: str) -> bool:
     return True
 
 
-def _read_csv_rows(path: Path) -> list[tuple[int, list[str]]]:
+def _read_csv_rows(path: Path | Upload) -> list[tuple[int, list[str]]]:
     """(line number, stripped cells) of every non-blank row."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = _bytes(path).decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise ValueError(f"{path} is not a UTF-8 text CSV file: {error}") from error
     rows = []
@@ -225,7 +259,7 @@ class _CsvTable(NamedTuple):
     split_name: str
 
 
-def _parse_csv(path: Path, n_features: int | None = None) -> _CsvTable:
+def _parse_csv(path: Path | Upload, n_features: int | None = None) -> _CsvTable:
     """Rows x1,...,label; with ``n_features`` given, a table of exactly that many columns has no labels."""
     rows = _read_csv_rows(path)
     if not rows:
@@ -287,7 +321,7 @@ def _parse_csv(path: Path, n_features: int | None = None) -> _CsvTable:
     )
 
 
-def _load_csv(path: Path, test_fraction: float, seed: int) -> Dataset:
+def _load_csv(path: Path | Upload, test_fraction: float, seed: int) -> Dataset:
     X, y, splits, split_name = _parse_csv(path)
     where = str(path)
     if splits is None:
@@ -301,7 +335,7 @@ def _load_csv(path: Path, test_fraction: float, seed: int) -> Dataset:
         parts = (X[~is_test], y[~is_test], X[is_test], y[is_test])
         how = f"split by column {split_name!r}"
     dataset = _assemble(path.stem, "", where, *parts, encode=False)
-    return replace(dataset, source=f"file {path} ({_counts(dataset)}, {how})")
+    return replace(dataset, source=f"{_what(path)} ({_counts(dataset)}, {how})")
 
 
 def load_file(path, *, test_fraction: float = 0.5, seed: int = 0) -> Dataset:
@@ -332,13 +366,27 @@ def load_file(path, *, test_fraction: float = 0.5, seed: int = 0) -> Dataset:
         "test_fraction", test_fraction, low=0, high=1, low_inclusive=False, high_inclusive=False
     )
     seed = check_int("seed", seed, low=0)
-    path = _data_file(path)
+    path = path if isinstance(path, Upload) else _data_file(path)
     suffix = path.suffix.lower()
     if suffix == ".mat":
-        return load_course(path)
+        return _load_course(path)
     if suffix == ".npz":
         return _load_npz(path, test_fraction, seed)
     return _load_csv(path, test_fraction, seed)
+
+
+def load_bytes(data: bytes, name: str, *, test_fraction: float = 0.5, seed: int = 0) -> Dataset:
+    """Load a data set from a file's bytes held in memory, read as ``load_file`` reads a file named ``name``.
+
+    Nothing is written to disk: this is how the web page reads an uploaded file. ``name`` (e.g.
+    ``"points.csv"``) picks the reader by its suffix and names the data in messages and ``source``.
+    """
+    if not isinstance(data, (bytes, bytearray)):
+        raise TypeError(f"data must be bytes; got {type(data).__name__}")
+    if not isinstance(name, str) or Path(name).suffix.lower() not in FILE_SUFFIXES:
+        raise ValueError(f"the file name {name!r} must end in one of {', '.join(FILE_SUFFIXES)}: it tells how to "
+                         f"read the file")
+    return load_file(Upload(name, bytes(data)), test_fraction=test_fraction, seed=seed)
 
 
 def load_points(path, *, n_features: int | None = None) -> tuple[np.ndarray, np.ndarray | None]:

@@ -164,7 +164,6 @@ def train_loop_compiled(
     m = X.shape[-1]
     width = -(-m // fused.PAD) * fused.PAD  # examples padded to whole vector registers
     sizes, w_off, row_off, _ = _layout(layer_sizes)
-    n_hidden_units = int(row_off[-2] - row_off[1])  # S: rows of all hidden layers
     theta = pack(params)  # (M, P)
     X_padded = _padded(np.asarray(X, dtype=np.float64), width)  # (n_0, mp)
     Y_padded = _padded(np.reshape(Y, (1, -1)), width)[0]  # (mp,)

@@ -26,7 +26,7 @@ from .tables import (
     utc_now,
 )
 
-__all__ = ["CompareRun", "write_compare_run", "seed_table", "seed_text_table", "difference_lines"]
+__all__ = ["CompareRun", "write_compare_run", "compare_payload", "seed_table", "seed_text_table", "difference_lines"]
 
 
 def seed_table(study) -> list[dict]:
@@ -214,15 +214,17 @@ def write_compare_run(result, out, *, command: str = "reglab compare", seed_stud
     return Path(out)
 
 
-def _write_compare_summary(result, stage: Path, command: str, seed_study) -> None:
-    """Write ``results.json`` and ``report.md`` of a compare run into ``stage``."""
+def compare_payload(result, command: str = "reglab compare", seed_study=None, *, files: bool = True) -> dict:
+    """The content of a compare run's ``results.json`` (the web page exports the same), as a dict.
+
+    ``files=False`` leaves out the names of the figure and model files, which only a run folder has.
+    """
     dataset = result.dataset
-    records, figure_files = [], []
+    records = []
     for r in result.results:
         name = slug(r.name)
-        boundary = f"boundary-{name}.png"
-        figure_files.append((r.name, boundary))
-        records.append(model_record(r.name, r.model, r.row(), {"boundary": boundary, "model": f"model-{name}.npz"}))
+        names = {"boundary": f"boundary-{name}.png", "model": f"model-{name}.npz"} if files else {}
+        records.append(model_record(r.name, r.model, r.row(), names))
     payload = {
         "command": command,
         "kind": "compare",
@@ -247,7 +249,14 @@ def _write_compare_summary(result, stage: Path, command: str, seed_study) -> Non
                 for name, first, difference in seed_study.differences(metric)
             ],
         }
-    atomic_write_text(stage / "results.json", json_text(payload))
+    return payload
+
+
+def _write_compare_summary(result, stage: Path, command: str, seed_study) -> None:
+    """Write ``results.json`` and ``report.md`` of a compare run into ``stage``."""
+    dataset = result.dataset
+    figure_files = [(r.name, f"boundary-{slug(r.name)}.png") for r in result.results]
+    atomic_write_text(stage / "results.json", json_text(compare_payload(result, command, seed_study)))
     uses_course_masks = any(r.config.uses_dropout and r.config.mask_mode == "course" for r in result.results)
     lines = [
         "# reglab compare",
