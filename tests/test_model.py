@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import zipfile
 
 import numpy as np
 import pytest
 
 import reglab
-from reglab.files import atomic_path, staged_directory
+from reglab.files import atomic_path, folder_mark, staged_directory
 from reglab.model import MODEL_FORMAT_VERSION
 
 
@@ -143,6 +144,34 @@ def test_a_failed_write_removes_the_folders_it_created_and_only_those(tmp_path):
     with staged_directory(tmp_path / "kept" / "runs" / "run") as stage:
         (stage / "report.md").write_text("done")
     assert (tmp_path / "kept" / "runs" / "run" / "report.md").is_file()
+
+
+def test_a_folder_taken_while_the_run_worked_is_kept_and_the_run_gets_the_next_name(tmp_path):
+    target = tmp_path / "run"
+    (tmp_path / "run-2").mkdir()
+    (tmp_path / "run-2" / "theirs.txt").write_text("another run's")
+    folder = staged_directory(target)
+    with folder as stage:
+        (stage / "report.md").write_text("ours")
+        target.mkdir()  # another run finishes first
+        (target / "report.md").write_text("theirs")
+    assert folder.path == tmp_path / "run-3" and folder.requested == target
+    assert (target / "report.md").read_text() == "theirs" and (tmp_path / "run-3" / "report.md").read_text() == "ours"
+    assert (tmp_path / "run-2" / "theirs.txt").read_text() == "another run's"
+    # A folder a run may replace (its own earlier one, by its mark) is replaced; one put there since is kept.
+    mark = folder_mark(target)
+    with staged_directory(target, replace=mark) as stage:
+        (stage / "report.md").write_text("again")
+    assert (target / "report.md").read_text() == "again"
+    old_mark = folder_mark(target)
+    shutil.rmtree(target)
+    target.mkdir()
+    (target / "report.md").write_text("someone else's")
+    folder = staged_directory(target, replace=old_mark, refuse_taken=False)
+    with folder as stage:
+        (stage / "report.md").write_text("mine")
+    assert (target / "report.md").read_text() == "someone else's" and folder.path == tmp_path / "run-4"
+    assert not list(tmp_path.glob(".*partial"))
 
 
 def test_ctrl_c_right_after_the_temporary_file_or_folder_is_made_leaves_nothing(tmp_path, monkeypatch):

@@ -71,7 +71,9 @@ class CompareRun:
     Parameters
     ----------
     out : str or os.PathLike
-        The run folder; it must not exist, or be empty (checked when the ``with`` block starts).
+        The run folder; it must not exist, or be empty (checked when the ``with`` block starts). If
+        another run takes that name while this one works, the folder is named ``<out>-2`` (or the
+        next free number) instead: ``out`` is the name it got once the block has ended.
     dataset : reglab.datasets.Dataset
         The data the models are trained and tested on.
     command : str
@@ -118,6 +120,7 @@ class CompareRun:
         if exc_type is not None:
             self._figures.cancel()  # nothing may write into the folder once it is removed
         self._folder.__exit__(exc_type, exc, tb)  # renames the folder, or removes it after an error
+        self.out = self._folder.path  # another name if another run took this one meanwhile
         if unfinished:
             raise exc
 
@@ -219,11 +222,11 @@ def write_compare_run(result, out, *, command: str = "reglab compare", seed_stud
     Returns
     -------
     pathlib.Path
-        ``out``.
+        The run folder: ``out``, or ``<out>-2``, ... if another run took ``out`` meanwhile.
     """
     with CompareRun(out, result.dataset, command=command, figures=figures) as run:
         run.finish(result, seed_study=seed_study)
-    return Path(out)
+    return run.out
 
 
 def _write_compare_summary(result, stage: Path, command: str, seed_study) -> None:

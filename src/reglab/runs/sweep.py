@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..files import atomic_write_text, check_free_folder, staged_directory
+from ..files import FolderMark, atomic_write_text, check_output_folder, folder_mark, staged_directory
 from .tables import STANDARDIZED_NOTE, count, environment, json_text, plain_table, utc_now
 from ..plots.summaries import setting_label, setting_name
 
 __all__ = ["summary_rows", "summary_text", "write_sweep_run", "write_sweep_csv", "describe_settings", "TEST_COLUMN",
-           "is_sweep_folder", "free_sweep_folder"]
+           "is_sweep_folder", "free_sweep_folder", "sweep_folder_mark"]
 
 N_BEST = 3
 
@@ -75,8 +75,14 @@ def is_sweep_folder(path) -> bool:
 
 def free_sweep_folder(path) -> Path:
     """``path`` as a Path if a sweep may write its run folder there: a free place, or the run folder of a sweep
-    (run again, it is replaced once the new one is complete)."""
-    return Path(path) if is_sweep_folder(path) else check_free_folder(path)
+    (run again, it is replaced once the new one is complete); its nearest existing folder must be writable."""
+    return check_output_folder(path, replaceable=is_sweep_folder(path))
+
+
+def sweep_folder_mark(path) -> FolderMark | None:
+    """The ``files.folder_mark`` of the sweep run folder at ``path`` (None if there is none), taken when a sweep
+    starts: it replaces that folder at the end, and keeps one another run has put there meanwhile."""
+    return folder_mark(path) if is_sweep_folder(path) else None
 
 
 def write_sweep_csv(result, path) -> Path:
@@ -90,17 +96,25 @@ def write_sweep_csv(result, path) -> Path:
 
 
 def write_sweep_run(result, out, *, best_models=None, command: str = "reglab sweep", db_path=None,
-                    standardized: bool = False) -> Path:
+                    standardized: bool = False, replaces: FolderMark | None | bool = True,
+                    refuse_taken: bool = True) -> Path:
     """Write ``report.md``, ``results.json`` and the figures of a sweep into the new folder ``out``.
 
     best_models: name -> trained Model (one seed each, named in ``name``) of the best configurations, for their boundaries.
+    replaces: the ``files.folder_mark`` of the earlier sweep folder at ``out`` that this one replaces (taken by
+    ``sweep_folder_mark`` when the sweep started); True: the sweep folder there now, if any.
+    refuse_taken: as in ``files.staged_directory`` (False when ``out`` was checked before training).
+    Returns the folder's name: ``out``, or ``<out>-2``, ... if another run took ``out`` meanwhile.
     """
     from .. import plots
     from ..plots import summaries as statplots
 
     out = Path(out)
     split = result.split
-    with staged_directory(out, replace=is_sweep_folder(out)) as stage:
+    if replaces is True:
+        replaces = folder_mark(out) if is_sweep_folder(out) else None
+    folder = staged_directory(out, replace=replaces, refuse_taken=refuse_taken)
+    with folder as stage:
         figures = []
         axes = result.spec.axes
         x_axis = "l2" if "l2" in axes else next(iter(axes), "l2")
@@ -154,4 +168,4 @@ def write_sweep_run(result, out, *, best_models=None, command: str = "reglab swe
         for title, file in figures:
             lines += [f"## {title}", "", f"![{title}]({file})", ""]
         atomic_write_text(stage / "report.md", "\n".join(lines))
-    return out
+    return folder.path
