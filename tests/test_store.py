@@ -732,3 +732,101 @@ def test_rows_are_checked_as_they_are_read_and_a_damaged_one_is_named(tmp_path):
                                  r"left unchanged: delete that row \(sqlite3 .*DELETE FROM results WHERE rowid = 2"):
             store.rows()
         assert [r["row"] for r in store.rows(dataset="e" * 64)] == []  # rows not read are not checked
+
+
+def test_a_sweep_waits_for_a_locked_store_and_keeps_its_batch_until_it_is_stored(tmp_path):
+    from reglab.datasets import make_dataset
+    from reglab.experiments.sweep import SweepSpec, run_sweep
+
+    path = tmp_path / "busy.db"
+    spec = SweepSpec(reglab.TrainConfig(n_iterations=50, init="fresh", mask_mode="fresh"), {"l2": (0.0, 0.5)},
+                     seeds=(0, 1))
+    dataset = make_dataset("moons", n_samples=80, seed=1)
+    with ResultStore(path) as store:
+        store.add_batch([_row("unrelated")])
+    locker = _locker(path)
+    waits = []
+
+    def on_busy(wait):
+        waits.append(wait)
+        if len(waits) == 3:  # the sweep has been refused the lock three times: let it go
+            _release(locker)
+
+    try:
+        with ResultStore(path, timeout=0.05) as store:
+            result = run_sweep(dataset, spec, store, batch_size=4, on_busy=on_busy)
+            assert len(store) == 5
+    finally:
+        locker.kill()
+        locker.communicate()
+    assert [(w.models, w.stored) for w in waits] == [(4, False)] * 3 + [(4, True)]
+    assert all(later.seconds >= earlier.seconds for earlier, later in zip(waits, waits[1:]))
+    assert result.trained == 4 and len(result.rows) == 4
+
+
+# --------------------------------------------------------------------------- damaged rows
+
+
+def _sweep_store(tmp_path):
+    from reglab.datasets import make_dataset
+    from reglab.experiments.sweep import SweepSpec, run_sweep
+
+    spec = SweepSpec(reglab.TrainConfig(n_iterations=30, init="fresh", mask_mode="fresh"), {"l2": (0.0, 0.5)},
+                     seeds=(0,))
+    dataset = make_dataset("moons", n_samples=80, seed=1)
+    path = tmp_path / "sweep.db"
+    with ResultStore(path) as store:
+        run_sweep(dataset, spec, store)
+    return path, lambda store: run_sweep(dataset, spec, store)
+
+
+@pytest.mark.parametrize(
+    "column, value, problem",
+    [
+        ("metrics", "{}", "its metrics lack 'train_accuracy' (they hold nothing)"),
+        ("metrics", '{"train_accuracy": "high", "dev_accuracy": 0.5, "test_accuracy": 0.5}',
+         "its metric 'train_accuracy' is 'high', not an accuracy in [0, 1]"),
+        ("metrics", "not json", "its metrics is not JSON (Expecting value: line 1 column 1 (char 0))"),
+        ("metrics", '{"dev_accuracy": NaN}', "its metric 'dev_accuracy' is nan, not a finite number, a text or null"),
+        ("config", '{"l2": -1}', "its config is not a valid configuration (l2 must be a real number >= 0; got -1)"),
+        ("config", "[1, 2]", "its config is '[1, 2]', not a JSON object"),
+        ("seed", "'three'", "its seed is 'three', not an integer >= 0"),
+        ("seconds", "'slow'", "its seconds is 'slow', not a number >= 0"),
+        ("config", "json_set(config, '$.l1', 0.25)", "its key is not the key of its config and data set"),
+    ],
+)
+def test_a_damaged_row_is_named_with_its_store_its_row_and_what_is_wrong(tmp_path, column, value, problem):
+    path, sweep_again = _sweep_store(tmp_path)
+    raw = sqlite3.connect(path)
+    rowid, key = raw.execute("SELECT rowid, key FROM results ORDER BY rowid DESC LIMIT 1").fetchone()
+    raw.execute(f"UPDATE results SET {column} = {value if value.startswith(('json', chr(39))) else repr(value)} "
+                f"WHERE rowid = {rowid}")
+    raw.commit()
+    raw.close()
+    before = _snapshot(path)
+    with ResultStore(path) as store, pytest.raises(reglab.experiments.store.DamagedRowError) as caught:
+        sweep_again(store)
+    message = str(caught.value)
+    assert message.startswith(f"results store {str(path)!r}, row {rowid} (key {key}): {problem}"), message
+    assert message.endswith(f"the store was left unchanged: delete that row (sqlite3 {str(path)!r} \"DELETE FROM "
+                            f"results WHERE rowid = {rowid}\") to train it again, or use another store")
+    assert isinstance(caught.value, ValueError)
+    assert _snapshot(path)[0] == before[0]
+
+
+def test_a_sweep_refuses_a_damaged_row_before_training_anything(tmp_path, monkeypatch):
+    import reglab.experiments.sweep as sweeps
+
+    path, sweep_again = _sweep_store(tmp_path)
+    raw = sqlite3.connect(path)
+    raw.execute("UPDATE results SET metrics = '{}' WHERE rowid = 1")
+    raw.execute("DELETE FROM results WHERE rowid = 2")  # a model the sweep would train again
+    raw.commit()
+    raw.close()
+
+    def trained(*args, **kwargs):
+        raise AssertionError("trained before the damaged row was seen")
+
+    monkeypatch.setattr(sweeps, "fit_many", trained)
+    with ResultStore(path) as store, pytest.raises(reglab.experiments.store.DamagedRowError, match="row 1 "):
+        sweep_again(store)

@@ -520,3 +520,28 @@ def test_cli_sweep_best_panels_name_their_seed(tmp_path, monkeypatch):
     assert cli.main(["sweep", "--data", "moons", "--l2", "0,0.5", "--keep-prob", "1", "--iterations", "30", "--seeds", "2",
                      "--engine", "reference", "--db", str(tmp_path / "s.db"), "--out", str(tmp_path / "run")]) == 0
     assert len(drawn) == 2 and all(", seed 0, dev " in title for title in drawn.values()), drawn
+
+
+# --------------------------------------------------------------------------- diverging configurations
+
+
+def test_a_diverging_configuration_is_stored_as_diverged_and_the_grid_goes_on(tmp_path, dataset):
+    spec = SweepSpec(QUICK, {"l2": (0.0, 1e6, 0.5), "keep_prob": (1.0, 0.8)}, seeds=(0, 1))
+    with ResultStore(tmp_path / "s.db") as store:
+        result = run_sweep(dataset, spec, store, batch_size=5)  # diverging models share batches with others
+        again = run_sweep(dataset, spec, store)
+        assert len(store) == 12
+    assert again.trained == 0  # a diverged configuration is stored: not trained again
+    diverged = [r for r in result.rows if r["config"]["l2"] == 1e6]
+    assert len(diverged) == 4 and all(r["metrics"]["diverged_cause"] == "l2" for r in diverged)
+    assert all(r["metrics"]["dev_accuracy"] is None and r["metrics"]["diverged_iteration"] >= 0 for r in diverged)
+    assert [s.settings["l2"] for s in result.ranked()[-2:]] == [1e6, 1e6]  # ranked last
+    assert all(not s.usable and s.diverged == (0, 1) and s.cause == "l2" for s in result.diverged)
+    assert result.best.settings["l2"] != 1e6
+    # The other models come out as they do in batches with no diverging model.
+    split = result.split
+    direct = reglab.fit(split.X_fit, split.y_fit, QUICK.replace(l2=0.5, keep_prob=0.8, seed=1))
+    (row,) = [r for r in result.rows if r["config"]["l2"] == 0.5 and r["config"]["keep_prob"] == [0.8, 0.8]
+              and r["seed"] == 1]
+    assert row["metrics"]["dev_accuracy"] == direct.accuracy(split.X_dev, split.y_dev)
+    assert row["metrics"]["final_cost"] == float(direct.history.cost[-1])

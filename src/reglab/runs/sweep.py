@@ -8,7 +8,7 @@ from ..files import FolderMark, atomic_write_text, check_output_folder, folder_m
 from .tables import STANDARDIZED_NOTE, count, environment, json_text, plain_table, utc_now
 from ..plots.summaries import setting_label, setting_name
 
-__all__ = ["summary_rows", "summary_text", "write_sweep_run", "write_sweep_csv", "describe_settings", "TEST_COLUMN",
+__all__ = ["summary_rows", "summary_text", "diverged_text", "write_sweep_run", "write_sweep_csv", "describe_settings", "TEST_COLUMN",
            "is_sweep_folder", "free_sweep_folder", "sweep_folder_mark"]
 
 N_BEST = 3
@@ -29,15 +29,34 @@ def summary_rows(result) -> list[dict]:
     varied = result.spec.axes
     rows = []
     for rank, s in enumerate(result.ranked(), start=1):
+        diverged = f"diverged ({len(s.diverged)} of {count(len(s.seeds), 'seed')})"
         rows.append({
-            "rank": rank,
+            "rank": rank if s.usable else "-",  # a configuration that diverged is never chosen
             "configuration": describe_settings(s.settings, varied),
-            "train (mean ± 95%)": str(s.train),
-            "dev (mean ± 95%)": str(s.dev),
-            "test (reported, not used to choose)": str(s.test),
+            "train (mean ± 95%)": str(s.train) if s.usable else "-",
+            "dev (mean ± 95%)": str(s.dev) if s.usable else diverged,
+            "test (reported, not used to choose)": str(s.test) if s.usable else "-",
             "seeds": len(s.seeds),
         })
     return rows
+
+
+def diverged_text(result, *, named=None, valued=None, limit: int = 3) -> list[str]:
+    """One line per configuration that diverged (up to ``limit``, then how many more): why, and what to try.
+
+    ``named``, ``valued``: how settings are written (see ``reglab.divergence.Divergence.message``).
+    """
+    options = {k: v for k, v in (("named", named), ("valued", valued)) if v is not None}
+    lines = []
+    firsts = {}
+    for row in result.diverged_rows():  # the first diverged seed of each configuration
+        firsts.setdefault(describe_settings({k: v for k, v in row["config"].items() if k != "seed"},
+                                            result.spec.axes), row)
+    for shown, row in list(firsts.items())[:limit]:
+        lines.append(result.divergence(row, settings=shown).message(**options))
+    if len(firsts) > limit:
+        lines.append(f"... {count(len(firsts) - limit, 'more configuration')} diverged: see the report")
+    return lines
 
 
 def _table(rows, markdown=False) -> str:
@@ -148,7 +167,8 @@ def write_sweep_run(result, out, *, best_models=None, command: str = "reglab swe
                      "dev_interval": [result.best.dev.low, result.best.dev.high], "test_accuracy": result.best.test.mean},
             "configurations": [
                 {"settings": s.settings, "seeds": list(s.seeds),
-                 "train": vars(s.train), "dev": vars(s.dev), "test (reported only)": vars(s.test)}
+                 "train": vars(s.train), "dev": vars(s.dev), "test (reported only)": vars(s.test),
+                 **({"diverged_seeds": list(s.diverged), "diverged_cause": s.cause} if not s.usable else {})}
                 for s in result.ranked()
             ],
         }
@@ -165,6 +185,11 @@ def write_sweep_run(result, out, *, best_models=None, command: str = "reglab swe
             *([STANDARDIZED_NOTE, ""] if standardized else []),
             _table(summary_rows(result), markdown=True), "",
         ]
+        if result.diverged:
+            lines += ["## Diverged", "",
+                      f"{count(len(result.diverged), 'configuration')} diverged on some seed: stored as diverged (no "
+                      "accuracies), ranked last and never chosen; running the sweep again does not train them again.",
+                      "", *(f"- {line}" for line in diverged_text(result, limit=len(result.diverged))), ""]
         for title, file in figures:
             lines += [f"## {title}", "", f"![{title}]({file})", ""]
         atomic_write_text(stage / "report.md", "\n".join(lines))
