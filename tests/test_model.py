@@ -241,3 +241,14 @@ def test_bad_standardisation_in_a_model_file(tmp_path, data, changes, message):
     good = model.save(tmp_path / "good.npz")
     with pytest.raises(ValueError, match=message):
         reglab.load_model(_rewrite(good, tmp_path / "bad.npz", **changes))
+
+
+def test_a_model_file_declaring_arrays_too_big_for_memory_is_refused_before_it_is_read(tmp_path, model, monkeypatch):
+    import reglab.memory
+
+    path = model.save(tmp_path / "m.npz")
+    monkeypatch.setattr(reglab.memory, "available_memory", lambda: 2 * 512)  # 512 bytes allowed
+    with pytest.raises(MemoryError, match=r"model file '.*m\.npz' declares arrays of .* more than the 512 bytes "
+                                          r"allowed .* its entry '.*' has shape"):
+        reglab.load_model(path)
+
