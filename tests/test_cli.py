@@ -372,9 +372,34 @@ def test_models_too_big_for_memory_are_refused_with_the_estimate_and_nothing_is_
     assert list(tmp_path.iterdir()) == []  # not even runs/
 
 
-def test_diverging_training_names_the_learning_rate(tmp_path):
-    completed = run("train", "--data", "field", "--lr", "1e6", *QUICK, "--out", tmp_path / "never", check_ok=False)
-    assert_user_error(completed, "learning_rate=1e+06")
+@pytest.mark.parametrize(
+    "args, fragments",
+    [
+        (["compare", "--l2", "1e6"], ["the cost of model 'L2 (lambd=1e+06)' became nan by iteration",
+                                      "the likely cause is --l2 1e+06: with --lr 0.3 on m = 200 training points each "
+                                      "step multiplies the weights by 1 - lr·l2/m = -1499",
+                                      "try --l2 below 1333 (2·m/lr) or a smaller --lr"]),
+        (["compare", "--l2", "1e6", "--seeds", "2"], ["model 'L2 (lambd=1e+06)'", "likely cause is --l2 1e+06"]),
+        (["train", "--l1", "1e6"], ["the cost of the model rose from", "the likely cause is --l1 1e+06",
+                                    "each step moves every weight by lr·l1/m = 1500", "try --l1 below 666.7 (m/lr)"]),
+        (["train", "--lr", "1e6"], ["the cost of the model rose from", "the likely cause is --lr 1e+06: steps that "
+                                    "large overshoot; try a smaller --lr, e.g. 100000"]),
+        (["train", "--data", "HUGE"], ["the likely cause is the data's scale: its features reach |x| = ",
+                                       "try --standardize (or rescale the data to about [-1, 1]), or a smaller --lr"]),
+    ],
+)
+def test_diverging_training_names_the_model_and_the_setting_most_likely_at_fault(tmp_path, args, fragments):
+    command, *rest = args
+    if "HUGE" in rest:
+        huge = tmp_path / "huge.csv"
+        rng = np.random.default_rng(0)
+        X = rng.normal(size=(60, 2)) * 1e160  # the forward pass overflows
+        np.savetxt(huge, np.column_stack([X, X[:, 0] > 0]), delimiter=",", header="x1,x2,label", comments="")
+        rest = [str(huge) if a == "HUGE" else a for a in rest]
+    data = [] if "--data" in rest else ["--data", "field"]
+    completed = run(command, *data, *rest, *QUICK, "--out", tmp_path / "never", check_ok=False)
+    assert_user_error(completed, "reglab: error: training diverged: ", *fragments)
+    assert "learning_rate" not in completed.stderr  # the options, as typed
     assert not (tmp_path / "never").exists()
 
 
