@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -453,3 +454,162 @@ def test_compiling_the_engine_is_said_and_kept_out_of_training_time(monkeypatch,
     assert len(lines) == len(said) and all(line.startswith(text) for line, text in zip(lines, said)), lines
     cli._prepare("reference", notice_after=0.0)
     assert capsys.readouterr().err == ""
+
+
+# --------------------------------------------------------------------------- data files, big and odd
+
+
+def _points_file(path: Path, n: int, labels=None) -> Path:
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(n, 2))
+    y = (X[:, 0] > 0).astype(int) if labels is None else labels(X)
+    np.savetxt(path, np.column_stack([X, y]), delimiter=",", header="x1,x2,label", comments="")
+    return path
+
+
+@pytest.fixture(scope="module")
+def trained_model(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("trained")
+    run("train", "--data", _points_file(folder / "train.csv", 120), *QUICK, "--out", folder / "run")
+    return folder / "run" / "model.npz"
+
+
+def test_predict_works_through_a_point_file_a_chunk_at_a_time(tmp_path, trained_model, monkeypatch, capsys):
+    import functools
+
+    import reglab
+    from reglab import cli
+    from reglab.datasets import loaders
+
+    points = _points_file(tmp_path / "points.csv", 170)
+    whole = tmp_path / "whole.csv"
+    assert cli.main(["predict", str(trained_model), str(points), "--out", str(whole)]) == 0
+    said = capsys.readouterr().out
+    seen = []
+    real = reglab.Model.predict_proba
+    monkeypatch.setattr(reglab.Model, "predict_proba", lambda self, X: seen.append(len(X)) or real(self, X))
+    monkeypatch.setattr(loaders, "iter_points", functools.partial(loaders.iter_points, chunk_rows=50))
+    chunked = tmp_path / "chunked.csv"
+    assert cli.main(["predict", str(trained_model), str(points), "--out", str(chunked)]) == 0
+    assert seen == [50, 50, 50, 20]  # never more than a chunk in memory
+    assert chunked.read_bytes() == whole.read_bytes()
+    assert capsys.readouterr().out.replace("chunked", "whole") == said  # the same accuracy, counted over the chunks
+    assert "Accuracy: " in said and "(" in said.split("Accuracy: ")[1]
+
+
+def test_predict_warns_when_the_labels_are_not_the_models_classes(tmp_path, trained_model):
+    points = _points_file(tmp_path / "signs.csv", 40, labels=lambda X: np.where(X[:, 0] > 0, 1, -1))
+    completed = run("predict", trained_model, points, "--out", tmp_path / "p.csv")
+    assert "Accuracy" not in completed.stdout and "Predicted 40 points" in completed.stdout
+    assert completed.stderr == (f"reglab: warning: the labels of {str(points)!r} include -1.0, which are not the "
+                                "model's classes (0, 1): no accuracy is given\n")
+    assert len((tmp_path / "p.csv").read_text().splitlines()) == 41
+
+
+def _declaring(path: Path, shape: tuple, **others) -> Path:
+    """A small .npz whose entry X declares ``shape`` (its header says so; its data is a few bytes)."""
+    import zipfile
+
+    header = {"descr": "<f8", "fortran_order": False, "shape": shape}
+    text = repr(header).encode("latin1")
+    text += b" " * (63 - (len(text) + 10) % 64) + b"\n"
+    np.savez(path, **others)
+    with zipfile.ZipFile(path, "a") as archive:
+        archive.writestr("X.npy", b"\x93NUMPY\x01\x00" + len(text).to_bytes(2, "little") + text + b"\0" * 64)
+    return path
+
+
+def test_files_that_declare_arrays_too_big_for_memory_are_refused_before_anything_is_read(tmp_path, trained_model):
+    import zipfile
+
+    huge = _declaring(tmp_path / "huge.npz", (10**12, 2))
+    assert huge.stat().st_size < 2000
+    completed = run("train", "--data", huge, *QUICK, "--out", tmp_path / "run", check_ok=False)
+    assert_user_error(completed, f"data file {str(huge)!r} declares arrays of 15 TiB", "its entry 'X' has shape "
+                      "(1000000000000, 2) (float64), 15 TiB; nothing was read", "(half the memory available)")
+    # predict reads a chunk at a time, so memory is no limit: the file is found to hold less than it declares.
+    completed = run("predict", trained_model, huge, check_ok=False)
+    assert_user_error(completed, f"data file {str(huge)!r}: entry 'X' is truncated: it declares 1000000000000 rows")
+    model = tmp_path / "model.npz"
+    with zipfile.ZipFile(trained_model) as source, zipfile.ZipFile(model, "w") as target:
+        for item in source.infolist():
+            if item.filename != "W1.npy":
+                target.writestr(item, source.read(item))
+        text = repr({"descr": "<f8", "fortran_order": False, "shape": (20, 10**11)}).encode("latin1")
+        text += b" " * (63 - (len(text) + 10) % 64) + b"\n"
+        target.writestr("W1.npy", b"\x93NUMPY\x01\x00" + len(text).to_bytes(2, "little") + text)
+    completed = run("predict", model, _points_file(tmp_path / "p.csv", 10), check_ok=False)
+    assert_user_error(completed, f"model file {str(model)!r} declares arrays of", "its entry 'W1' has shape "
+                      "(20, 100000000000)")
+
+
+def test_a_mat_file_that_declares_arrays_too_big_for_memory_is_refused(tmp_path):
+    import io
+    import struct
+
+    import scipy.io
+
+    buffer = io.BytesIO()
+    rng = np.random.default_rng(0)
+    scipy.io.savemat(buffer, {"X": rng.normal(size=(40, 2)), "y": np.ones((40, 1)), "Xval": rng.normal(size=(41, 2)),
+                              "yval": np.ones((41, 1))}, do_compression=False)
+    data = buffer.getvalue()
+    at = data.find(struct.pack("<ii", 40, 2))  # X's dimensions, in its array header
+    path = tmp_path / "huge.mat"
+    path.write_bytes(data[:at] + struct.pack("<ii", 2**31 - 1, 2**20) + data[at + 8:])
+    completed = run("train", "--data", path, *QUICK, "--out", tmp_path / "run", check_ok=False)
+    assert_user_error(completed, f"data file {str(path)!r} declares variables of 16 PiB as float64", "its variable 'X' "
+                      "has shape (2147483647, 1048576); nothing was read")
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".npz", ".mat"])
+def test_an_unreadable_data_file_says_permission_denied_whatever_its_format(tmp_path, suffix):
+    import shutil
+    import tempfile
+
+    import scipy.io
+
+    folder = Path(tempfile.mkdtemp(prefix="reglab-unreadable-"))  # reachable by every user, unlike pytest's folders
+    try:
+        folder.chmod(0o755)
+        path = folder / f"points{suffix}"
+        X = np.random.default_rng(0).normal(size=(20, 2))
+        y = (X[:, 0] > 0).astype(int)
+        if suffix == ".csv":
+            np.savetxt(path, np.column_stack([X, y]), delimiter=",")
+        elif suffix == ".npz":
+            np.savez(path, X=X, y=y)
+        else:
+            scipy.io.savemat(path, {"X": X, "y": y[:, None], "Xval": X, "yval": y[:, None]})
+        folder.chmod(0o777)  # the run folder could be made there: the data file is what fails
+        path.chmod(0o000)
+        command = [sys.executable, "-m", "reglab", "train", "--data", str(path), *QUICK, "--out", str(folder / "run")]
+        if os.geteuid() == 0:  # root reads any file: the command runs as nobody
+            if shutil.which("setpriv") is None:
+                pytest.skip("root cannot run a command as another user here (no setpriv)")
+            command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *command]
+        env = dict(os.environ, MPLBACKEND="Agg", HOME=str(folder), NUMBA_CACHE_DIR=str(folder))
+        completed = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600, cwd=folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    assert_user_error(completed, f"reglab: error: data file {str(path)!r} cannot be read: permission denied")
+
+
+def test_labels_that_are_not_whole_numbers_are_refused_alike_by_the_library_the_command_and_the_estimator(tmp_path):
+    import reglab
+    from reglab.sklearn import RegularizedMLPClassifier
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 2))
+    y = np.where(X[:, 0] > 0, 0.5, 0.0)
+    said = ("must hold class labels, whole numbers or text; got numbers that are not whole (0.5), as a regression "
+            "target has: write the two classes as 0 and 1, or as text")
+    with pytest.raises(ValueError, match=r"^y " + re.escape(said) + "$"):
+        reglab.fit(X, y, reglab.TrainConfig(n_iterations=10))
+    with pytest.raises(ValueError, match=r"^Unknown label type: continuous\. y " + re.escape(said) + "$"):
+        RegularizedMLPClassifier(max_iter=10).fit(X, y)
+    points = tmp_path / "half.csv"
+    np.savetxt(points, np.column_stack([X, y]), delimiter=",", header="x1,x2,label", comments="")
+    completed = run("train", "--data", points, *QUICK, "--out", tmp_path / "run", check_ok=False)
+    assert_user_error(completed, f"reglab: error: the labels in {points} {said}")
+    reglab.fit(X, np.where(X[:, 0] > 0, 1.0, -1.0), reglab.TrainConfig(n_iterations=10))  # whole numbers are classes

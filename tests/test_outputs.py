@@ -427,3 +427,33 @@ def test_a_full_store_stand_in_keeps_the_store_intact(tmp_path, monkeypatch, cap
     assert "No space left on device (SQLite: database or disk is full)" in line and repr(str(db)) in line, line
     assert sqlite3.connect(db).execute("SELECT key FROM results ORDER BY key").fetchall() == before
     assert not (tmp_path / "b").exists()
+
+
+# --------------------------------------------------------------------------- a failed sweep leaves no new store
+
+
+def test_a_sweep_that_fails_before_storing_anything_leaves_no_new_store(tmp_path, monkeypatch, capsys):
+    def failing(*args, **kwargs):
+        raise ValueError("training failed")
+
+    monkeypatch.setattr(reglab.experiments.sweep, "fit_many", failing)
+    db = tmp_path / "new.db"
+    assert cli.main([*SWEEP, "--data", "moons", "--db", str(db), "--out", str(tmp_path / "run")]) == 2
+    assert capsys.readouterr().err.strip() == "reglab: error: training failed"
+    assert list(tmp_path.iterdir()) == []  # no store, no -wal or -shm, no run folder
+
+
+def test_a_sweep_terminated_during_its_first_batch_leaves_no_new_store(tmp_path):
+    env = dict(os.environ, MPLBACKEND="Agg")
+    env.pop("REGLAB_COURSE_DATA", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "reglab", "sweep", "--data", "moons", "--l2", "0", "--keep-prob", "1", "--iterations",
+         "100000000", "--seeds", "1", "--engine", "reference", "--db", str(tmp_path / "new.db"), "--out",
+         str(tmp_path / "run")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+    for line in process.stdout:  # the grid is announced right before training starts
+        if line.startswith("Grid:"):
+            break
+    process.terminate()
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 143, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

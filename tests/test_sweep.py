@@ -545,3 +545,96 @@ def test_a_diverging_configuration_is_stored_as_diverged_and_the_grid_goes_on(tm
               and r["seed"] == 1]
     assert row["metrics"]["dev_accuracy"] == direct.accuracy(split.X_dev, split.y_dev)
     assert row["metrics"]["final_cost"] == float(direct.history.cost[-1])
+
+
+def test_cli_sweep_reports_a_diverging_configuration_in_its_table_report_and_csv(tmp_path):
+    table, out = tmp_path / "table.csv", tmp_path / "run"
+    completed = run("sweep", "--data", "moons", "--l2", "0,1e6", "--keep-prob", "1", "--iterations", "150", "--seeds",
+                    "2", "--db", tmp_path / "s.db", "--out", out, "--csv", table)
+    lines = completed.stdout.splitlines()
+    (ranked,) = [line for line in lines if line.startswith("-  ")]
+    assert "l2=1e+06" in ranked and "diverged (2 of 2 seeds)" in ranked
+    assert "Diverged: 1 configuration (stored as diverged, ranked last, never chosen" in completed.stdout
+    assert ("the likely cause is --l2 1e+06: with --lr 0.3 on m = 150 training points each step multiplies the "
+            "weights by 1 - lr·l2/m = -1999") in completed.stdout
+    assert "try --l2 below 1000 (2·m/lr) or a smaller --lr" in completed.stdout
+    assert "Best on dev: l2=0" in completed.stdout
+    report = (out / "report.md").read_text()
+    assert "## Diverged" in report and "the likely cause is l2=1e+06" in report
+    results = json.loads((out / "results.json").read_text())
+    assert results["configurations"][-1]["diverged_seeds"] == [0, 1]
+    assert results["configurations"][-1]["dev"]["mean"] is None
+    with open(table, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["diverged_cause"] for r in rows] == ["", "", "l2", "l2"]
+    assert [r["dev_accuracy"] == "" for r in rows] == [False, False, True, True]
+
+
+def test_cli_sweep_where_every_configuration_diverges_stores_them_and_says_why(tmp_path):
+    db = tmp_path / "s.db"
+    completed = run("sweep", "--data", "moons", "--l2", "1e6,1e5", "--keep-prob", "1", "--iterations", "150",
+                    "--seeds", "2", "--db", db, "--out", tmp_path / "run", "--csv", tmp_path / "t.csv", check_ok=False)
+    assert_user_error(completed, "training diverged: every configuration of the sweep (each is stored as diverged); "
+                      "the first, l2=1e+06 with seed 0, by iteration", "the likely cause is --l2 1e+06")
+    assert not (tmp_path / "run").exists() and not (tmp_path / "t.csv").exists()
+    with sqlite3.connect(db) as raw:
+        assert raw.execute("SELECT count(*) FROM results WHERE metrics LIKE '%diverged_cause%'").fetchone()[0] == 4
+
+
+def test_cli_sweep_names_a_damaged_row_in_one_line(tmp_path):
+    db = tmp_path / "s.db"
+    args = ["sweep", "--data", "moons", "--l2", "0", "--keep-prob", "1", "--iterations", "60", "--seeds", "2",
+            "--db", db]
+    run(*args, "--out", tmp_path / "first")
+    with sqlite3.connect(db) as raw:
+        raw.execute("UPDATE results SET metrics = '{}' WHERE rowid = 2")
+    completed = run(*args, "--out", tmp_path / "second", check_ok=False)
+    assert_user_error(completed, f"results store {str(db)!r}, row 2 (key ", "its metrics lack 'train_accuracy'",
+                      "DELETE FROM results WHERE rowid = 2")
+    assert not (tmp_path / "second").exists()
+
+
+# --------------------------------------------------------------------------- a store locked by another process
+
+
+def test_cli_sweep_waits_for_a_store_another_process_holds_and_stores_everything(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from .test_store import _LOCKER
+
+    db = tmp_path / "s.db"
+    args = ["sweep", "--data", "moons", "--l2", "0,0.5", "--keep-prob", "1", "--iterations", "60", "--seeds", "2",
+            "--db", str(db)]
+    run(*args, "--out", tmp_path / "first")  # makes the store, then a larger grid needs it again
+    locker = subprocess.Popen([sys.executable, "-c", _LOCKER, str(db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    assert locker.stdout.readline() == "locked\n"
+    env = dict(os.environ, MPLBACKEND="Agg")
+    env.pop("REGLAB_COURSE_DATA", None)
+    sweep = subprocess.Popen([sys.executable, "-m", "reglab", *args[:4], "0,0.5,0.7", *args[5:], "--out",
+                              str(tmp_path / "second")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env=env)
+    try:
+        said = []
+        for line in sweep.stderr:  # the sweep says it waits; only then is the lock let go
+            said.append(line)
+            if "is locked by another program" in line:
+                locker.stdin.write("go\n")
+                locker.stdin.flush()
+                break
+        rest, more = sweep.communicate(timeout=300)
+        said.append(more)
+    finally:
+        locker.kill()
+        locker.communicate()
+        sweep.kill()
+    said = [line for line in "".join(said).splitlines() if line.startswith("reglab:")]
+    assert sweep.returncode == 0, said
+    assert said[0] == (f"reglab: the store {str(db)!r} is locked by another program; waiting to store 2 trained "
+                       "models (Ctrl-C gives up this batch; the batches already stored stay)")
+    assert said[1].startswith(f"reglab: stored in {str(db)!r} after waiting ") and said[1].endswith(" s")
+    assert "Run folder:" in rest
+    with sqlite3.connect(db) as raw:
+        assert raw.execute("SELECT count(*) FROM results").fetchone()[0] == 6

@@ -144,7 +144,8 @@ def _setting_values(options: dict, *, grid: bool = False) -> dict:
 
 
 # Options of the commands that are not training settings, for errors in the user's terms.
-_OTHER_OPTIONS = {"dev_fraction": "--dev-fraction", "batch_size": "--batch-size", "seeds": "--seeds"}
+_OTHER_OPTIONS = {"dev_fraction": "--dev-fraction", "batch_size": "--batch-size", "seeds": "--seeds",
+                  "standardize": "--standardize"}
 _DATA_OPTIONS = {"seed": "--data-seed", "n_samples": "--n-samples", "noise": "--noise", "test_fraction": "--test-fraction"}
 
 
@@ -364,13 +365,14 @@ def compare(**options):
             CompareRun(out, dataset, command=_command_line(), figures=figures) as run:
         bar = _ProgressBar("training")
         try:
-            if n_seeds is None:
-                result = run_compare(dataset, configs, engine=engine, progress=bar, standardize=standardize,
-                                     on_result=run.add)
-            else:
-                study = compare_seeds(dataset, configs, range(n_seeds), engine=engine, progress=bar,
-                                      standardize=standardize, on_result=run.add)
-                result = study.single
+            with _options_named():  # e.g. --standardize on features too large to scale
+                if n_seeds is None:
+                    result = run_compare(dataset, configs, engine=engine, progress=bar, standardize=standardize,
+                                         on_result=run.add)
+                else:
+                    study = compare_seeds(dataset, configs, range(n_seeds), engine=engine, progress=bar,
+                                          standardize=standardize, on_result=run.add)
+                    result = study.single
         finally:
             bar.close()
         run.finish(result, seed_study=study)
@@ -408,7 +410,8 @@ def train(**options):
     bar = _ProgressBar("training")
     start = time.perf_counter()
     try:
-        model = fit(dataset.X_train, dataset.y_train, config, engine=engine, progress=bar, standardize=standardize)
+        with _options_named():
+            model = fit(dataset.X_train, dataset.y_train, config, engine=engine, progress=bar, standardize=standardize)
     finally:
         bar.close()
     seconds = time.perf_counter() - start
@@ -440,6 +443,31 @@ def _prepare(engine: str, notice_after: float = 1.0) -> None:
 
 
 GRID_CONFIRM_LIMIT = 2000
+STORE_WAIT = 2.0  # seconds SQLite waits for another process's write before the sweep says it is waiting
+STORE_WAIT_REPEAT = 60.0  # seconds between the lines that say it is still waiting
+
+
+class _StoreWaitNotice:
+    """Says on stderr that a sweep waits for its store, locked by another process: once, then every minute."""
+
+    def __init__(self, db: Path):
+        self._db = db
+        self._said = None  # seconds waited when it was last said
+
+    def __call__(self, wait) -> None:
+        from .runs.tables import count
+
+        if wait.stored:
+            click.echo(f"reglab: stored in {str(self._db)!r} after waiting {wait.seconds:.0f} s", err=True)
+            self._said = None
+        elif self._said is None:
+            click.echo(f"reglab: the store {str(self._db)!r} is locked by another program; waiting to store "
+                       f"{count(wait.models, 'trained model')} (Ctrl-C gives up this batch; the batches already "
+                       "stored stay)", err=True)
+            self._said = wait.seconds
+        elif wait.seconds - self._said >= STORE_WAIT_REPEAT:
+            click.echo(f"reglab: still waiting for the store {str(self._db)!r} ({wait.seconds / 60:.0f} min)", err=True)
+            self._said = wait.seconds
 
 
 def _check_sweep_outputs(db: Path, csv_path: Path | None, out: Path, inputs: list[tuple[str, Path]]) -> None:
@@ -483,9 +511,9 @@ def sweep(**options):
     """
     from .config import TrainConfig
     from .experiments.store import ReadOnlyStoreError, ResultStore
-    from .experiments.sweep import SweepSpec, check_memory, check_settings, run_sweep
-    from .runs.sweep import (describe_settings, free_sweep_folder, summary_text, sweep_folder_mark, write_sweep_csv,
-                             write_sweep_run)
+    from .experiments.sweep import AllDivergedError, SweepSpec, check_memory, check_settings, run_sweep
+    from .runs.sweep import (describe_settings, diverged_text, free_sweep_folder, summary_text, sweep_folder_mark,
+                             write_sweep_csv, write_sweep_run)
     from .runs.tables import count, default_run_dir
     from .training import fit_many
     from .validation import check_int
@@ -516,15 +544,21 @@ def sweep(**options):
                f"{count(spec.n_models, 'model')}; store: {db}")
     _prepare(engine)
     bar = _ProgressBar("models")
-    with ResultStore(db) as store:
+    # Made a store only with its first batch: a sweep that fails before leaves no new, empty store behind.
+    with ResultStore(db, timeout=STORE_WAIT, defer_create=True) as store:
         try:
-            result = run_sweep(dataset, spec, store, engine=engine, batch_size=batch_size, progress=bar,
-                               standardize=standardize)
+            with _options_named():  # e.g. a --dev-fraction that leaves no dev set
+                result = run_sweep(dataset, spec, store, engine=engine, batch_size=batch_size, progress=bar,
+                                   standardize=standardize, on_busy=_StoreWaitNotice(db))
         except ReadOnlyStoreError as error:
             raise click.BadParameter(f"{error}: make it writable or choose another --db", param_hint="--db") from None
         finally:
             bar.close()
-        best = result.ranked()[:3]
+        best = [s for s in result.ranked() if s.usable][:3]
+        if not best:  # every configuration diverged: said with the first one's likely cause
+            first = result.diverged_rows()[0]
+            settings = describe_settings({k: v for k, v in first["config"].items() if k != "seed"}, spec.axes)
+            raise AllDivergedError(result.divergence(first, every=True, settings=settings))
         split = result.split
         best_configs = [TrainConfig.from_dict(dict(s.settings, seed=s.seeds[0])) for s in best]
         models = fit_many(split.X_fit, split.y_fit, best_configs, engine=engine, standardize=standardize)
@@ -537,6 +571,11 @@ def sweep(**options):
             with _writing(csv_path):
                 write_sweep_csv(result, csv_path)
     click.echo(summary_text(result))
+    if result.diverged:
+        click.echo(f"Diverged: {count(len(result.diverged), 'configuration')} (stored as diverged, ranked last, never "
+                   "chosen; running the sweep again does not train them again):")
+        for line in diverged_text(result, named=_flag, valued=_flag_value):
+            click.echo(f"  {line}")
     b = result.best
     click.echo(f"Best on dev: {describe_settings(b.settings, spec.axes)}: dev {b.dev} ; test {b.test}")
     if csv_path is not None:
@@ -551,28 +590,46 @@ def sweep(**options):
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the predictions as CSV (x1,...,probability,prediction).")
 def predict(model_file, data_file, out):
-    """Apply a saved model to the points of a data file (.csv, .npz or course .mat)."""
-    from .datasets import load_points
-    from .files import atomic_write_text
+    """Apply a saved model to the points of a data file (.csv, .npz or course .mat).
+
+    Files of any size are read and predicted a chunk of points at a time.
+    """
+    from .datasets.loaders import iter_points
+    from .files import atomic_path
     from .model import load_model
 
     if out is not None:
         _check_out_file("--out", out, [("the model file (MODEL_FILE)", model_file), ("the data file (DATA_FILE)", data_file)])
     model = load_model(model_file)
-    X, y = load_points(data_file, n_features=model.n_features)
-    probability = model.predict_proba(X)
-    predicted = model.predict(X)
-    click.echo(f"Predicted {len(X)} points of {data_file} with {model_file}")
-    if y is not None:
-        accuracy = model.accuracy(X, y)
-        click.echo(f"Accuracy: {accuracy:.4f} ({int(round(accuracy * len(X)))}/{len(X)})")
+    n_points = n_correct = 0
+    labelled, unknown = False, []
+    with contextlib.ExitStack() as stack:
+        handle = None
+        if out is not None:
+            stack.enter_context(_writing(out))
+            handle = stack.enter_context(open(stack.enter_context(atomic_path(out)), "w", encoding="utf-8"))
+        for X, y in iter_points(data_file, n_features=model.n_features):
+            probability = model.predict_proba(X)  # (k,)
+            predicted = model.classes[(probability > 0.5).astype(int)]
+            if handle is not None:
+                if n_points == 0:
+                    handle.write(",".join([f"x{i + 1}" for i in range(X.shape[1])] + ["probability", "prediction"]) + "\n")
+                handle.write("".join(",".join([*(repr(float(v)) for v in row), repr(float(p)), str(c)]) + "\n"
+                                     for row, p, c in zip(X, probability, predicted)))
+            if y is not None:
+                labelled = True
+                unknown += [label for label in model.unknown_labels(y) if label not in unknown]
+                n_correct += model.agreement(predicted, y)
+            n_points += len(X)
+    click.echo(f"Predicted {n_points} points of {data_file} with {model_file}")
+    if unknown:
+        shown = ", ".join(map(repr, unknown[:5])) + (", ..." if len(unknown) > 5 else "")
+        classes = ", ".join(repr(c.item() if hasattr(c, "item") else c) for c in model.classes)
+        click.echo(f"reglab: warning: the labels of {str(data_file)!r} include {shown}, which are not the model's "
+                   f"classes ({classes}): no accuracy is given", err=True)
+    elif labelled:
+        click.echo(f"Accuracy: {n_correct / n_points:.4f} ({n_correct}/{n_points})")
     if out is not None:
-        header = ",".join([f"x{i + 1}" for i in range(X.shape[1])] + ["probability", "prediction"])
-        lines = [header] + [
-            ",".join([*(repr(float(v)) for v in row), repr(float(p)), str(c)]) for row, p, c in zip(X, probability, predicted)
-        ]
-        with _writing(out):
-            atomic_write_text(out, "\n".join(lines) + "\n")
         click.echo(f"Predictions: {out}")
 
 
