@@ -16,6 +16,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import numpy as np
@@ -244,6 +245,17 @@ _SITECUSTOMIZE = textwrap.dedent(
         experiments.compare = waiting(experiments.compare)
         sweeps.run_sweep = waiting(sweeps.run_sweep)
         training.fit = waiting(training.fit)
+    flag = os.environ.get("REGLAB_TEST_TRAINING_FLAG")
+    if flag:  # says when a sweep starts training its first batch
+        import reglab.experiments.sweep as sweeps
+
+        def training(function):
+            def wrapper(*args, **kwargs):
+                Path(flag).touch()
+                return function(*args, **kwargs)
+            return wrapper
+
+        sweeps.fit_many = training(sweeps.fit_many)
     if os.environ.get("REGLAB_TEST_FROZEN_CLOCK"):
         import reglab.runs.tables as tables
 
@@ -444,16 +456,26 @@ def test_a_sweep_that_fails_before_storing_anything_leaves_no_new_store(tmp_path
 
 
 def test_a_sweep_terminated_during_its_first_batch_leaves_no_new_store(tmp_path):
-    env = dict(os.environ, MPLBACKEND="Agg")
+    hooks, flag = tmp_path / "hooks", tmp_path / "training"
+    hooks.mkdir()
+    (hooks / "sitecustomize.py").write_text(_SITECUSTOMIZE)
+    env = dict(os.environ, MPLBACKEND="Agg", REGLAB_TEST_TRAINING_FLAG=str(flag),
+               PYTHONPATH=os.pathsep.join([str(hooks), os.environ.get("PYTHONPATH", "")]))
     env.pop("REGLAB_COURSE_DATA", None)
+    work = tmp_path / "work"
+    work.mkdir()
     process = subprocess.Popen(
         [sys.executable, "-m", "reglab", "sweep", "--data", "moons", "--l2", "0", "--keep-prob", "1", "--iterations",
-         "100000000", "--seeds", "1", "--engine", "reference", "--db", str(tmp_path / "new.db"), "--out",
-         str(tmp_path / "run")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
-    for line in process.stdout:  # the grid is announced right before training starts
-        if line.startswith("Grid:"):
-            break
-    process.terminate()
-    out, err = process.communicate(timeout=120)
+         "100000000", "--seeds", "1", "--engine", "reference", "--db", str(work / "new.db"), "--out",
+         str(work / "run")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=work)
+    try:
+        while not flag.exists() and process.poll() is None:  # until the first batch is training
+            time.sleep(0.01)
+        process.terminate()
+        out, err = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
     assert process.returncode == 143, err
-    assert sorted(p.name for p in tmp_path.iterdir()) == []
+    assert sorted(p.name for p in work.iterdir()) == []

@@ -20,46 +20,51 @@ from pathlib import Path
 import numpy as np
 import pytest
 import scipy.io
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from reglab import cli
 
 SCALE = int(os.environ.get("REGLAB_HYPOTHESIS_SCALE", "1"))
-PAIRS = settings(max_examples=25 * SCALE, deadline=None,
+PAIRS = settings(max_examples=60 * SCALE, deadline=None,
                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
-FILES = ("a.csv", "b.csv", "c.mat", "m.npz", "s.db", "link.csv", "r/model.npz", "p.csv")
+FILES = ("a.csv", "b.csv", "c.mat", "m.npz", "s.db", "link.csv", "r/model.npz", "p.csv", "f.png")
 FOLDERS = ("r", "out", "sweep")
 PATHS = FILES + FOLDERS
 QUICK = ["--iterations", "20"]
 
 
-def _commands():
-    """One command line, its file arguments drawn from ``PATHS``; returns (argv, its inputs)."""
-    path = st.sampled_from(PATHS)
-    data = st.sampled_from(("a.csv", "b.csv", "c.mat", "link.csv", "p.csv", "r/model.npz", None))
+@st.composite
+def _commands(draw):
+    """One command line whose file arguments come from ``PATHS``; returns (argv, its inputs).
 
-    def train(d, out):
-        return ["train", *([] if d is None else ["--data", d]), *QUICK, "--out", out], [d]
+    An output is drawn from the command's own inputs about a third of the time, so that the cases that matter
+    (an output that is an input, by name, through a link or as the course file) come up in every run of the test,
+    and the other commands get through often enough for the second to meet what the first made.
+    """
+    # Mostly data that exists; p.csv and r/model.npz exist only when the first command made them.
+    data = draw(st.sampled_from(("a.csv", "b.csv", "c.mat", "link.csv", None) * 2 + ("p.csv", "r/model.npz")))
+    kind = draw(st.sampled_from(("train", "predict", "sweep", "draw")))
+    model = draw(st.sampled_from(("m.npz", "m.npz", "r/model.npz", "a.csv")))
+    own = [name for name in (data or "c.mat", model if kind == "predict" else None, "a.csv") if name]
 
-    def predict(model, d, out):
-        return ["predict", model, d or "a.csv", *([] if out is None else ["--out", out])], [model, d or "a.csv"]
+    def output(*likely):
+        """A path from the pool; the command's own inputs and ``likely`` ones (what it writes) more often."""
+        return draw(st.sampled_from(own * 3 + list(PATHS) + list(likely) * 3))
 
-    def sweep(d, db, out, csv):
-        argv = ["sweep", *([] if d is None else ["--data", d]), "--l2", "0,0.5", "--keep-prob", "1", *QUICK,
-                "--seeds", "1", "--db", db, "--out", out, *([] if csv is None else ["--csv", csv])]
-        return argv, [d]
-
-    def draw(d, out):
-        return ["datasets", "--draw", d or "a.csv", "--out", out], [d or "a.csv"]
-
-    return st.one_of(
-        st.builds(train, data, path),
-        st.builds(predict, st.sampled_from(("m.npz", "r/model.npz", "a.csv")), data, st.none() | path),
-        st.builds(sweep, data, path, path, st.none() | path),
-        st.builds(draw, data, path),
-    )
+    if kind == "train":
+        return ["train", *([] if data is None else ["--data", data]), *QUICK, "--out", output(*FOLDERS)], [data]
+    if kind == "predict":
+        out = draw(st.none() | st.just(output("p.csv")))
+        return ["predict", model, data or "a.csv", *([] if out is None else ["--out", out])], [model, data or "a.csv"]
+    if kind == "sweep":
+        csv = draw(st.none() | st.just(output("p.csv")))
+        argv = ["sweep", *([] if data is None else ["--data", data]), "--l2", "0,0.5", "--keep-prob", "1", *QUICK,
+                "--seeds", "1", "--db", draw(st.sampled_from(("s.db", "s.db", "new.db", *own))), "--out", output(*FOLDERS),
+                *([] if csv is None else ["--csv", csv])]
+        return argv, [data]
+    return ["datasets", "--draw", data or "a.csv", "--out", output("f.png")], [data or "a.csv"]
 
 
 @contextlib.contextmanager
@@ -116,8 +121,19 @@ def _state(path: Path):
     return path.read_bytes()
 
 
+_SWEEP = ["--l2", "0,0.5", "--keep-prob", "1", *QUICK, "--seeds", "1"]
+
+
 @PAIRS
 @given(first=_commands(), second=_commands())
+@example(  # found on the code before issue 12: the predictions replaced the data (and its labels)
+    first=(["predict", "m.npz", "a.csv", "--out", "a.csv"], ["m.npz", "a.csv"]),
+    second=(["predict", "m.npz", "b.csv", "--out", "m.npz"], ["m.npz", "b.csv"]),
+)
+@example(  # the issue's cases: a sweep's CSV over its data, and over the course file it found by itself
+    first=(["sweep", "--data", "link.csv", *_SWEEP, "--db", "s.db", "--out", "out", "--csv", "a.csv"], ["link.csv"]),
+    second=(["sweep", *_SWEEP, "--db", "s.db", "--out", "sweep", "--csv", "c.mat"], [None]),
+)
 def test_two_commands_sharing_paths_never_change_what_the_running_one_reads(pool, first, second):
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)

@@ -659,6 +659,9 @@ def datasets(draw, out, n_samples, noise, test_fraction, seed):
     drawn = [] if data_file(draw) is None else [("the data file (--draw)", data_file(draw))]
     if out is not None:
         _check_out_file("--out", out, drawn)
+        if out.suffix.lower().lstrip(".") not in plots.FIGURE_FORMATS:  # before the data is read
+            raise click.BadParameter(f"must end in one of {', '.join('.' + f for f in plots.FIGURE_FORMATS)}; got "
+                                     f"{str(out)!r}", param_hint="--out")
     dataset = _load_data(dict(data=draw, n_samples=n_samples, noise=noise, test_fraction=test_fraction,
                               data_seed=seed))
     if out is None:
