@@ -293,7 +293,7 @@ class SweepResult:
         found = explain(0, config, iteration=iteration, cost=None, start_cost=None, X=self.split.X_fit,
                         standardized=False)
         named = settings or "the configuration"
-        subject = f"the model of {named} with seed {config.seed} by iteration {iteration}"
+        subject = f"{named} (seed {config.seed}) by iteration {iteration}"
         if every:
             subject = (f"every configuration of the sweep (each is stored as diverged); the first, {named} with seed "
                        f"{config.seed}, by iteration {iteration}")
