@@ -27,63 +27,14 @@ import time
 
 import numpy as np
 
-from reglab import kernels, train
-from reglab.masks import FreshMasks
-from reglab.params import init_course, init_fresh, stack
+from course_style import course_style_loop
+from reglab.engine import compiled as kernels
+from reglab.engine import loop as train
+from reglab.engine.masks import FreshMasks
+from reglab.engine.params import init_course, init_fresh, stack
 
 LAYERS = (2, 20, 3, 1)
 M_EXAMPLES = 211  # the course's training set size
-
-
-# ---- the course-style baseline ----------------------------------------------------------------
-def course_style_loop(X, Y, parameters, learning_rate, n_iterations, keep_prob=1.0, seed=1, with_cost=True):
-    """The notebook's model() loop for [2, 20, 3, 1], with dicts and np.dot.
-
-    As in the notebook, the cross-entropy cost is computed at every iteration and kept every 1000
-    (``with_cost=False`` leaves it out: a leaner loop than the course's, shown for comparison).
-    """
-    rand = np.random.RandomState(seed).rand
-    p = {key: value.copy() for key, value in parameters.items()}
-    m = X.shape[1]
-    costs = []
-    for i in range(n_iterations):
-        W1, b1, W2, b2, W3, b3 = p["W1"], p["b1"], p["W2"], p["b2"], p["W3"], p["b3"]
-        Z1 = np.dot(W1, X) + b1
-        A1 = np.maximum(0, Z1)
-        if keep_prob < 1:
-            D1 = rand(A1.shape[0], A1.shape[1]) < keep_prob
-            A1 = A1 * D1 / keep_prob
-        Z2 = np.dot(W2, A1) + b2
-        A2 = np.maximum(0, Z2)
-        if keep_prob < 1:
-            D2 = rand(A2.shape[0], A2.shape[1]) < keep_prob
-            A2 = A2 * D2 / keep_prob
-        Z3 = np.dot(W3, A2) + b3
-        A3 = 1 / (1 + np.exp(-Z3))
-        if with_cost:
-            with np.errstate(divide="ignore", invalid="ignore"):  # log(0) where A3 rounds to 0 or 1
-                cost = 1.0 / m * np.nansum(np.multiply(-np.log(A3), Y) + np.multiply(-np.log(1 - A3), 1 - Y))
-            if i % 1000 == 0:
-                costs.append(cost)
-        dZ3 = A3 - Y
-        dW3 = 1.0 / m * np.dot(dZ3, A2.T)
-        db3 = 1.0 / m * np.sum(dZ3, axis=1, keepdims=True)
-        dA2 = np.dot(W3.T, dZ3)
-        if keep_prob < 1:
-            dA2 = dA2 * D2 / keep_prob
-        dZ2 = np.multiply(dA2, np.int64(A2 > 0))
-        dW2 = 1.0 / m * np.dot(dZ2, A1.T)
-        db2 = 1.0 / m * np.sum(dZ2, axis=1, keepdims=True)
-        dA1 = np.dot(W2.T, dZ2)
-        if keep_prob < 1:
-            dA1 = dA1 * D1 / keep_prob
-        dZ1 = np.multiply(dA1, np.int64(A1 > 0))
-        dW1 = 1.0 / m * np.dot(dZ1, X.T)
-        db1 = 1.0 / m * np.sum(dZ1, axis=1, keepdims=True)
-        grads = {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2, "W3": dW3, "b3": db3}
-        for key in p:
-            p[key] = p[key] - learning_rate * grads[key]
-    return p
 
 
 # ---- measurement helpers ----------------------------------------------------------------------

@@ -52,6 +52,15 @@ def course_vectors() -> dict:
     return json.loads(path.read_text())
 
 
+@pytest.fixture(scope="session", autouse=True)
+def compiled_engine() -> float:
+    """The compiled engine loaded once per session, before any test trains: compiling it (the first run after an
+    install, or after its code changed) shows up here, in the setup of the first test, and nowhere else."""
+    from reglab.engine.compiled import prepare
+
+    return prepare()
+
+
 @pytest.fixture(autouse=True)
 def _close_figures():
     yield

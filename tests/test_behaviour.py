@@ -17,7 +17,6 @@ from reglab import TrainConfig
 from reglab.engine import loop as train, masks
 from reglab.engine.masks import CourseMasks, FreshMasks
 from reglab.engine.params import init_course
-from reglab.engine.loop import Hyper
 
 
 def blobs(seed: int = 0, n: int = 80) -> tuple[np.ndarray, np.ndarray]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import warnings
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -392,25 +391,6 @@ def test_model_is_quiet_without_print_cost(capsys):
     course.model(X.T, y[None, :], num_iterations=10, print_cost=False)
     assert capsys.readouterr().out == ""
     assert plt.get_fignums() == []
-
-
-@pytest.mark.slow
-def test_model_reproduces_the_notebooks_accuracies(course_data_path, capsys):
-    data = scipy.io.loadmat(course_data_path)
-    train_X, train_Y, test_X, test_Y = data["X"].T, data["y"].T, data["Xval"].T, data["yval"].T
-    expected = {
-        (): ("0.9478672985781991", "0.915"),
-        (("lambd", 0.7),): ("0.9383886255924171", "0.93"),
-        (("keep_prob", 0.86),): ("0.9289099526066351", "0.95"),
-    }
-    for settings, accuracies in expected.items():
-        parameters = course.model(train_X, train_Y, **dict(settings))
-        course.predict(train_X, train_Y, parameters)
-        course.predict(test_X, test_Y, parameters)
-        lines = capsys.readouterr().out.splitlines()
-        assert [line.split(":")[0] for line in lines[:3]] == [f"Cost after iteration {i}" for i in (0, 10000, 20000)]
-        assert len(lines) == 5
-        assert lines[-2:] == [f"Accuracy: {a}" for a in accuracies]
 
 
 # ---------------------------------------------------------------------------- load_2D_dataset

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy.io import loadmat
 
 import reglab
 import reglab.engine.params
-from reglab.engine import compiled as kernels, loop as train, masks
+from reglab.engine import compiled as kernels, masks
 from reglab.engine.masks import CourseMasks, FreshMasks
 from reglab.engine.early_stopping import EarlyStopping
 from reglab.engine.params import init_fresh, model_streams
@@ -377,22 +376,6 @@ def test_fit_many_trains_decay_max_norm_and_early_stopping_compiled():
             r.history.best_iteration, r.history.stopped_iteration)
         np.testing.assert_allclose(c.history.dev_cost, r.history.dev_cost, rtol=0, atol=TOL)
         np.testing.assert_array_equal(c.history.dev_accuracy, r.history.dev_accuracy)
-
-
-@pytest.mark.slow
-def test_course_table_exact_with_the_compiled_engine(course_data_path):
-    data = loadmat(course_data_path)
-    X, y = data["X"], data["y"].ravel()
-    X_test, y_test = data["Xval"], data["yval"].ravel()
-    models = reglab.fit_many(X, y, list(reglab.COURSE_CONFIGS.values()), engine="compiled")
-    expected = [
-        (0.9478672985781991, 0.915),
-        (0.9383886255924171, 0.93),
-        (0.9289099526066351, 0.95),
-    ]
-    for model, (train_accuracy, test_accuracy) in zip(models, expected):
-        assert model.accuracy(X, y) == train_accuracy
-        assert model.accuracy(X_test, y_test) == test_accuracy
 
 
 # ---- fresh masks: the counter-based definition (masks.py) ----------------------------------------

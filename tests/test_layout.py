@@ -7,6 +7,7 @@ is still two modules that each need the other.
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 import pytest
@@ -52,6 +53,7 @@ def imports(name: str) -> list[tuple[str, str | None, int]]:
     return found
 
 
+@functools.lru_cache(maxsize=None)
 def graph() -> dict[str, set[str]]:
     """Module -> the reglab modules it imports (a package's __init__ importing its own submodules included)."""
     edges = {}
@@ -100,7 +102,14 @@ def _private(name: str) -> bool:
 def test_the_package_has_its_subpackages():
     packages = sorted(name for name in MODULES if _is_package(name))
     assert packages == ["reglab", "reglab.course", "reglab.datasets", "reglab.engine", "reglab.experiments",
-                        "reglab.plots", "reglab.runs"]
+                        "reglab.plots", "reglab.runs", "reglab.web"]
+
+
+def test_only_the_serve_command_imports_the_web_package():
+    # reglab.web needs the optional web extra: nothing else in the library may depend on it.
+    users = {name for name, targets in graph().items() if not name.startswith("reglab.web")
+             and any(t.startswith("reglab.web") for t in targets)}
+    assert users <= {"reglab.cli"}, sorted(users)
 
 
 def test_imports_have_no_cycle():

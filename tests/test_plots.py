@@ -129,7 +129,7 @@ def test_one_predicted_class_draws_no_boundary_line_and_no_warning():
     fig = plots.decision_boundary(lambda P: np.ones(len(P)), CORNERS, CORNER_LABELS)
     ax = fig.axes[0]
     assert len(contour_vertices(ax)) == 0
-    assert legend_texts(ax.get_legend()) == ["class 0", "class 1"]
+    assert legend_texts(fig.legends[0]) == ["class 0", "class 1"]
     assert shaded_fraction(ax) == 1
 
 
@@ -216,7 +216,7 @@ def test_decision_boundary_figure_titles_labels_and_legend():
     (ax,) = fig.axes
     assert ax.get_title() == "Model without regularization"
     assert ax.get_xlabel() == "$x_1$" and ax.get_ylabel() == "$x_2$"
-    assert legend_texts(ax.get_legend()) == ["class 0", "class 1", BOUNDARY_LABEL]
+    assert legend_texts(fig.legends[0]) == ["class 0", "class 1", BOUNDARY_LABEL]
     assert tuple(fig.get_size_inches()) == pytest.approx((6.4, 4.8))
     default = plots.decision_boundary(right_of(0.0), CORNERS, CORNER_LABELS)
     assert default.axes[0].get_title() == "Decision boundary"
@@ -226,7 +226,7 @@ def test_test_points_are_hollow_and_named_in_the_legend():
     X_test = np.array([[0.5, 0.5], [-0.5, 0.5], [0.6, -0.2]])
     fig = plots.decision_boundary(right_of(0.0), CORNERS, CORNER_LABELS, X_test=X_test, y_test=[1, 0, 0])
     ax = fig.axes[0]
-    legend = ax.get_legend()
+    legend = fig.legends[0]
     assert legend_texts(legend) == [
         "train: class 0", "train: class 1", "test: class 0", "test: class 1", BOUNDARY_LABEL,
     ]
@@ -243,7 +243,7 @@ def test_test_points_are_hollow_and_named_in_the_legend():
 def test_class_0_is_red_and_class_1_blue_and_other_labels_follow_their_order():
     fig = plots.decision_boundary(right_of(0.0), CORNERS, np.array(["yes", "no", "yes", "no"]))
     ax = fig.axes[0]
-    assert legend_texts(ax.get_legend())[:2] == ["class no", "class yes"]
+    assert legend_texts(fig.legends[0])[:2] == ["class no", "class yes"]
     points = {c.get_label(): c for c in ax.collections if c.get_label().startswith("class")}
     assert is_red(points["class no"].get_facecolor()[0])  # "no" sorts first: it plays class 0
     assert is_blue(points["class yes"].get_facecolor()[0])
@@ -470,7 +470,7 @@ def test_models_side_by_side_refuses_bad_input():
         plots.models_side_by_side({"a": FakeModel(lambda P: P[:, 0] * 5)}, CORNERS, CORNER_LABELS)
 
 
-# ---- fixed layout: every text inside the figure, the legend below the axes' labels ----------------------
+# ---- layout: every text inside the figure, the legend below the axes' labels ----------------------
 def assert_all_text_inside(fig):
     """Every axes with its drawn tick labels, axis labels and title, and every legend, lie inside the figure."""
     canvas = FigureCanvasAgg(fig)
@@ -492,14 +492,13 @@ def test_decision_boundary_figure_has_its_text_inside_and_the_legend_below(shadi
     X = CORNERS * 12000.0  # wide tick labels
     fig = plots.decision_boundary(lambda P: 1 / (1 + np.exp(-P[:, 0] / 5000)), X, CORNER_LABELS, title=LONG_TITLE,
                                   X_test=X * 0.5, y_test=CORNER_LABELS, shading=shading)
-    assert fig.get_layout_engine() is None  # one drawing pass when saved
     assert_all_text_inside(fig)
     ax = fig.axes[0]
     assert "\n" in ax.get_title()  # wrapped to the width of the plot
     canvas = FigureCanvasAgg(fig)
     canvas.draw()
     renderer = canvas.get_renderer()
-    legend = ax.get_legend().get_window_extent(renderer)
+    legend = fig.legends[0].get_window_extent(renderer)
     xlabel = ax.xaxis.label.get_window_extent(renderer)
     assert legend.y1 <= xlabel.y0  # below the axis label, not over it
     if shading == "probability":
@@ -511,7 +510,6 @@ def test_models_side_by_side_has_its_text_inside_and_panels_apart():
     models = {f"model {i}": FakeModel(right_of(0.2 * i)) for i in range(4)}
     fig = plots.models_side_by_side(models, X_SMALL, Y_SMALL, X_test=CORNERS, y_test=CORNER_LABELS, show_test=True,
                                     step=0.05, shading="probability")
-    assert fig.get_layout_engine() is None
     assert_all_text_inside(fig)
     canvas = FigureCanvasAgg(fig)
     canvas.draw()
@@ -530,5 +528,4 @@ def test_models_side_by_side_has_its_text_inside_and_panels_apart():
 def test_cost_curves_have_their_text_inside(log_scale):
     history = SimpleNamespace(iterations=np.arange(0, 2000, 100), cost=np.linspace(0.62, 0.21, 20))
     fig = plots.cost_curves({"a": history}, log_scale=log_scale)
-    assert fig.get_layout_engine() is None
     assert_all_text_inside(fig)

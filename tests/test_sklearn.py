@@ -366,26 +366,6 @@ def test_too_large_a_learning_rate_is_reported(moons):
             RegularizedMLPClassifier(learning_rate=1e6, max_iter=300, random_state=0).fit(X * 100, y)
 
 
-# ---- the course's numbers through the estimator ---------------------------------------------------
-@pytest.mark.slow
-@pytest.mark.parametrize(
-    ("settings", "train_accuracy", "test_accuracy"),
-    [
-        ({}, 0.9478672985781991, 0.915),
-        ({"l2": 0.7}, 0.9383886255924171, 0.93),
-        ({"keep_prob": 0.86}, 0.9289099526066351, 0.95),
-    ],
-)
-def test_course_settings_reproduce_the_notebook(course_data_path, settings, train_accuracy, test_accuracy):
-    from reglab.datasets import load_course
-
-    data = load_course(course_data_path)
-    clf = RegularizedMLPClassifier(init="course", mask_mode="course", random_state=3, **settings)
-    clf.fit(data.X_train, data.y_train)
-    assert clf.score(data.X_train, data.y_train) == train_accuracy
-    assert clf.score(data.X_test, data.y_test) == test_accuracy
-
-
 def test_early_stopping_weight_decay_and_max_norm_reach_the_engine():
     import reglab
     from reglab.sklearn import RegularizedMLPClassifier

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from reglab.stats import mean_interval
+from reglab.stats import mean_interval, paired_difference
 
 
 def test_interval_of_known_values():
@@ -38,3 +38,38 @@ def test_coverage_is_about_95_percent():
 def test_bad_values(values, message):
     with pytest.raises(ValueError, match=message):
         mean_interval(values)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_intervals_agree_with_scipy_stats_on_random_inputs(seed):
+    from scipy import stats
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 40))
+    a = rng.normal(0.9, 0.03, n)
+    b = a - rng.normal(0.01, 0.02, n)
+    # one sample: scipy's t interval around the mean with the standard error
+    expected = stats.t.interval(0.95, n - 1, loc=np.mean(a), scale=stats.sem(a))
+    interval = mean_interval(a)
+    assert (interval.low, interval.high) == pytest.approx(expected, rel=1e-12)
+    assert interval.standard_error == pytest.approx(stats.sem(a), rel=1e-12)
+    # paired: the interval of the mean difference is scipy's for the differences, and it excludes zero
+    # exactly when ttest_rel's two-sided p-value is below 0.05
+    difference = paired_difference(a, b)
+    expected = stats.t.interval(0.95, n - 1, loc=np.mean(a - b), scale=stats.sem(a - b))
+    assert (difference.interval.low, difference.interval.high) == pytest.approx(expected, rel=1e-12)
+    assert difference.distinguishable == (stats.ttest_rel(a, b).pvalue < 0.05)
+
+
+def test_a_paired_difference_says_what_it_shows():
+    close = paired_difference([0.93, 0.95, 0.92, 0.94], [0.915, 0.93, 0.925, 0.92])
+    assert close.describe("L2", "plain", where="on this test set") == (
+        "L2 − plain: +1.2 points, 95% interval −0.6 to +3.1 over 4 pairs: not distinguishable on this test set")
+    apart = paired_difference([0.95, 0.96, 0.95, 0.97], [0.90, 0.90, 0.91, 0.90])
+    assert apart.distinguishable and apart.describe("a", "b").endswith(": distinguishable")
+    same = paired_difference([0.9, 0.8], [0.9, 0.8])  # the same model twice: exactly no difference
+    assert (same.interval.mean, same.interval.low, same.interval.high) == (0.0, 0.0, 0.0)
+    assert not same.distinguishable
+    assert paired_difference([0.9], [0.8]).describe("a", "b") == "a − b: +10.0 points (one pair: no interval)"
+    with pytest.raises(ValueError, match="the same pairs"):
+        paired_difference([0.9, 0.8], [0.9])

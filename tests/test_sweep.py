@@ -18,7 +18,7 @@ from reglab.experiments.compare import compare_seeds, course_study_configs
 from reglab.experiments.store import ResultStore
 from reglab.experiments.sweep import SweepSpec, expand, run_sweep, split_dev, summarize
 
-from .test_cli import assert_png, assert_user_error, run
+from .cli_runner import assert_png, assert_user_error, run
 
 QUICK = reglab.TrainConfig(n_iterations=150, init="fresh", mask_mode="fresh")
 
@@ -198,7 +198,19 @@ def test_cli_compare_seeds(tmp_path):
 
     results = json.loads((out / "results.json").read_text(), parse_constant=refuse)
     assert [len(v) for v in results["seeds"]["models"].values()] == [3, 3, 3]
-    assert "Spread over 3 seeds" in (out / "report.md").read_text()
+    report = (out / "report.md").read_text()
+    assert "Spread over 3 seeds" in report
+    # Each model against the plain one, paired over the seeds they share, computed here from the per-seed rows.
+    per_seed = results["seeds"]["models"]
+    plain = np.array([r["test_accuracy"] for r in per_seed["no regularization"]])
+    test_differences = [d for d in results["seeds"]["differences"] if d["metric"] == "test_accuracy"]
+    assert [d["model"] for d in test_differences] == ["L2 (lambd=0.7)", "dropout (keep_prob=0.86)"]
+    for d in test_differences:
+        other = np.array([r["test_accuracy"] for r in per_seed[d["model"]]])
+        assert d["minus"] == "no regularization" and d["n"] == 3
+        assert d["mean"] == pytest.approx(np.mean(other - plain), abs=1e-12)
+        assert d["text"] in completed.stdout and d["text"] in report
+        assert d["text"].endswith("distinguishable on this test set")
 
 
 def test_a_killed_sweep_resumes_with_no_row_lost_or_duplicated(tmp_path):
@@ -592,49 +604,3 @@ def test_cli_sweep_names_a_damaged_row_in_one_line(tmp_path):
     assert_user_error(completed, f"results store {str(db)!r}, row 2 (key ", "its metrics lack 'train_accuracy'",
                       "DELETE FROM results WHERE rowid = 2")
     assert not (tmp_path / "second").exists()
-
-
-# --------------------------------------------------------------------------- a store locked by another process
-
-
-def test_cli_sweep_waits_for_a_store_another_process_holds_and_stores_everything(tmp_path):
-    import os
-    import subprocess
-    import sys
-
-    from .test_store import _LOCKER
-
-    db = tmp_path / "s.db"
-    args = ["sweep", "--data", "moons", "--l2", "0,0.5", "--keep-prob", "1", "--iterations", "60", "--seeds", "2",
-            "--db", str(db)]
-    run(*args, "--out", tmp_path / "first")  # makes the store, then a larger grid needs it again
-    locker = subprocess.Popen([sys.executable, "-c", _LOCKER, str(db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)
-    assert locker.stdout.readline() == "locked\n"
-    env = dict(os.environ, MPLBACKEND="Agg")
-    env.pop("REGLAB_COURSE_DATA", None)
-    sweep = subprocess.Popen([sys.executable, "-m", "reglab", *args[:4], "0,0.5,0.7", *args[5:], "--out",
-                              str(tmp_path / "second")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             env=env)
-    try:
-        said = []
-        for line in sweep.stderr:  # the sweep says it waits; only then is the lock let go
-            said.append(line)
-            if "is locked by another program" in line:
-                locker.stdin.write("go\n")
-                locker.stdin.flush()
-                break
-        rest, more = sweep.communicate(timeout=300)
-        said.append(more)
-    finally:
-        locker.kill()
-        locker.communicate()
-        sweep.kill()
-    said = [line for line in "".join(said).splitlines() if line.startswith("reglab:")]
-    assert sweep.returncode == 0, said
-    assert said[0] == (f"reglab: the store {str(db)!r} is locked by another program; waiting to store 2 trained "
-                       "models (Ctrl-C gives up this batch; the batches already stored stay)")
-    assert said[1].startswith(f"reglab: stored in {str(db)!r} after waiting ") and said[1].endswith(" s")
-    assert "Run folder:" in rest
-    with sqlite3.connect(db) as raw:
-        assert raw.execute("SELECT count(*) FROM results").fetchone()[0] == 6

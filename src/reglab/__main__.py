@@ -6,9 +6,8 @@ from ._launch import main
 
 code = main()
 if code == 130:
-    # Interrupted, and the interruption was handled. But if Ctrl-C landed while exec()'d code ran
-    # (a dataclass or named tuple being made as a module loads), CPython keeps a mark that it was
-    # not handled and `python -m` then ends the process by SIGINT instead of with this status (seen
-    # with 3.11 now and then). Running any exec() clears the mark.
+    # Interrupted and handled. A Ctrl-C that landed while exec()'d code ran (a dataclass being made as a
+    # module loads) leaves CPython's mark that it was not handled, and `python -m` would end by SIGINT
+    # instead of with this status; any exec() clears the mark (tests/test_cli.py reproduces the case).
     exec("pass")
 sys.exit(code)

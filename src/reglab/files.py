@@ -77,14 +77,15 @@ def _remove_empty(folders: list[Path]) -> None:
 
 
 @contextlib.contextmanager
-def atomic_path(path) -> Iterator[Path]:
+def atomic_path(path, *, make_folders: bool = True) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success rename it to ``path``, else delete it.
 
-    An existing file at ``path`` stays whole until the new one is complete, then is replaced.
-    Folders created for it are removed again if the write fails.
+    An existing file at ``path`` stays whole until the new one is complete, then is replaced. Missing
+    folders are created (unless ``make_folders`` is False: then a missing folder is an error), and removed
+    again if the write fails.
     """
     path = Path(path)
-    created = _make_folder(path.parent)
+    created = _make_folder(path.parent) if make_folders else []
     temporary = None
     done = False
     try:

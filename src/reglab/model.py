@@ -117,8 +117,12 @@ class Model:
 
     # ---- files -------------------------------------------------------------------------------
     def save(self, path) -> Path:
-        """Write the model to ``path`` (``.npz``), atomically. Returns the path."""
-        path = Path(path)
+        """Write the model to ``path`` (``.npz``), atomically; returns the path.
+
+        ``path`` may also be a binary file object (e.g. ``io.BytesIO``), which the ``.npz`` is written to
+        (the web page sends a model this way, with no file on disk); it is returned as given.
+        """
+        target = path if hasattr(path, "write") else Path(path)
         meta = {
             "format": "reglab-model",
             "format_version": MODEL_FORMAT_VERSION,
@@ -138,10 +142,13 @@ class Model:
             arrays["history_dev_cost"] = self.history.dev_cost
             arrays["history_dev_accuracy"] = self.history.dev_accuracy
             arrays["history_best_stopped"] = np.array([self.history.best_iteration, self.history.stopped_iteration])
-        with atomic_path(path) as temporary:
+        if hasattr(path, "write"):  # a file object
+            np.savez(path, **arrays)
+            return path
+        with atomic_path(target) as temporary:
             with open(temporary, "wb") as handle:
                 np.savez(handle, **arrays)
-        return path
+        return target
 
 
 def _model_error(path, detail: str) -> ValueError:

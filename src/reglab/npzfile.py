@@ -45,37 +45,43 @@ def _read_header(member, where: str) -> tuple[tuple[int, ...], bool, np.dtype]:
         raise ValueError(f"{where} is not a readable array ({error})") from None
 
 
-def entries(path, what: str = "file") -> dict[str, Entry]:
-    """The entries of the archive at ``path``, from their headers only (``what`` names the file in messages)."""
+def entries(path, what: str = "file", *, name: str | None = None) -> dict[str, Entry]:
+    """The entries of the archive at ``path`` (or in a file object), from their headers only.
+
+    ``what`` and ``name`` (default ``str(path)``) name the file in messages.
+    """
+    shown = str(path) if name is None else name
     found = {}
     try:
         with zipfile.ZipFile(path) as archive:
             for info in archive.infolist():
                 if not info.filename.endswith(".npy"):
                     continue
-                name = info.filename[: -len(".npy")]
+                entry = info.filename[: -len(".npy")]
                 with archive.open(info) as member:
-                    shape, fortran, dtype = _read_header(member, f"{what} {str(path)!r}: entry {name!r}")
-                found[name] = Entry(name, tuple(int(n) for n in shape), dtype, bool(fortran))
+                    shape, fortran, dtype = _read_header(member, f"{what} {shown!r}: entry {entry!r}")
+                found[entry] = Entry(entry, tuple(int(n) for n in shape), dtype, bool(fortran))
     except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError) as error:
         if isinstance(error, PermissionError):
             raise
-        raise ValueError(f"{what} {str(path)!r} is not a readable .npz archive ({type(error).__name__}: {error})") from None
+        raise ValueError(f"{what} {shown!r} is not a readable .npz archive ({type(error).__name__}: {error})") from None
     return found
 
 
-def check_declared(path, what: str = "file", limit: int | None = None) -> dict[str, Entry]:
+def check_declared(path, what: str = "file", limit: int | None = None, *, name: str | None = None) -> dict[str, Entry]:
     """Refuse (MemoryError) an archive whose entries together declare more than ``limit`` bytes; return them.
 
     ``limit``: default ``memory.memory_limit()``, half the available memory. Nothing is read but the headers.
+    ``path``, ``what``, ``name``: as in ``entries``.
     """
-    found = entries(path, what)
+    found = entries(path, what, name=name)
+    shown = str(path) if name is None else name
     limit = memory.memory_limit() if limit is None else limit
     total = sum(entry.nbytes for entry in found.values())
     if total > limit:
         largest = max(found.values(), key=lambda entry: entry.nbytes)
         raise MemoryError(
-            f"{what} {str(path)!r} declares arrays of {memory.shown_bytes(total)}, more than the "
+            f"{what} {shown!r} declares arrays of {memory.shown_bytes(total)}, more than the "
             f"{memory.shown_bytes(limit)} allowed (half the memory available): its entry {largest.name!r} has shape "
             f"{largest.shape} ({largest.dtype}), {memory.shown_bytes(largest.nbytes)}; nothing was read"
         )
@@ -99,7 +105,8 @@ def rows(path, name: str, chunk_rows: int, what: str = "file") -> Iterator[np.nd
                 data = member.read()
                 array = np.frombuffer(data, dtype=dtype)
                 if array.size != math.prod(shape):
-                    raise ValueError(f"{where} is truncated: it declares {math.prod(shape)} values and holds {array.size}")
+                    raise ValueError(f"{where} is truncated: it declares {math.prod(shape)} values and holds "
+                                     f"{array.size}")
                 array = array.reshape(shape, order="F" if fortran else "C")
                 for start in range(0, max(len(array), 1) if array.ndim else 1, chunk_rows):
                     yield array[start:start + chunk_rows] if array.ndim else array

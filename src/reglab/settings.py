@@ -62,6 +62,9 @@ class Setting:
     needs : tuple of (name, value) pairs
         Other settings that must be so for this one to act, e.g. ``(("early_stopping", True),)``
         (forms show it as depending on them).
+    stronger : {"larger", "smaller"} or None
+        For a regularizer, which way regularizes more; sweeps choose the most regularized of the
+        configurations as good as the best (``reglab.experiments.selection``), in the order of ``SETTINGS``.
     """
 
     name: str
@@ -80,6 +83,7 @@ class Setting:
     estimator_default: Any = SAME
     grid: bool = False
     needs: tuple[tuple[str, Any], ...] = ()
+    stronger: str | None = None
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -163,11 +167,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("n_iterations", "int", 30000, "Full-batch gradient-descent iterations.", "--iterations", low=1,
             high=MAX_ITERATIONS, estimator="max_iter", grid=True),
     Setting("l2", "real", 0.0, "L2 strength, the course's lambd: the cost gains l2/(2m) times the sum of squared "
-            "weights.", "--l2", group="regularization", low=0, grid=True),
+            "weights.", "--l2", group="regularization", low=0, grid=True, stronger="larger"),
     Setting("l1", "real", 0.0, "L1 strength: the cost gains l1/m times the sum of absolute weights.", "--l1",
-            group="regularization", low=0, grid=True),
+            group="regularization", low=0, grid=True, stronger="larger"),
     Setting("keep_prob", "keep_prob", 1.0, "Inverted-dropout keep probability of the hidden units, one value or "
-            "one per hidden layer; 1 keeps every unit.", "--keep-prob", group="regularization", grid=True),
+            "one per hidden layer; 1 keeps every unit.", "--keep-prob", group="regularization", grid=True,
+            stronger="smaller"),
     Setting("init", "choice", "course", "Initial weights: course, the notebook's draws (seed 3 gives its weights); "
             "fresh, drawn from a generator seeded by the seed.", "--init", choices=INIT_MODES,
             estimator_default="fresh"),
@@ -177,9 +182,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("seed", "int", 3, "Seed of the initialisation and of fresh dropout masks.", "--seed", low=0,
             high=MAX_SEED, estimator="random_state", estimator_default=None),
     Setting("weight_decay", "real", 0.0, "Decoupled weight decay per iteration: W <- (1 - weight_decay) W - lr dW.",
-            "--weight-decay", group="regularization", low=0, high=1, high_inclusive=False, grid=True),
+            "--weight-decay", group="regularization", low=0, high=1, high_inclusive=False, grid=True,
+            stronger="larger"),
     Setting("max_norm", "real", None, "After every step, rescale each unit's incoming weights to at most this norm.",
-            "--max-norm", group="regularization", low=0, low_inclusive=False, optional=True, grid=True),
+            "--max-norm", group="regularization", low=0, low_inclusive=False, optional=True, grid=True,
+            stronger="smaller"),
     Setting("early_stopping", "flag", False, "Stop when the cost on held-out training points has not improved for "
             "patience record points (every 100 iterations); keep the best weights.", "--early-stopping",
             group="early stopping"),

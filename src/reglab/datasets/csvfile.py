@@ -8,6 +8,7 @@ cell is refused with a ``ValueError`` naming the file, the line and the column.
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
@@ -28,9 +29,18 @@ def is_number(cell: str) -> bool:
     return True
 
 
-def csv_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
-    """(line number, stripped cells) of every non-blank row, read as they come (a file of any size)."""
-    with open(path, encoding="utf-8-sig", newline="") as handle:
+def csv_rows(path) -> Iterator[tuple[int, list[str]]]:
+    """(line number, stripped cells) of every non-blank row, read as they come (a file of any size).
+
+    ``path``: a file, or a file's bytes held in memory (an object with ``data``, like ``loaders.Upload``).
+    """
+    data = getattr(path, "data", None)
+    try:
+        handle = io.StringIO(data.decode("utf-8-sig"), newline="") if data is not None else \
+            open(path, encoding="utf-8-sig", newline="")
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{path} is not a UTF-8 text CSV file: {error}") from error
+    with handle:
         reader = csv.reader(handle)
         try:
             for cells in reader:
@@ -43,7 +53,7 @@ def csv_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
             raise ValueError(f"{path} is not a readable CSV file (line {reader.line_num}): {error}") from error
 
 
-def read_csv_rows(path: Path) -> list[tuple[int, list[str]]]:
+def read_csv_rows(path) -> list[tuple[int, list[str]]]:
     """(line number, stripped cells) of every non-blank row."""
     return list(csv_rows(path))
 
@@ -122,7 +132,7 @@ def label_array(labels: list[str]) -> np.ndarray:
     return np.array([float(v) for v in labels]) if all(map(is_number, labels)) else np.array(labels)
 
 
-def parse_csv(path: Path, n_features: int | None = None) -> CsvTable:
+def parse_csv(path, n_features: int | None = None) -> CsvTable:
     """Rows x1,...,label; with ``n_features`` given, a table of exactly that many columns has no labels."""
     rows = read_csv_rows(path)
     if not rows:

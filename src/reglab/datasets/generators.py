@@ -15,7 +15,7 @@ import numpy as np
 from ..validation import check_choice, check_int, check_real
 from .dataset import Dataset, split_sizes
 
-__all__ = ["GENERATORS", "DEFAULT_DATASET", "make_dataset"]
+__all__ = ["GENERATORS", "GENERATOR_DEFAULTS", "DEFAULT_DATASET", "make_dataset"]
 
 DEFAULT_DATASET = "field"
 MAX_SAMPLES = 1_000_000
@@ -167,6 +167,12 @@ _GENERATORS: dict[str, _Generator] = {
 #: Built-in data sets: name -> one-line description with the defaults.
 GENERATORS: dict[str, str] = {
     name: f"{spec.summary} (default {spec.n_samples} points, noise {spec.noise:g}, test fraction {spec.test_fraction:g})"
+    for name, spec in _GENERATORS.items()
+}
+
+#: Each built-in set's default options (what ``make_dataset`` uses when one is not given), e.g. for a form.
+GENERATOR_DEFAULTS: dict[str, dict] = {
+    name: {"n_samples": spec.n_samples, "noise": spec.noise, "test_fraction": spec.test_fraction}
     for name, spec in _GENERATORS.items()
 }
 

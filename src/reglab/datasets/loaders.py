@@ -8,11 +8,13 @@ that names the file. All three functions are importable from ``reglab.datasets``
 
 from __future__ import annotations
 
+import io
 import math
 import os
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -21,7 +23,8 @@ from .csvfile import CsvLayout, csv_layout, csv_part, csv_rows, label_array, par
 from .dataset import Dataset, split_sizes
 from ..validation import binary_labels, check_int, check_real, check_X
 
-__all__ = ["FILE_SUFFIXES", "load_course", "load_file", "load_points", "iter_points", "POINTS_CHUNK"]
+__all__ = ["FILE_SUFFIXES", "Upload", "load_bytes", "load_course", "load_file", "load_points", "iter_points",
+           "POINTS_CHUNK"]
 
 FILE_SUFFIXES = (".mat", ".csv", ".npz")
 
@@ -88,12 +91,39 @@ def _assemble(
     return Dataset(name, X_train, ys[0], X_test, ys[1], source)
 
 
-def _check_mat_size(path: Path) -> None:
+class Upload(NamedTuple):
+    """A data file's bytes received in memory (e.g. by the web page), read like a file of that name."""
+
+    name: str  # the file's name, e.g. "points.csv": its suffix picks the reader
+    data: bytes
+
+    @property
+    def stem(self) -> str:
+        return Path(self.name).stem
+
+    @property
+    def suffix(self) -> str:
+        return Path(self.name).suffix
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def _bytes(source: Path | Upload) -> bytes:
+    return source.data if isinstance(source, Upload) else source.read_bytes()
+
+
+def _what(source: Path | Upload) -> str:
+    """How a data set's ``source`` line names where it came from."""
+    return f"uploaded file {source.name}" if isinstance(source, Upload) else f"file {source}"
+
+
+def _check_mat_size(path: Path | Upload) -> None:
     """Refuse (MemoryError) a .mat file whose variables would not fit in memory, from its headers only."""
     from scipy.io import whosmat
 
     try:
-        variables = whosmat(path)
+        variables = whosmat(io.BytesIO(path.data) if isinstance(path, Upload) else path)
     except Exception:  # malformed: loadmat says how, below
         return
     limit = memory.memory_limit()
@@ -108,12 +138,12 @@ def _check_mat_size(path: Path) -> None:
         )
 
 
-def _read_mat(path: Path) -> dict:
+def _read_mat(path: Path | Upload) -> dict:
     from scipy.io import loadmat  # lazy: SciPy is only needed for .mat files
 
     _check_mat_size(path)
     try:
-        return loadmat(path)
+        return loadmat(io.BytesIO(path.data) if isinstance(path, Upload) else path)
     except NotImplementedError as error:  # MATLAB v7.3 (HDF5) files
         raise ValueError(f"{path}: MATLAB v7.3 files are not supported; save it with -v7 ({error})") from error
     except Exception as error:  # any malformed file: SciPy raises many types
@@ -135,7 +165,10 @@ def load_course(path) -> Dataset:
         Named "course": train = (X, y), test = (Xval, yval); labels encoded 0/1 as float64
         (labels other than 0/1: the larger one becomes 1).
     """
-    path = _existing_file(path)
+    return _load_course(_existing_file(path))
+
+
+def _load_course(path: Path | Upload) -> Dataset:
     contents = _read_mat(path)
     required = ("X", "y", "Xval", "yval")
     missing = [key for key in required if key not in contents]
@@ -146,7 +179,7 @@ def load_course(path) -> Dataset:
             f"{', '.join(required)}; found: {found}"
         )
     return _assemble(
-        "course", f"course data from {path}", str(path),
+        "course", f"course data from {path}" if isinstance(path, Path) else f"course data from {_what(path)}", str(path),
         contents["X"], contents["y"], contents["Xval"], contents["yval"], encode=True,
     )
 
@@ -160,17 +193,21 @@ def _split_random(
     return X[train], y[train], X[test], y[test]
 
 
-def _read_npz(path: Path) -> dict[str, np.ndarray]:
-    with open(path, "rb") as handle:
-        magic = handle.read(4)
+def _read_npz(path: Path | Upload) -> dict[str, np.ndarray]:
+    if isinstance(path, Path):
+        with open(path, "rb") as handle:
+            magic = handle.read(4)
+    else:
+        magic = path.data[:4]
     if magic not in (b"PK\x03\x04", b"PK\x05\x06"):  # every .npz is a zip archive
         raise ValueError(f"{path} is not an .npz archive: it does not start like a zip file")
-    try:
-        npzfile.check_declared(path, "data file")  # before anything is allocated
+    try:  # before anything is allocated
+        npzfile.check_declared(path if isinstance(path, Path) else io.BytesIO(path.data), "data file", name=str(path))
     except ValueError:  # malformed: np.load below says how
         pass
     arrays = {}
-    with open(path, "rb") as handle:  # our own handle: closed even when NumPy fails half-way
+    # our own handle: closed even when NumPy fails half-way
+    with (open(path, "rb") if isinstance(path, Path) else io.BytesIO(path.data)) as handle:
         try:
             archive = np.load(handle, allow_pickle=False)
         except Exception as error:  # truncated or damaged zip
@@ -193,7 +230,7 @@ def _read_npz(path: Path) -> dict[str, np.ndarray]:
     return arrays
 
 
-def _load_npz(path: Path, test_fraction: float, seed: int) -> Dataset:
+def _load_npz(path: Path | Upload, test_fraction: float, seed: int) -> Dataset:
     arrays = _read_npz(path)
     split_keys = ("X_train", "y_train", "X_test", "y_test")
     found = ", ".join(arrays) or "none"
@@ -215,14 +252,14 @@ def _load_npz(path: Path, test_fraction: float, seed: int) -> Dataset:
             f"{path} must hold the arrays X_train, y_train, X_test, y_test, or X and y; found: {found}"
         )
     dataset = _assemble(path.stem, "", str(path), *parts, encode=False)
-    return replace(dataset, source=f"file {path} ({_counts(dataset)}, {how})")
+    return replace(dataset, source=f"{_what(path)} ({_counts(dataset)}, {how})")
 
 
 def _counts(dataset: Dataset) -> str:
     return f"{len(dataset.X_train)} train / {len(dataset.X_test)} test"
 
 
-def _load_csv(path: Path, test_fraction: float, seed: int) -> Dataset:
+def _load_csv(path: Path | Upload, test_fraction: float, seed: int) -> Dataset:
     X, y, splits, split_name = parse_csv(path)
     where = str(path)
     if splits is None:
@@ -236,7 +273,7 @@ def _load_csv(path: Path, test_fraction: float, seed: int) -> Dataset:
         parts = (X[~is_test], y[~is_test], X[is_test], y[is_test])
         how = f"split by column {split_name!r}"
     dataset = _assemble(path.stem, "", where, *parts, encode=False)
-    return replace(dataset, source=f"file {path} ({_counts(dataset)}, {how})")
+    return replace(dataset, source=f"{_what(path)} ({_counts(dataset)}, {how})")
 
 
 def load_file(path, *, test_fraction: float = 0.5, seed: int = 0) -> Dataset:
@@ -267,13 +304,27 @@ def load_file(path, *, test_fraction: float = 0.5, seed: int = 0) -> Dataset:
         "test_fraction", test_fraction, low=0, high=1, low_inclusive=False, high_inclusive=False
     )
     seed = check_int("seed", seed, low=0)
-    path = _data_file(path)
+    path = path if isinstance(path, Upload) else _data_file(path)
     suffix = path.suffix.lower()
     if suffix == ".mat":
-        return load_course(path)
+        return _load_course(path)
     if suffix == ".npz":
         return _load_npz(path, test_fraction, seed)
     return _load_csv(path, test_fraction, seed)
+
+
+def load_bytes(data: bytes, name: str, *, test_fraction: float = 0.5, seed: int = 0) -> Dataset:
+    """Load a data set from a file's bytes held in memory, read as ``load_file`` reads a file named ``name``.
+
+    Nothing is written to disk: this is how the web page reads an uploaded file. ``name`` (e.g.
+    ``"points.csv"``) picks the reader by its suffix and names the data in messages and ``source``.
+    """
+    if not isinstance(data, (bytes, bytearray)):
+        raise TypeError(f"data must be bytes; got {type(data).__name__}")
+    if not isinstance(name, str) or Path(name).suffix.lower() not in FILE_SUFFIXES:
+        raise ValueError(f"the file name {name!r} must end in one of {', '.join(FILE_SUFFIXES)}: it tells how to "
+                         f"read the file")
+    return load_file(Upload(name, bytes(data)), test_fraction=test_fraction, seed=seed)
 
 
 def load_points(path, *, n_features: int | None = None) -> tuple[np.ndarray, np.ndarray | None]:
@@ -370,7 +421,8 @@ def _npz_points(path: Path, n_features: int | None, chunk_rows: int):
     if len(X_entry.shape) != 2:
         raise ValueError(f"X in {path} must be 2-D (n_samples, n_features); got shape {X_entry.shape}")
     if y_entry is not None and (not y_entry.shape or y_entry.shape[0] != X_entry.shape[0]):
-        raise ValueError(f"y in {path} must be 1-D with one label per row of X; got y {y_entry.shape} for X {X_entry.shape}")
+        raise ValueError(f"y in {path} must be 1-D with one label per row of X; got y {y_entry.shape} for X "
+                         f"{X_entry.shape}")
     ys = npzfile.rows(path, "y", chunk_rows, "data file") if y_entry is not None else None
     for X in npzfile.rows(path, "X", chunk_rows, "data file"):
         y = next(ys) if ys is not None else None

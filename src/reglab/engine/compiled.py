@@ -6,11 +6,12 @@ rounding (about 1e-12 relative after 1000 iterations in float64). Differences ar
 order of floating-point sums (the compiled loop vectorises them; NumPy's BLAS has its own order).
 
 How it runs: the parameters of each model live in one flat row (``theta``, (M, P)); one compiled
-call runs every model for all the iterations up to the next record point, in parallel over the
-model axis (numba ``prange`` on the machine's cores), and returns to Python only to record the
-cost and report progress. Compiled code is cached on disk, so only the first process compiles.
+call (``_fused``) runs every model for all the iterations up to the next record point, in parallel
+over the model axis (numba ``prange`` on the machine's cores), and returns to Python only to record
+the cost and report progress. Compiled code is cached on disk: the first process after an install
+compiles it (a few seconds), the others load it.
 
-Decoupled weight decay and the max-norm projection (``reglab.constraints``) act inside the
+Decoupled weight decay and the max-norm projection (``constraints``) act inside the
 compiled update, per model; a model without them takes the plain update. With a ``watch``
 (early stopping, a live view), each record point first computes the cost alone, calls the watch with
 the current parameters, and only then takes that iteration's step, as ``loop.train_loop`` does.
@@ -62,17 +63,17 @@ def _layout(layer_sizes: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, np.nd
     return sizes, w_off, row_off, int(position)
 
 
-def pack(params: Params, dtype=np.float64) -> np.ndarray:
+def pack(params: Params) -> np.ndarray:
     """All parameters of each model in one row, (M, P): W_1 (row-major), b_1, ..., W_L, b_L."""
     rows = []
     for W, b in zip(params.weights, params.biases):
         rows.append(W.reshape(W.shape[0], -1))
         rows.append(b.reshape(b.shape[0], -1))
-    return np.ascontiguousarray(np.concatenate(rows, axis=1), dtype=dtype)
+    return np.ascontiguousarray(np.concatenate(rows, axis=1), dtype=np.float64)
 
 
 def unpack(theta: np.ndarray, layer_sizes: tuple[int, ...]) -> Params:
-    """Inverse of ``pack``: float64 ``Params`` from rows (M, P)."""
+    """Inverse of ``pack``: ``Params`` from rows (M, P) (copies)."""
     n_models = theta.shape[0]
     weights, biases = [], []
     position = 0
@@ -81,14 +82,14 @@ def unpack(theta: np.ndarray, layer_sizes: tuple[int, ...]) -> Params:
         position += n_out * n_in
         b = theta[:, position : position + n_out].reshape(n_models, n_out, 1)
         position += n_out
-        weights.append(W.astype(np.float64))
-        biases.append(b.astype(np.float64))
+        weights.append(W.copy())
+        biases.append(b.copy())
     return Params(tuple(weights), tuple(biases))
 
 
-def _padded(rows: np.ndarray, width: int, dtype) -> np.ndarray:
+def _padded(rows: np.ndarray, width: int) -> np.ndarray:
     """rows (n, m) copied into zeros (n, width), width >= m."""
-    out = np.zeros((rows.shape[0], width), dtype=dtype)
+    out = np.zeros((rows.shape[0], width))
     out[:, : rows.shape[1]] = rows
     return out
 
@@ -150,7 +151,6 @@ def train_loop_compiled(
     TrainingDivergedError
         When a model's cost becomes NaN or infinite (the message names its learning rate).
     """
-    work = np.float64
     n_iterations = check_int("n_iterations", n_iterations, low=1)
     record_every = check_int("record_every", record_every, low=1)
     if mask_source is not None and not isinstance(mask_source, (CourseMasks, FreshMasks)):
@@ -164,24 +164,23 @@ def train_loop_compiled(
     m = X.shape[-1]
     width = -(-m // fused.PAD) * fused.PAD  # examples padded to whole vector registers
     sizes, w_off, row_off, _ = _layout(layer_sizes)
-    n_hidden_units = int(row_off[-2] - row_off[1])  # S: rows of all hidden layers
-    theta = pack(params, work)  # (M, P)
-    X_work = _padded(np.asarray(X), width, work)  # (n_0, mp)
-    Y_work = _padded(np.reshape(Y, (1, -1)), width, work)[0]  # (mp,)
-    valid = _padded(np.ones((1, m)), width, work)[0]  # (mp,): 1 for examples, 0 for padding
+    theta = pack(params)  # (M, P)
+    X_padded = _padded(np.asarray(X, dtype=np.float64), width)  # (n_0, mp)
+    Y_padded = _padded(np.reshape(Y, (1, -1)), width)[0]  # (mp,)
+    valid = _padded(np.ones((1, m)), width)[0]  # (mp,): 1 for examples, 0 for padding
     l2 = np.asarray(hyper.l2, dtype=np.float64)
     l1 = np.asarray(hyper.l1, dtype=np.float64)
     weight_decay = np.zeros(n_models) if hyper.weight_decay is None else np.asarray(hyper.weight_decay, dtype=float)
     max_norm = np.full(n_models, np.inf) if hyper.max_norm is None else np.asarray(hyper.max_norm, dtype=float)
-    args_rates = (
-        np.asarray(hyper.learning_rate, dtype=work),
-        (l2 / m).astype(work),  # the reference's l2/m, then times W
-        (l1 / m).astype(work),
-        (1 - weight_decay).astype(work),  # the reference's (1 - weight_decay) * W
+    rates = (
+        np.asarray(hyper.learning_rate, dtype=np.float64),
+        l2 / m,  # the reference's l2/m, then times W
+        l1 / m,
+        1 - weight_decay,  # the reference's (1 - weight_decay) * W
         np.ascontiguousarray(max_norm, dtype=np.float64),
     )
     keep = np.ascontiguousarray(np.reshape(hyper.keep_prob, (n_models, -1)), dtype=np.float64)
-    keep_inv = (1.0 / keep).astype(work)  # inverted dropout scales by 1 / keep_prob
+    keep_inv = 1.0 / keep  # inverted dropout scales by 1 / keep_prob
     # Fresh masks keep a unit where its hash h < keep * 2**32, i.e. h <= ceil(keep * 2**32) - 1.
     thresholds = (np.ceil(keep * 2.0**32) - 1).astype(np.uint32)  # (M, H)
     cost_scales = (l2 / (2 * m), l1 / m)  # float64, as penalties.l2_cost / l1_cost
@@ -195,19 +194,20 @@ def train_loop_compiled(
     elif isinstance(mask_source, CourseMasks):
         mode = fused.COURSE_MASKS
         hidden_shapes = [(int(n), m) for n in layer_sizes[1:-1]]
-        draws = _padded(np.concatenate(course_draws(hidden_shapes), axis=0), width, np.float64)  # (S, mp)
+        draws = _padded(np.concatenate(course_draws(hidden_shapes), axis=0), width)  # (S, mp)
     else:
         mode = fused.FRESH_MASKS
         keys = mask_source.keys
         if keys.shape[0] != n_models:
             raise ValueError(f"mask_source must hold one key per model ({n_models}); got {keys.shape[0]}")
         first_iteration = mask_source.iteration
-    # A parallel region costs a thread start-up per call; one model has nothing to share out.
+    # One model has nothing to share out, and a parallel region waits for a free core at every call (measured:
+    # about 8 ms per record point when another program holds a core, 10x the training between two).
     segment = fused.train_segment if n_models > 1 and parallel else fused.train_segment_serial
 
     def run(start: int, n_steps: int, want_cost: bool, update: bool) -> None:
         segment(
-            X_work, Y_work, valid, m, theta, sizes, w_off, row_off, *args_rates, keep, keep_inv, thresholds,
+            X_padded, Y_padded, valid, m, theta, sizes, w_off, row_off, *rates, keep, keep_inv, thresholds,
             keys, mode, draws, first_iteration + start, n_steps, want_cost, update, *cost_scales, cost,
         )
 

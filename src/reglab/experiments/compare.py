@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -22,6 +23,9 @@ from ..engine.loop import TrainingDivergedError
 from ..model import Model
 from ..training import fit_many
 from ..validation import check_seeds
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..stats import Difference
 
 __all__ = ["ModelResult", "CompareResult", "compare", "course_study_configs", "SeedStudy", "compare_seeds", "measure"]
 
@@ -279,6 +283,16 @@ class SeedStudy:
                 }
             )
         return rows
+
+    def differences(self, metric: str = "test_accuracy") -> list[tuple[str, str, Difference]]:
+        """Each model against the first (the unregularized one, in the notebook's study): (name, first, the
+        paired difference of ``metric`` over the seeds they share)."""
+        from ..stats import paired_difference
+
+        names = list(self.runs)
+        first = [getattr(r, metric) for r in self.runs[names[0]]]
+        return [(name, names[0], paired_difference([getattr(r, metric) for r in self.runs[name]], first))
+                for name in names[1:]]
 
 
 def compare_seeds(

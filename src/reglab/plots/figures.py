@@ -1,10 +1,10 @@
 """Figures: decision boundaries, models side by side, cost curves, data sets; and writing them to files.
 
 Every function here builds a whole figure with matplotlib's object-oriented API and returns it:
-nothing is registered with pyplot, shown or printed. Drawing on axes you already have (pyplot's
-current axes, say) is ``draw_decision_boundary``, defined in ``reglab.drawing`` with the pieces
-these figures are made of, and importable from here. Colours keep the course's meaning: red is
-class 0, blue is class 1. matplotlib is imported inside the functions, so ``import reglab`` stays fast.
+nothing is registered with pyplot, shown or printed; matplotlib's constrained layout places the
+panels, titles, legends and colorbars. The drawing itself is ``drawing``'s. Colours keep the course's
+meaning: red is class 0, blue is class 1. matplotlib is imported inside the functions, so ``import
+reglab`` stays fast.
 """
 
 from __future__ import annotations
@@ -16,9 +16,24 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .drawing import SHADINGS, Drawn, check_boundary_inputs, check_data, check_limits, class_name, data_limits, draw_boundary, draw_decision_boundary, legend_handles, padded_range, predictions, scatter_classes, set_title
 from ..files import atomic_path
 from ..validation import check_real
+from .drawing import (
+    SHADINGS,
+    Drawn,
+    check_boundary_inputs,
+    check_data,
+    check_limits,
+    class_name,
+    data_limits,
+    draw_boundary,
+    draw_decision_boundary,
+    legend_handles,
+    padded_range,
+    predictions,
+    scatter_classes,
+    set_title,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
@@ -37,160 +52,25 @@ MAX_COLUMNS = 3
 def _new_figure(figsize) -> Figure:
     from matplotlib.figure import Figure
 
-    # No layout engine: margins come from _Margins, which measures only the text that sits in them.
-    # (Constrained layout measures every artist in an extra drawing pass before the real one, which
-    # was about half the time of saving these figures.)
-    return Figure(figsize=figsize)
+    return Figure(figsize=figsize, layout="constrained")
 
 
-# ---- fixed layout ------------------------------------------------------------------------------
-_EDGE = 0.08  # inches of white space kept at the figure's edges
-_LINE = 1.25  # height of a line of text, in font sizes (matplotlib's line spacing is 1.2)
-_COLORBAR = (0.12, 0.15)  # inches: gap between the panels and the colorbar, colorbar width
-
-
-def _rc(key: str):
-    import matplotlib
-
-    return matplotlib.rcParams[key]
-
-
-def _font_points(key: str) -> float:
-    """Font size in points of an rcParams entry such as ``"axes.titlesize"`` (may be "large")."""
-    from matplotlib.font_manager import FontProperties
-
-    return FontProperties(size=_rc(key)).get_size_in_points()
-
-
-def _lines(key: str, count: int = 1) -> float:
-    """Inches taken by ``count`` lines of text at the font size of rcParams ``key``."""
-    return count * _LINE * _font_points(key) / 72.0
-
-
-def _text_width(texts, key) -> float:
-    """Inches taken by the widest of ``texts`` at the font size of rcParams ``key`` (or in points)."""
-    from matplotlib import cbook
-    from matplotlib.font_manager import FontProperties
-    from matplotlib.textpath import text_to_path
-
-    prop = FontProperties(size=_rc(key) if isinstance(key, str) else key)
-    widths = [text_to_path.get_text_width_height_descent(t, prop, ismath=cbook.is_math_text(t))[0]
-              for t in texts if t]
-    return max(widths, default=0.0) / 72.0
-
-
-def _tick_labels(axis) -> list[str]:
-    """The tick labels ``axis`` will draw (major and minor), from its locators and formatters."""
-    low, high = sorted(axis.get_view_interval())
-    labels = []
-    for locations, formatter in ((axis.get_majorticklocs(), axis.get_major_formatter()),
-                                 (axis.get_minorticklocs(), axis.get_minor_formatter())):
-        labels += formatter.format_ticks([v for v in locations if low <= v <= high])
-    return labels
-
-
-def _ticks(name: str) -> float:
-    """Inches from a spine to its tick labels: tick length (when outside) plus pad."""
-    size = _rc(f"{name}.major.size") if _rc(f"{name}.direction") != "in" else 0.0
-    return (size + _rc(f"{name}.major.pad")) / 72.0
-
-
-def _text_lines(text) -> float:
-    """Inches taken by a Text artist's lines (0 when it is empty)."""
-    content = text.get_text()
-    return (content.count("\n") + 1) * _LINE * text.get_fontsize() / 72.0 if content else 0.0
-
-
-def _margins(ax) -> tuple[float, float, float]:
-    """Inches needed (left, below, top) by the tick labels and axis labels shown, and the title."""
-    labelpad = _rc("axes.labelpad") / 72.0
-    left = _EDGE + _ticks("ytick")
-    if ax.yaxis.get_tick_params().get("labelleft", True):
-        left += _text_width(_tick_labels(ax.yaxis), "ytick.labelsize")
-    if ax.get_ylabel():
-        left += labelpad + _text_lines(ax.yaxis.label)
-    below = _EDGE + _ticks("xtick")
-    if ax.xaxis.get_tick_params().get("labelbottom", True):
-        below += _lines("xtick.labelsize")
-    if ax.get_xlabel():
-        below += labelpad + _text_lines(ax.xaxis.label)
-    top = _EDGE + (_rc("axes.titlepad") / 72.0 + _text_lines(ax.title) if ax.get_title() else 0.1)
-    return left, below, top
-
-
-def _legend_height(rows: int, size="small") -> float:
-    """Inches taken by a frameless legend of ``rows`` rows at font size ``size``."""
-    from matplotlib.font_manager import FontProperties
-
-    points = FontProperties(size=size).get_size_in_points()
-    return (rows * _LINE + (rows - 1) * _rc("legend.labelspacing") + 2 * _rc("legend.borderpad")) * points / 72.0
-
-
-def _right_margin(colorbar: bool) -> float:
-    """Inches at the right: a little room for the last tick label, or the colorbar with its labels."""
-    if not colorbar:
-        return _EDGE + 0.15
-    gap, bar = _COLORBAR
-    labels = _ticks("ytick") + _text_width(["0.0", "1.0"], "ytick.labelsize")
-    return gap + bar + labels + _rc("axes.labelpad") / 72.0 + _lines("axes.labelsize") + _EDGE
-
-
-def _place_grid(fig, axes, ncols: int, *, legend_rows: int = 0, colorbar: bool = False) -> None:
-    """Position ``axes`` in rows of ``ncols`` panels with room for their text, a legend below and a colorbar."""
-    width, height = fig.get_size_inches()
-    nrows = math.ceil(len(axes) / ncols)
-    margins = [_margins(ax) for ax in axes]
-    left = max(m[0] for m in margins)
-    right = _right_margin(colorbar)
-    gap_x = max((m[0] for m in margins[1:]), default=0.0) + 0.1  # the y labels of inner panels, if shown
-    panel_w = (width - left - right - (ncols - 1) * gap_x) / ncols
-    for ax in axes:
-        _wrap_title(ax, panel_w + gap_x)
-    margins = [_margins(ax) for ax in axes]
-    below, top = max(m[1] for m in margins), max(m[2] for m in margins)
-    bottom = below + (_legend_height(legend_rows) if legend_rows else 0.0)
-    gap_y = (below - _EDGE) + (top - _EDGE) + 0.1  # the x labels of the panel above, the title of the one below
-    panel_h = (height - bottom - top - (nrows - 1) * gap_y) / nrows
-    for k, ax in enumerate(axes):
-        row, col = divmod(k, ncols)
-        x, y = left + col * (panel_w + gap_x), height - top - (row + 1) * panel_h - row * gap_y
-        ax.set_position([x / width, y / height, panel_w / width, panel_h / height])
-
-
-def _wrap_title(ax, width: float) -> None:
-    """Break the lines of a title wider than ``width`` inches at spaces, so that it fits above its panel."""
+def _fitted_title(title: str, width: float, fontsize: float = 10.0) -> str:
+    """``title`` with its lines broken at spaces to fit ``width`` inches at ``fontsize`` points (an average
+    character is about half the font size wide)."""
     import textwrap
 
-    title = ax.title.get_text()
-    key = ax.title.get_fontsize()
-    lines = []
-    for line in title.split("\n"):
-        measured = _text_width([line], key)
-        if measured <= width:
-            lines.append(line)
-        else:  # characters per line in proportion, a little under so that wide letters fit too
-            lines += textwrap.wrap(line, max(8, int(len(line) * width / measured * 0.95))) or [line]
-    if len(lines) != title.count("\n") + 1:
-        set_title(ax, "\n".join(lines), fontsize=key)
+    chars = max(12, int(width * 72 / (0.55 * fontsize)))
+    return "\n".join(textwrap.fill(line, chars) for line in title.split("\n"))
 
 
-def _legend_below(fig, axes, handles: list, ncol: int, owner) -> None:
-    """A frameless legend in the bottom margin, centred under ``axes``; ``owner`` is an Axes or the Figure."""
-    boxes = [ax.get_position() for ax in axes]
-    centre = (min(b.x0 for b in boxes) + max(b.x1 for b in boxes)) / 2
-    owner.legend(handles=handles, loc="lower center", bbox_to_anchor=(centre, _EDGE / fig.get_size_inches()[1]),
-                 bbox_transform=fig.transFigure, ncol=ncol, fontsize="small", frameon=False, borderaxespad=0.0)
+def _legend_below(fig, handles: list, ncol: int) -> None:
+    """A frameless legend under the panels (constrained layout leaves it room)."""
+    fig.legend(handles=handles, loc="outside lower center", ncol=ncol, fontsize="small", frameon=False)
 
 
 def _probability_colorbar(fig, drawn: Drawn, axes, classes: np.ndarray) -> None:
-    """A colorbar in the right margin left by ``_place_grid``, beside the panels and a little shorter."""
-    width, height = fig.get_size_inches()
-    boxes = [ax.get_position() for ax in axes]
-    x = max(box.x1 for box in boxes) + _COLORBAR[0] / width
-    low, high = min(box.y0 for box in boxes), max(box.y1 for box in boxes)
-    shrink = 0.05 * (high - low)  # a little shorter than the panels, centred
-    cax = fig.add_axes([x, low + shrink, _COLORBAR[1] / width, high - low - 2 * shrink])
-    fig.colorbar(drawn.image, cax=cax, label=f"P({class_name(classes[1])})")
+    fig.colorbar(drawn.image, ax=list(axes), shrink=0.9, label=f"P({class_name(classes[1])})")
 
 
 def decision_boundary(
@@ -223,10 +103,9 @@ def decision_boundary(
     ax = fig.add_subplot()
     title = "Decision boundary" if title is None else title
     drawn = draw_boundary(ax, predict, data, xlim=xlim, ylim=ylim, step=step, title=title, shading=shading)
+    set_title(ax, _fitted_title(title, SINGLE_FIGSIZE[0] - 1.0, ax.title.get_fontsize()))
     handles = legend_handles(ax, drawn.boundary)
-    ncol = min(3, len(handles))
-    _place_grid(fig, [ax], 1, legend_rows=math.ceil(len(handles) / ncol), colorbar=shading == "probability")
-    _legend_below(fig, [ax], handles, ncol, ax)
+    _legend_below(fig, handles, min(3, len(handles)))
     if shading == "probability":
         _probability_colorbar(fig, drawn, [ax], data.classes)
     return fig
@@ -286,7 +165,8 @@ def models_side_by_side(
         scores = [f"train {_accuracy(model, data.X, data.y):.1%}"]
         if data.test is not None:
             scores.append(f"test {_accuracy(model, *data.test):.1%}")
-        set_title(ax, f"{titles.get(name, name)}\n" + ", ".join(scores), fontsize="medium")
+        set_title(ax, _fitted_title(f"{titles.get(name, name)}\n" + ", ".join(scores), PANEL_SIZE[0] - 0.3),
+                  fontsize="medium")
         # labels on the outer sides only, including panels above an empty slot (unlike label_outer)
         outer_x, outer_y = index + ncols >= len(models), index % ncols == 0
         ax.tick_params(labelbottom=outer_x, labelleft=outer_y)
@@ -294,9 +174,7 @@ def models_side_by_side(
         ax.set_ylabel(ax.get_ylabel() if outer_y else "")
         boundary = boundary or drawn.boundary
     handles = legend_handles(axes[0], boundary)
-    ncol = len(handles) if ncols > 1 else 2  # one row below several panels, two columns below one
-    _place_grid(fig, list(axes), ncols, legend_rows=math.ceil(len(handles) / ncol), colorbar=shading == "probability")
-    _legend_below(fig, list(axes), handles, ncol, fig)
+    _legend_below(fig, handles, len(handles) if ncols > 1 else 2)  # one row below several panels, two columns below one
     if shading == "probability":
         _probability_colorbar(fig, drawn, list(axes), data.classes)
     return fig
@@ -367,7 +245,6 @@ def cost_curves(histories: Mapping[str, Any], *, title: str = "Cost during train
     set_title(ax, str(title))
     ax.grid(True, alpha=0.3)
     ax.legend(loc="best", fontsize="small")
-    _place_grid(fig, [ax], 1)
     return fig
 
 
@@ -411,12 +288,12 @@ def dataset_figure(dataset, *, title: str | None = None) -> Figure:
     n_test = 0 if data.test is None else len(data.test[0])
     set_title(ax, str(title) if title is not None else f"{dataset.name}: {len(data.X)} train and {n_test} test points")
     ax.legend(loc="best", fontsize="small", framealpha=0.9)
-    _place_grid(fig, [ax], 1)
     return fig
 
 
-def save_figure(fig: Figure, path, *, dpi: float = 150) -> Path:
-    """Write ``fig`` to ``path`` atomically (temporary name, then rename), creating the folder.
+def save_figure(fig: Figure, path, *, dpi: float = 150, make_folders: bool = True) -> Path:
+    """Write ``fig`` to ``path`` atomically (temporary name, then rename), creating the folder unless
+    ``make_folders`` is False.
 
     Parameters
     ----------
@@ -440,7 +317,7 @@ def save_figure(fig: Figure, path, *, dpi: float = 150) -> Path:
     fmt = path.suffix.lower().lstrip(".")
     if fmt not in FIGURE_FORMATS:
         raise ValueError(f"path must end in one of {', '.join('.' + f for f in FIGURE_FORMATS)}; got {str(path)!r}")
-    with atomic_path(path) as temporary:
+    with atomic_path(path, make_folders=make_folders) as temporary:
         # Light PNG compression: faster to encode than the default level 6, files a little larger.
         options = {"pil_kwargs": {"compress_level": 2}} if fmt == "png" else {}
         fig.savefig(temporary, format=fmt, dpi=dpi, **options)

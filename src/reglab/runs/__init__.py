@@ -2,5 +2,4 @@
 
 - ``tables``: the tables, notes and JSON every run folder and terminal summary shares;
 - ``compare``, ``train``, ``sweep``: the run folder of each command;
-- ``figure_jobs``: drawing a run's figures in worker processes while the models train.
 """

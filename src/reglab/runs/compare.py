@@ -26,7 +26,7 @@ from .tables import (
     utc_now,
 )
 
-__all__ = ["CompareRun", "write_compare_run", "seed_table", "seed_text_table"]
+__all__ = ["CompareRun", "write_compare_run", "compare_payload", "seed_table", "seed_text_table", "difference_lines"]
 
 
 def seed_table(study) -> list[dict]:
@@ -40,6 +40,11 @@ def seed_table(study) -> list[dict]:
             "test, as configured": repr(float(row["single_test"])),
         })
     return rows
+
+
+def difference_lines(study) -> list[str]:
+    """One sentence per model against the first, on the test set: the paired difference over the seeds."""
+    return [difference.describe(name, first, where="on this test set") for name, first, difference in study.differences()]
 
 
 def seed_text_table(study) -> str:
@@ -62,11 +67,11 @@ class CompareRun:
 
     ``add`` writes one model's own files (its decision-boundary figure and ``model-<name>.npz``)
     as soon as that model is trained: pass it as ``compare``'s ``on_result``, and the figure of a
-    model that finished early is drawn while the others train. ``finish`` writes the rest
-    (``boundaries.png``, ``costs.png``, the files of models not added yet, ``results.json``,
-    ``report.md``) and waits for the figures. The folder is built under a temporary name and gets
-    its name when the ``with`` block ends after ``finish``; an error or Ctrl-C inside the block
-    removes it, and figures still queued are cancelled.
+    model that finished early is drawn while the others train (the compiled engine trains without
+    holding the GIL). ``finish`` writes the rest (``boundaries.png``, ``costs.png``, the files of
+    models not added yet, ``results.json``, ``report.md``). The folder is built under a temporary
+    name and gets its name when the ``with`` block ends after ``finish``; an error or Ctrl-C inside
+    the block removes it.
 
     Parameters
     ----------
@@ -78,10 +83,6 @@ class CompareRun:
         The data the models are trained and tested on.
     command : str
         The command line recorded in ``results.json`` and ``report.md``.
-    figures : reglab.figure_jobs.FigureWorker, optional
-        Draws the figures in worker processes (started earlier, so that matplotlib is loaded).
-        Default: drawn in this process, each when it is queued. The PNG files are the same bytes
-        either way.
 
     Examples
     --------
@@ -90,13 +91,10 @@ class CompareRun:
     ...     run.finish(result)
     """
 
-    def __init__(self, out, dataset, *, command: str = "reglab compare", figures=None):
-        from . import figure_jobs
-
+    def __init__(self, out, dataset, *, command: str = "reglab compare"):
         self.out = Path(out)
         self.dataset = dataset
         self.command = command
-        self._figures = figure_jobs.InProcess() if figures is None else figures
         self._folder = staged_directory(self.out)  # entered by __enter__
         self._stage: Path | None = None
         self._added: set[str] = set()  # names of the models whose files are written
@@ -117,8 +115,6 @@ class CompareRun:
             exc_type, exc = RuntimeError, RuntimeError("CompareRun.finish was not called: the incomplete run folder is removed")
         with self._lock:  # an add() being written ends first, and none starts after
             self._stage = None
-        if exc_type is not None:
-            self._figures.cancel()  # nothing may write into the folder once it is removed
         self._folder.__exit__(exc_type, exc, tb)  # renames the folder, or removes it after an error
         self.out = self._folder.path  # another name if another run took this one meanwhile
         if unfinished:
@@ -130,23 +126,21 @@ class CompareRun:
         return self._stage
 
     def add(self, result) -> None:
-        """Queue one trained model's decision-boundary figure and write its model file.
+        """Write one trained model's decision-boundary figure and model file.
 
         Parameters
         ----------
         result : reglab.experiments.ModelResult
             A model trained on the run's data set. A name already added is left as written.
         """
-        from .. import plots  # its functions are sent to the workers; matplotlib loads only where they run
+        from .. import plots
 
         with self._lock:
             stage = self._staged()
             if result.name in self._added:
                 return
             name = slug(result.name)
-            self._figures.draw(
-                stage / f"boundary-{name}.png",
-                plots.decision_boundary,
+            figure = plots.decision_boundary(
                 result.model.predict_proba,
                 self.dataset.X_train,
                 self.dataset.y_train,
@@ -154,11 +148,12 @@ class CompareRun:
                 X_test=self.dataset.X_test,
                 y_test=self.dataset.y_test,
             )
+            plots.save_figure(figure, stage / f"boundary-{name}.png")
             result.model.save(stage / f"model-{name}.npz")
             self._added.add(result.name)
 
     def finish(self, result, *, seed_study=None) -> Path:
-        """Write the rest of the run folder and wait until every figure is written.
+        """Write the rest of the run folder.
 
         Parameters
         ----------
@@ -174,38 +169,31 @@ class CompareRun:
             The folder's final name (it gets it when the ``with`` block ends).
         """
         from .. import plots
-        from ..plots import summaries as statplots
 
         stage = self._staged()
         if result.dataset is not self.dataset:
             raise ValueError("result must be trained on the data set the CompareRun was made with")
         dataset = result.dataset
         points = dict(X_test=dataset.X_test, y_test=dataset.y_test)
-        # Queued longest first, so that two workers finish together: each figure computes its own
-        # decision-boundary grids (the panels of boundaries.png show the training points' view, the
-        # models' own figures that of train and test points), in the worker that draws it.
         models = {r.name: r.model for r in result.results}
-        self._figures.draw(stage / "boundaries.png", plots.models_side_by_side, models, dataset.X_train,
-                           dataset.y_train, **points)
-        self._figures.draw(stage / "costs.png", plots.cost_curves, {r.name: r.model.history for r in result.results})
+        plots.save_figure(plots.models_side_by_side(models, dataset.X_train, dataset.y_train, **points),
+                          stage / "boundaries.png")
+        plots.save_figure(plots.cost_curves({r.name: r.model.history for r in result.results}), stage / "costs.png")
         if seed_study is not None:
-            reference_label = _single_run_label([r.config for r in result.results])
-            self._figures.draw(
-                stage / "seeds.png",
-                statplots.seed_spread,
+            spread = plots.seed_spread(
                 {name: [r.test_accuracy for r in runs] for name, runs in seed_study.runs.items()},
                 reference={r.name: r.test_accuracy for r in result.results},
-                reference_label=reference_label,
+                reference_label=_single_run_label([r.config for r in result.results]),
             )
+            plots.save_figure(spread, stage / "seeds.png")
         for r in result.results:
             self.add(r)
         _write_compare_summary(result, stage, self.command, seed_study)
-        self._figures.wait()  # every figure written before the folder gets its name
         self._finished = True
         return self.out
 
 
-def write_compare_run(result, out, *, command: str = "reglab compare", seed_study=None, figures=None) -> Path:
+def write_compare_run(result, out, *, command: str = "reglab compare", seed_study=None) -> Path:
     """Write the run folder of a finished ``compare`` at once (see ``CompareRun``, which does it while training).
 
     Parameters
@@ -214,7 +202,7 @@ def write_compare_run(result, out, *, command: str = "reglab compare", seed_stud
     out : str or os.PathLike
         The run folder; it must not exist, or be empty. It is built under a temporary name and
         renamed only when every file is written.
-    command, figures
+    command
         As in ``CompareRun``.
     seed_study : reglab.experiments.SeedStudy, optional
         As in ``CompareRun.finish``.
@@ -224,20 +212,22 @@ def write_compare_run(result, out, *, command: str = "reglab compare", seed_stud
     pathlib.Path
         The run folder: ``out``, or ``<out>-2``, ... if another run took ``out`` meanwhile.
     """
-    with CompareRun(out, result.dataset, command=command, figures=figures) as run:
+    with CompareRun(out, result.dataset, command=command) as run:
         run.finish(result, seed_study=seed_study)
     return run.out
 
 
-def _write_compare_summary(result, stage: Path, command: str, seed_study) -> None:
-    """Write ``results.json`` and ``report.md`` of a compare run into ``stage``."""
+def compare_payload(result, command: str = "reglab compare", seed_study=None, *, files: bool = True) -> dict:
+    """The content of a compare run's ``results.json`` (the web page exports the same), as a dict.
+
+    ``files=False`` leaves out the names of the figure and model files, which only a run folder has.
+    """
     dataset = result.dataset
-    records, figure_files = [], []
+    records = []
     for r in result.results:
         name = slug(r.name)
-        boundary = f"boundary-{name}.png"
-        figure_files.append((r.name, boundary))
-        records.append(model_record(r.name, r.model, r.row(), {"boundary": boundary, "model": f"model-{name}.npz"}))
+        names = {"boundary": f"boundary-{name}.png", "model": f"model-{name}.npz"} if files else {}
+        records.append(model_record(r.name, r.model, r.row(), names))
     payload = {
         "command": command,
         "kind": "compare",
@@ -254,8 +244,22 @@ def _write_compare_summary(result, stage: Path, command: str, seed_study) -> Non
             "settings": "fresh initialisation and fresh dropout masks from each seed",
             "models": {name: [r.row() | {"seed": seed} for r, seed in zip(runs, seed_study.seeds)]
                        for name, runs in seed_study.runs.items()},
+            "differences": [
+                {"model": name, "minus": first, "metric": metric, **vars(difference.interval),
+                 "distinguishable": difference.distinguishable,
+                 "text": difference.describe(name, first, where=f"on this {where} set")}
+                for metric, where in (("test_accuracy", "test"), ("train_accuracy", "training"))
+                for name, first, difference in seed_study.differences(metric)
+            ],
         }
-    atomic_write_text(stage / "results.json", json_text(payload))
+    return payload
+
+
+def _write_compare_summary(result, stage: Path, command: str, seed_study) -> None:
+    """Write ``results.json`` and ``report.md`` of a compare run into ``stage``."""
+    dataset = result.dataset
+    figure_files = [(r.name, f"boundary-{slug(r.name)}.png") for r in result.results]
+    atomic_write_text(stage / "results.json", json_text(compare_payload(result, command, seed_study)))
     uses_course_masks = any(r.config.uses_dropout and r.config.mask_mode == "course" for r in result.results)
     lines = [
         "# reglab compare",
@@ -275,7 +279,10 @@ def _write_compare_summary(result, stage: Path, command: str, seed_study) -> Non
     if seed_study is not None:
         lines += [f"## Spread over {count(len(seed_study.seeds), 'seed')}", "",
                   "Each model retrained with fresh initialisation and fresh dropout masks from each seed.", "",
-                  plain_table(seed_table(seed_study), markdown=True), "", "![test accuracy per seed](seeds.png)", ""]
+                  plain_table(seed_table(seed_study), markdown=True), "",
+                  "Paired differences in test accuracy (the same seeds, so what the seeds share cancels out):", "",
+                  *[f"- {line}" for line in difference_lines(seed_study)], "",
+                  "![test accuracy per seed](seeds.png)", ""]
     lines += ["## Decision boundaries", "", "![decision boundaries](boundaries.png)", ""]
     lines += [f"- {name}: [{file}]({file})" for name, file in figure_files]
     lines += ["", "## Cost during training", "", "![cost curves](costs.png)", ""]

@@ -7,7 +7,23 @@ from pathlib import Path
 from ..files import atomic_write_text, staged_directory
 from .tables import STANDARDIZED_NOTE, describe_data, environment, json_text, markdown_table, model_record, utc_now
 
-__all__ = ["write_train_run"]
+__all__ = ["write_train_run", "train_payload"]
+
+
+def train_payload(model, dataset, row: dict, command: str = "reglab train", *, files: bool = True) -> dict:
+    """The content of a train run's ``results.json`` (the web page exports the same), as a dict.
+
+    ``row`` is the model's measurements (``experiments.compare.measure(...).row()``); ``files=False``
+    leaves out the model file's name, which only a run folder has.
+    """
+    return {
+        "command": command,
+        "kind": "train",
+        "created": utc_now(),
+        "dataset": dataset.to_dict(),
+        "environment": environment(),
+        "models": [model_record("model", model, row, {"model": "model.npz"} if files else {})],
+    }
 
 
 def write_train_run(model, dataset, out, *, command: str = "reglab train", seconds: float | None = None,
@@ -43,15 +59,7 @@ def write_train_run(model, dataset, out, *, command: str = "reglab train", secon
             figures.append(("Decision boundary", "boundary.png"))
         plots.save_figure(plots.cost_curves({"model": model.history}), stage / "costs.png")
         figures.append(("Cost during training", "costs.png"))
-        payload = {
-            "command": command,
-            "kind": "train",
-            "created": utc_now(),
-            "dataset": dataset.to_dict(),
-            "environment": environment(),
-            "models": [model_record("model", model, row, {"model": "model.npz"})],
-        }
-        atomic_write_text(stage / "results.json", json_text(payload))
+        atomic_write_text(stage / "results.json", json_text(train_payload(model, dataset, row, command)))
         settings = ", ".join(f"{k}={v}" for k, v in model.config.to_dict().items())
         lines = ["# reglab train", "", f"{describe_data(dataset)}.", f"Command: `{command}`", "", f"Settings: {settings}", ""]
         if model.standardized:

@@ -14,7 +14,6 @@ import subprocess
 import sys
 
 import numpy as np
-import pytest
 
 SCRIPT = """
 import sys
@@ -30,7 +29,6 @@ np.save(sys.argv[1], weights)
 """
 
 
-@pytest.mark.slow
 def test_the_compiling_process_and_a_loading_process_train_the_same_weights(tmp_path):
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "numba-cache"))
     runs = []

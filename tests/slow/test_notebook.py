@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 import sys
 import types
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -189,7 +188,6 @@ def _numbers(texts: list[str]) -> tuple[list[float], int]:
 # ---------------------------------------------------------------------------------- the run
 
 
-@pytest.mark.slow
 def test_the_notebook_runs_unchanged_and_prints_the_courses_results(course_data_path, course_notebook, tmp_path,
                                                                    monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)  # no datasets/ here: the data comes from $REGLAB_COURSE_DATA

@@ -1,0 +1,152 @@
+"""Choosing a configuration honestly: stratified folds, ties shown as ties, the one-standard-error rule.
+
+A sweep measures every configuration on the same units: (split, fold, seed) triples, the same
+data and the same initial draws for every configuration. ``choose`` compares configurations on
+those units in pairs:
+
+- the best is the configuration with the highest mean dev accuracy;
+- a configuration is *tied* with the best when the 95% interval of their paired differences
+  (``reglab.stats.paired_difference``) includes zero: the units cannot tell them apart;
+- the chosen one follows the one-standard-error rule: among the configurations whose mean is
+  within one standard error of the best's mean, the most regularized (``regularization_order``);
+- nothing is distinguishable when every configuration is tied with the best.
+
+``stability`` says how often each configuration would be chosen had the units been other ones:
+over the splits (fold assignments drawn with other split seeds) when there are several, else over
+bootstrap resamples of the units.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..settings import SETTINGS
+from ..stats import Difference, mean_interval, paired_difference
+from ..validation import check_int
+
+__all__ = ["stratified_folds", "regularization_order", "Choice", "choose", "stability", "ONE_SE_RULE"]
+
+ONE_SE_RULE = (
+    "the most regularized configuration whose mean dev accuracy is within one standard error of the best's "
+    "(the one-standard-error rule; more regularized: a larger λ, then a larger L1 strength, then a smaller keep_prob, "
+    "then a larger weight decay, then a smaller max-norm)"
+)
+
+
+def stratified_folds(y, n_folds: int, seed: int) -> np.ndarray:
+    """Fold of each point, (n,) ints in [0, n_folds): stratified by class, seeded, disjoint and covering every point.
+
+    Within each class the points are shuffled (``np.random.default_rng(seed)``) and dealt to the folds in turn,
+    so every fold holds each class's points in about the class's share.
+    """
+    y = np.asarray(y)
+    n_folds = check_int("folds", n_folds, low=2)
+    seed = check_int("split_seed", seed, low=0)
+    rng = np.random.default_rng(seed)
+    folds = np.empty(y.size, dtype=int)
+    offset = 0
+    for label in np.unique(y):
+        members = np.flatnonzero(y == label)
+        if members.size < n_folds:
+            raise ValueError(f"folds={n_folds} needs at least {n_folds} training points of each class; class "
+                             f"{np.asarray(label).item()!r} has {members.size}: use fewer folds")
+        rng.shuffle(members)
+        folds[members] = (np.arange(members.size) + offset) % n_folds  # the classes continue the deal, not restart it
+        offset += members.size
+    return folds
+
+
+def regularization_order(settings: Mapping) -> tuple:
+    """A key that sorts settings from least to most regularized (``ONE_SE_RULE`` says how)."""
+    key = []
+    for declared in SETTINGS:
+        if declared.stronger is None or declared.name not in settings:
+            continue
+        value = settings[declared.name]
+        if value is None:  # max-norm off: the least constrained
+            value = np.inf
+        value = float(np.mean(value)) if isinstance(value, (tuple, list)) else float(value)
+        key.append(value if declared.stronger == "larger" else -value)
+    return tuple(key)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What the dev set says about a grid.
+
+    ``best``, ``chosen`` and the keys of ``tied`` are configuration keys (as given to ``choose``);
+    ``tied[key]`` is the paired difference best − key (the best is tied with itself: exactly 0).
+    """
+
+    best: Hashable
+    chosen: Hashable
+    tied: dict
+    differences: dict  # key -> Difference (best - key), for every configuration
+    standard_error: float  # of the best's mean dev accuracy
+    nothing_distinguishable: bool
+
+    def is_tied(self, key) -> bool:
+        return key in self.tied
+
+
+def choose(dev: Mapping[Hashable, Mapping[Hashable, float]], settings: Mapping[Hashable, Mapping],
+           order: Sequence[Hashable] | None = None) -> Choice:
+    """The best, the ties and the chosen configuration from paired dev accuracies.
+
+    Parameters
+    ----------
+    dev : mapping of key to (mapping of unit to accuracy)
+        For each configuration, its dev accuracy on each unit (e.g. (split seed, fold, seed)); the
+        configurations are compared on the units they all have.
+    settings : mapping of key to settings
+        Each configuration's settings (for ``regularization_order``).
+    order : sequence of keys, optional
+        The grid's order, which breaks remaining ties (the earlier first). Default: ``dev``'s order.
+    """
+    keys = list(dev) if order is None else [k for k in order if k in dev]
+    if not keys:
+        raise ValueError("dev must hold at least one configuration; got none")
+    units = sorted(set.intersection(*(set(dev[k]) for k in keys)), key=repr)
+    if not units:
+        raise ValueError("the configurations share no unit (split, fold, seed) to be compared on")
+    values = {k: np.array([dev[k][u] for u in units]) for k in keys}
+    means = {k: float(np.mean(v)) for k, v in values.items()}
+    best = max(keys, key=lambda k: means[k])  # the first of equal means, in the grid's order
+    se = mean_interval(values[best]).standard_error
+    differences: dict[Hashable, Difference] = {k: paired_difference(values[best], values[k]) for k in keys}
+    tied = {k: d for k, d in differences.items() if not d.distinguishable}
+    within = [k for k in keys if means[k] >= means[best] - se - 1e-12]
+    position = {k: i for i, k in enumerate(keys)}
+    chosen = max(within, key=lambda k: (regularization_order(settings[k]), -position[k]))
+    return Choice(best, chosen, tied, differences, se, nothing_distinguishable=len(tied) == len(keys))
+
+
+def stability(dev: Mapping[Hashable, Mapping[tuple, float]], settings: Mapping[Hashable, Mapping],
+              order: Sequence[Hashable] | None = None, *, n_resamples: int = 500,
+              seed: int = 0) -> tuple[dict, str]:
+    """How often each configuration would be chosen on other units: ({key: fraction}, what was resampled).
+
+    Units are tuples whose first item is the split (the split seed of the fold assignment). With
+    several splits, each split's units choose on their own; with one, ``n_resamples`` bootstrap
+    resamples of the units (drawn with replacement, seeded) each choose.
+    """
+    keys = list(dev) if order is None else [k for k in order if k in dev]
+    units = sorted(set.intersection(*(set(dev[k]) for k in keys)), key=repr)
+    splits = sorted({u[0] for u in units}, key=repr)
+    counts = dict.fromkeys(keys, 0)
+    if len(splits) > 1:
+        for split in splits:
+            mine = [u for u in units if u[0] == split]
+            counts[choose({k: {u: dev[k][u] for u in mine} for k in keys}, settings, keys).chosen] += 1
+        total, what = len(splits), f"{len(splits)} splits"
+    else:
+        rng = np.random.default_rng(seed)
+        for _ in range(n_resamples):
+            picked = rng.integers(0, len(units), len(units))
+            resampled = {k: {(i, units[j]): dev[k][units[j]] for i, j in enumerate(picked)} for k in keys}
+            counts[choose(resampled, settings, keys).chosen] += 1
+        total, what = n_resamples, f"{n_resamples} bootstrap resamples of the folds and seeds"
+    return {k: counts[k] / total for k in keys}, what
