@@ -253,7 +253,7 @@ def test_too_large_learning_rate_raises(data, hidden):
 def test_too_large_learning_rate_in_a_batch_names_that_model(data):
     X, y = data
     configs = [TrainConfig(n_iterations=300), TrainConfig(learning_rate=1e5, n_iterations=300)]
-    with pytest.raises(reglab.TrainingDivergedError, match=r"model 1 .*learning_rate=100000"):
+    with pytest.raises(reglab.TrainingDivergedError, match=r"the model of configs\[1\] .*learning_rate=100000"):
         reglab.fit_many(X, y, configs)
     assert issubclass(reglab.TrainingDivergedError, ValueError)
 
@@ -512,3 +512,36 @@ def test_a_watch_given_to_fit_sees_the_network_and_can_stop_it(data, engine):
         np.testing.assert_array_equal(a, b)
     with pytest.raises(TypeError, match="fit got unexpected keyword argument 'watcher'"):
         reglab.fit(X, y, config, watcher=watch)
+
+
+def test_a_comparison_names_the_model_that_diverged_and_the_setting_most_likely_at_fault(data):
+    X, y = data
+    dataset = reglab.datasets.Dataset("toy", X, y, X, y, "toy")
+    configs = reglab.experiments.compare.course_study_configs(TrainConfig(n_iterations=300), l2=1e6)
+    with pytest.raises(reglab.TrainingDivergedError) as caught:
+        reglab.compare(dataset, configs)
+    message = str(caught.value)
+    assert message.startswith("training diverged: the cost of model 'L2 (lambd=1e+06)' ")
+    assert f"the likely cause is l2=1e+06: with learning_rate=0.3 on m = {len(y)} training points" in message
+    (divergence,) = caught.value.divergences
+    assert divergence.cause == "l2" and divergence.config == configs["L2 (lambd=1e+06)"]
+
+
+@pytest.mark.parametrize(
+    "settings, largest, standardized, cause",
+    [
+        (dict(l2=1e3), 1.0, False, "l2"),  # lr·l2/m = 3 > 2: the penalty's own step grows the weights
+        (dict(l2=600.0), 1.0, False, "learning_rate"),  # 1.8: it shrinks them, however it oscillates
+        (dict(l1=400.0), 1.0, False, "l1"),  # lr·l1/m = 1.2: more than a weight's size
+        (dict(), 1e3, False, "standardize"),  # |x|² = 1e6 against a rate at the course's 0.3
+        (dict(), 1e3, True, "learning_rate"),  # standardised already: not the data's scale
+        (dict(learning_rate=1e6), 226.0, False, "learning_rate"),  # 1e6/0.3 is the larger excess than 226²
+    ],
+)
+def test_the_likely_cause_of_a_divergence_follows_the_documented_rules(settings, largest, standardized, cause):
+    from reglab.divergence import explain
+
+    X = np.full((100, 2), largest)  # m = 100 examples
+    found = explain(0, TrainConfig(**settings), iteration=100, cost=float("nan"), start_cost=None, X=X,
+                    standardized=standardized)
+    assert found.cause == cause

@@ -4,6 +4,8 @@ where the case is about processes (start-up, signals, exit statuses)."""
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -245,9 +247,34 @@ def test_models_too_big_for_memory_are_refused_with_the_estimate_and_nothing_is_
     assert list(tmp_path.iterdir()) == []  # not even runs/
 
 
-def test_diverging_training_names_the_learning_rate(tmp_path):
-    completed = run("train", "--data", "field", "--lr", "1e6", *QUICK, "--out", tmp_path / "never", check_ok=False)
-    assert_user_error(completed, "learning_rate=1e+06")
+@pytest.mark.parametrize(
+    "args, fragments",
+    [
+        (["compare", "--l2", "1e6"], ["the cost of model 'L2 (lambd=1e+06)' became nan by iteration",
+                                      "the likely cause is --l2 1e+06: with --lr 0.3 on m = 200 training points each "
+                                      "step multiplies the weights by 1 - lr·l2/m = -1499",
+                                      "try --l2 below 1333 (2·m/lr) or a smaller --lr"]),
+        (["compare", "--l2", "1e6", "--seeds", "2"], ["model 'L2 (lambd=1e+06)'", "likely cause is --l2 1e+06"]),
+        (["train", "--l1", "1e6"], ["the cost of the model rose from", "the likely cause is --l1 1e+06",
+                                    "each step moves every weight by lr·l1/m = 1500", "try --l1 below 666.7 (m/lr)"]),
+        (["train", "--lr", "1e6"], ["the cost of the model rose from", "the likely cause is --lr 1e+06: steps that "
+                                    "large overshoot; try a smaller --lr, e.g. 100000"]),
+        (["train", "--data", "HUGE"], ["the likely cause is the data's scale: its features reach |x| = ",
+                                       "try --standardize (or rescale the data to about [-1, 1]), or a smaller --lr"]),
+    ],
+)
+def test_diverging_training_names_the_model_and_the_setting_most_likely_at_fault(tmp_path, args, fragments):
+    command, *rest = args
+    if "HUGE" in rest:
+        huge = tmp_path / "huge.csv"
+        rng = np.random.default_rng(0)
+        X = rng.normal(size=(60, 2)) * 1e160  # the forward pass overflows
+        np.savetxt(huge, np.column_stack([X, X[:, 0] > 0]), delimiter=",", header="x1,x2,label", comments="")
+        rest = [str(huge) if a == "HUGE" else a for a in rest]
+    data = [] if "--data" in rest else ["--data", "field"]
+    completed = run(command, *data, *rest, *QUICK, "--out", tmp_path / "never", check_ok=False)
+    assert_user_error(completed, "reglab: error: training diverged: ", *fragments)
+    assert "learning_rate" not in completed.stderr  # the options, as typed
     assert not (tmp_path / "never").exists()
 
 
@@ -301,3 +328,133 @@ def test_compiling_the_engine_is_said_and_kept_out_of_training_time(monkeypatch,
     assert len(lines) == len(said) and all(line.startswith(text) for line, text in zip(lines, said)), lines
     cli._prepare("reference", notice_after=0.0)
     assert capsys.readouterr().err == ""
+
+
+# --------------------------------------------------------------------------- data files, big and odd
+
+
+def _points_file(path: Path, n: int, labels=None) -> Path:
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(n, 2))
+    y = (X[:, 0] > 0).astype(int) if labels is None else labels(X)
+    np.savetxt(path, np.column_stack([X, y]), delimiter=",", header="x1,x2,label", comments="")
+    return path
+
+
+@pytest.fixture(scope="module")
+def trained_model(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("trained")
+    run("train", "--data", _points_file(folder / "train.csv", 120), *QUICK, "--out", folder / "run")
+    return folder / "run" / "model.npz"
+
+
+def test_predict_works_through_a_point_file_a_chunk_at_a_time(tmp_path, trained_model, monkeypatch, capsys):
+    import functools
+
+    import reglab
+    from reglab import cli
+    from reglab.datasets import loaders
+
+    points = _points_file(tmp_path / "points.csv", 170)
+    whole = tmp_path / "whole.csv"
+    assert cli.main(["predict", str(trained_model), str(points), "--out", str(whole)]) == 0
+    said = capsys.readouterr().out
+    seen = []
+    real = reglab.Model.predict_proba
+    monkeypatch.setattr(reglab.Model, "predict_proba", lambda self, X: seen.append(len(X)) or real(self, X))
+    monkeypatch.setattr(loaders, "iter_points", functools.partial(loaders.iter_points, chunk_rows=50))
+    chunked = tmp_path / "chunked.csv"
+    assert cli.main(["predict", str(trained_model), str(points), "--out", str(chunked)]) == 0
+    assert seen == [50, 50, 50, 20]  # never more than a chunk in memory
+    # The same table (BLAS may round a product's last bit differently for another number of rows).
+    whole_table, chunked_table = (np.loadtxt(path, delimiter=",", skiprows=1) for path in (whole, chunked))
+    assert chunked.read_text().splitlines()[0] == whole.read_text().splitlines()[0] == "x1,x2,probability,prediction"
+    np.testing.assert_array_equal(chunked_table[:, [0, 1, 3]], whole_table[:, [0, 1, 3]])
+    np.testing.assert_allclose(chunked_table[:, 2], whole_table[:, 2], rtol=1e-12)
+    assert capsys.readouterr().out.replace("chunked", "whole") == said  # the same accuracy, counted over the chunks
+    assert "Accuracy: " in said and "(" in said.split("Accuracy: ")[1]
+
+
+def test_predict_warns_when_the_labels_are_not_the_models_classes(tmp_path, trained_model):
+    points = _points_file(tmp_path / "signs.csv", 40, labels=lambda X: np.where(X[:, 0] > 0, 1, -1))
+    completed = run("predict", trained_model, points, "--out", tmp_path / "p.csv")
+    assert "Accuracy" not in completed.stdout and "Predicted 40 points" in completed.stdout
+    assert completed.stderr == (f"reglab: warning: the labels of {str(points)!r} include -1.0, which are not the "
+                                "model's classes (0, 1): no accuracy is given\n")
+    assert len((tmp_path / "p.csv").read_text().splitlines()) == 41
+
+
+def _declaring(path: Path, shape: tuple, **others) -> Path:
+    """A small .npz whose entry X declares ``shape`` (its header says so; its data is a few bytes)."""
+    import zipfile
+
+    header = {"descr": "<f8", "fortran_order": False, "shape": shape}
+    text = repr(header).encode("latin1")
+    text += b" " * (63 - (len(text) + 10) % 64) + b"\n"
+    np.savez(path, **others)
+    with zipfile.ZipFile(path, "a") as archive:
+        archive.writestr("X.npy", b"\x93NUMPY\x01\x00" + len(text).to_bytes(2, "little") + text + b"\0" * 64)
+    return path
+
+
+def test_files_that_declare_arrays_too_big_for_memory_are_refused_before_anything_is_read(tmp_path, trained_model):
+    import zipfile
+
+    huge = _declaring(tmp_path / "huge.npz", (10**12, 2))
+    assert huge.stat().st_size < 2000
+    completed = run("train", "--data", huge, *QUICK, "--out", tmp_path / "run", check_ok=False)
+    assert_user_error(completed, f"data file {str(huge)!r} declares arrays of 15 TiB", "its entry 'X' has shape "
+                      "(1000000000000, 2) (float64), 15 TiB; nothing was read", "(half the memory available)")
+    # predict reads a chunk at a time, so memory is no limit: the file is found to hold less than it declares.
+    completed = run("predict", trained_model, huge, check_ok=False)
+    assert_user_error(completed, f"data file {str(huge)!r}: entry 'X' is truncated: it declares 1000000000000 rows")
+    model = tmp_path / "model.npz"
+    with zipfile.ZipFile(trained_model) as source, zipfile.ZipFile(model, "w") as target:
+        for item in source.infolist():
+            if item.filename != "W1.npy":
+                target.writestr(item, source.read(item))
+        text = repr({"descr": "<f8", "fortran_order": False, "shape": (20, 10**11)}).encode("latin1")
+        text += b" " * (63 - (len(text) + 10) % 64) + b"\n"
+        target.writestr("W1.npy", b"\x93NUMPY\x01\x00" + len(text).to_bytes(2, "little") + text)
+    completed = run("predict", model, _points_file(tmp_path / "p.csv", 10), check_ok=False)
+    assert_user_error(completed, f"model file {str(model)!r} declares arrays of", "its entry 'W1' has shape "
+                      "(20, 100000000000)")
+
+
+def test_a_mat_file_that_declares_arrays_too_big_for_memory_is_refused(tmp_path):
+    import io
+    import struct
+
+    import scipy.io
+
+    buffer = io.BytesIO()
+    rng = np.random.default_rng(0)
+    scipy.io.savemat(buffer, {"X": rng.normal(size=(40, 2)), "y": np.ones((40, 1)), "Xval": rng.normal(size=(41, 2)),
+                              "yval": np.ones((41, 1))}, do_compression=False)
+    data = buffer.getvalue()
+    at = data.find(struct.pack("<ii", 40, 2))  # X's dimensions, in its array header
+    path = tmp_path / "huge.mat"
+    path.write_bytes(data[:at] + struct.pack("<ii", 2**31 - 1, 2**20) + data[at + 8:])
+    completed = run("train", "--data", path, *QUICK, "--out", tmp_path / "run", check_ok=False)
+    assert_user_error(completed, f"data file {str(path)!r} declares variables of 16 PiB as float64", "its variable 'X' "
+                      "has shape (2147483647, 1048576); nothing was read")
+
+
+def test_labels_that_are_not_whole_numbers_are_refused_alike_by_the_library_the_command_and_the_estimator(tmp_path):
+    import reglab
+    from reglab.sklearn import RegularizedMLPClassifier
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 2))
+    y = np.where(X[:, 0] > 0, 0.5, 0.0)
+    said = ("must hold class labels, whole numbers or text; got numbers that are not whole (0.5), as a regression "
+            "target has: write the two classes as 0 and 1, or as text")
+    with pytest.raises(ValueError, match=r"^y " + re.escape(said) + "$"):
+        reglab.fit(X, y, reglab.TrainConfig(n_iterations=10))
+    with pytest.raises(ValueError, match=r"^Unknown label type: continuous\. y " + re.escape(said) + "$"):
+        RegularizedMLPClassifier(max_iter=10).fit(X, y)
+    points = tmp_path / "half.csv"
+    np.savetxt(points, np.column_stack([X, y]), delimiter=",", header="x1,x2,label", comments="")
+    completed = run("train", "--data", points, *QUICK, "--out", tmp_path / "run", check_ok=False)
+    assert_user_error(completed, f"reglab: error: the labels in {points} {said}")
+    reglab.fit(X, np.where(X[:, 0] > 0, 1.0, -1.0), reglab.TrainConfig(n_iterations=10))  # whole numbers are classes

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -585,3 +586,45 @@ def test_load_points_bad_input(tmp_path):
         load_points(tmp_path / "points.json")
     with pytest.raises(FileNotFoundError, match=r"data file '.*absent.csv' does not exist"):
         load_points(tmp_path / "absent.csv")
+
+
+# --------------------------------------------------------------------------- big files
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".npz", ".mat"])
+def test_points_read_in_chunks_are_the_points_read_whole(tmp_path, suffix):
+    from reglab.datasets.loaders import iter_points, load_points
+
+    rng = np.random.default_rng(4)
+    X, y = rng.normal(size=(23, 2)), rng.integers(0, 2, 23)
+    y[:2] = (0, 1)
+    path = tmp_path / f"points{suffix}"
+    if suffix == ".csv":
+        np.savetxt(path, np.column_stack([X, y]), delimiter=",", header="x1,x2,label", comments="")
+    elif suffix == ".npz":
+        np.savez(path, X=X, y=y)
+    else:
+        scipy.io.savemat(path, {"X": X, "y": y[:, None], "Xval": X, "yval": y[:, None]})
+    whole_X, whole_y = load_points(path)
+    parts = list(iter_points(path, chunk_rows=5))
+    assert [len(part[0]) for part in parts] == [5, 5, 5, 5, 3]
+    np.testing.assert_array_equal(np.concatenate([p[0] for p in parts]), whole_X)
+    np.testing.assert_array_equal(np.concatenate([p[1] for p in parts]), whole_y)
+
+
+def test_a_data_file_declaring_arrays_too_big_for_memory_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    import reglab.memory
+
+    path = tmp_path / "big.npz"
+    np.savez(path, X=np.zeros((1000, 200)), y=np.zeros(1000))  # 1.6 MB of X
+    monkeypatch.setattr(reglab.memory, "available_memory", lambda: 2 * 2**20)  # 1 MiB allowed
+
+    def loaded(*args, **kwargs):
+        raise AssertionError("read although it does not fit")
+
+    monkeypatch.setattr(np, "load", loaded)
+    with pytest.raises(MemoryError, match=rf"data file '{re.escape(str(path))}' declares arrays of 1.5 MiB, more than "
+                                          r"the 1.0 MiB allowed \(half the memory available\): its entry 'X' has shape "
+                                          r"\(1000, 200\) \(float64\), 1.5 MiB; nothing was read"):
+        load_file(path)
+

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import zipfile
 
 import numpy as np
 import pytest
 
 import reglab
-from reglab.files import atomic_path, staged_directory
+from reglab.files import atomic_path, folder_mark, staged_directory
 from reglab.model import MODEL_FORMAT_VERSION
 
 
@@ -145,6 +146,34 @@ def test_a_failed_write_removes_the_folders_it_created_and_only_those(tmp_path):
     assert (tmp_path / "kept" / "runs" / "run" / "report.md").is_file()
 
 
+def test_a_folder_taken_while_the_run_worked_is_kept_and_the_run_gets_the_next_name(tmp_path):
+    target = tmp_path / "run"
+    (tmp_path / "run-2").mkdir()
+    (tmp_path / "run-2" / "theirs.txt").write_text("another run's")
+    folder = staged_directory(target)
+    with folder as stage:
+        (stage / "report.md").write_text("ours")
+        target.mkdir()  # another run finishes first
+        (target / "report.md").write_text("theirs")
+    assert folder.path == tmp_path / "run-3" and folder.requested == target
+    assert (target / "report.md").read_text() == "theirs" and (tmp_path / "run-3" / "report.md").read_text() == "ours"
+    assert (tmp_path / "run-2" / "theirs.txt").read_text() == "another run's"
+    # A folder a run may replace (its own earlier one, by its mark) is replaced; one put there since is kept.
+    mark = folder_mark(target)
+    with staged_directory(target, replace=mark) as stage:
+        (stage / "report.md").write_text("again")
+    assert (target / "report.md").read_text() == "again"
+    old_mark = folder_mark(target)
+    shutil.rmtree(target)
+    target.mkdir()
+    (target / "report.md").write_text("someone else's")
+    folder = staged_directory(target, replace=old_mark, refuse_taken=False)
+    with folder as stage:
+        (stage / "report.md").write_text("mine")
+    assert (target / "report.md").read_text() == "someone else's" and folder.path == tmp_path / "run-4"
+    assert not list(tmp_path.glob(".*partial"))
+
+
 def test_ctrl_c_right_after_the_temporary_file_or_folder_is_made_leaves_nothing(tmp_path, monkeypatch):
     # The moment a Ctrl-C is likeliest to be lost: the temporary name exists, nobody has noted it yet.
     real_mkdir, real_open = os.mkdir, os.open
@@ -212,3 +241,14 @@ def test_bad_standardisation_in_a_model_file(tmp_path, data, changes, message):
     good = model.save(tmp_path / "good.npz")
     with pytest.raises(ValueError, match=message):
         reglab.load_model(_rewrite(good, tmp_path / "bad.npz", **changes))
+
+
+def test_a_model_file_declaring_arrays_too_big_for_memory_is_refused_before_it_is_read(tmp_path, model, monkeypatch):
+    import reglab.memory
+
+    path = model.save(tmp_path / "m.npz")
+    monkeypatch.setattr(reglab.memory, "available_memory", lambda: 2 * 512)  # 512 bytes allowed
+    with pytest.raises(MemoryError, match=r"model file '.*m\.npz' declares arrays of .* more than the 512 bytes "
+                                          r"allowed .* its entry '.*' has shape"):
+        reglab.load_model(path)
+

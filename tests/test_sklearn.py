@@ -362,7 +362,7 @@ def test_too_large_a_learning_rate_is_reported(moons):
     X, y = moons
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        with pytest.raises(reglab.TrainingDivergedError, match="use a smaller learning_rate"):
+        with pytest.raises(reglab.TrainingDivergedError, match=r"likely cause is learning_rate=1e\+06.*try a smaller learning_rate"):
             RegularizedMLPClassifier(learning_rate=1e6, max_iter=300, random_state=0).fit(X * 100, y)
 
 

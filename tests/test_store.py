@@ -621,3 +621,212 @@ def test_a_read_only_store_is_read_and_never_written(tmp_path):
     assert not (tmp_path / "new.db").exists()
     with pytest.raises(TypeError, match="read_only must be True or False; got 1"):
         ResultStore(path, read_only=1)
+
+
+# --------------------------------------------------------------------------- created with its first rows
+
+
+def test_a_deferred_store_is_made_only_with_its_first_rows(tmp_path):
+    path = tmp_path / "later.db"
+    with ResultStore(path, defer_create=True) as store:
+        assert not path.exists() and not store.created
+        assert len(store) == 0 and store.rows() == [] and store.missing(["a"]) == ["a"] and not store.has("a")
+        with pytest.raises(TypeError, match=r"rows\[0\] must be a dict"):
+            store.add_batch(["not a row"])
+        assert list(tmp_path.iterdir()) == []  # a refused batch makes nothing
+        assert store.add_batch([_row("a")]) == 1
+        assert store.created and store.meta["format"] == "reglab-results"
+    with ResultStore(path, create=False) as store:
+        assert [r["key"] for r in store.rows()] == ["a"]
+    with pytest.raises(TypeError, match="defer_create must be True or False; got 'yes'"):
+        ResultStore(tmp_path / "x.db", defer_create="yes")
+
+
+def test_a_deferred_store_that_cannot_store_its_first_rows_leaves_no_file(tmp_path, monkeypatch):
+    from reglab.experiments import store as stores
+
+    def full(connection, encoded):  # SQLite's own "database or disk is full", from a page limit
+        pages = connection.execute("PRAGMA page_count").fetchone()[0]
+        connection.execute(f"PRAGMA max_page_count = {pages}")
+        return real(connection, encoded)
+
+    real = stores.insert_rows
+    monkeypatch.setattr(stores, "insert_rows", full)
+    path = tmp_path / "new.db"
+    with ResultStore(path, defer_create=True) as store:
+        with pytest.raises(OSError, match=r"No space left on device \(SQLite: database or disk is full\)") as caught:
+            store.add_batch([_row(f"key-{k:04d}", seed=k) for k in range(500)])  # more than the pages there are
+        assert caught.value.errno == 28 and caught.value.filename == str(path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_deferred_store_sees_a_store_another_process_made(tmp_path):
+    path = tmp_path / "shared.db"
+    with ResultStore(path, defer_create=True) as waiting:
+        assert waiting.missing(["a", "b"]) == ["a", "b"]
+        writer = _writer(path, 1, 3, 0.0)
+        _, err = writer.communicate(timeout=120)
+        assert writer.returncode == 0, err
+        assert waiting.created and len(waiting) == 3
+        assert waiting.add_batch([_row("b000-0000"), _row("z")]) == 1  # one was the other process's
+    with ResultStore(path, create=False) as store:
+        assert len(store) == 4
+
+
+# --------------------------------------------------------------------------- a lock held by another process
+
+_LOCKER = textwrap.dedent(
+    """
+    import sqlite3, sys
+    connection = sqlite3.connect(sys.argv[1], isolation_level=None)
+    connection.execute("BEGIN IMMEDIATE")  # the write lock, held until told to let go
+    print("locked", flush=True)
+    sys.stdin.readline()
+    connection.execute("COMMIT")
+    print("released", flush=True)
+    """
+)
+
+
+def _locker(path: Path) -> subprocess.Popen:
+    locker = subprocess.Popen([sys.executable, "-c", _LOCKER, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    assert locker.stdout.readline() == "locked\n", locker.stderr.read()
+    return locker
+
+
+def _release(locker: subprocess.Popen) -> None:
+    locker.stdin.write("go\n")
+    locker.stdin.flush()
+    assert locker.stdout.readline() == "released\n"
+
+
+def test_a_store_locked_by_another_process_says_so_and_stores_nothing(tmp_path):
+    path = tmp_path / "busy.db"
+    with ResultStore(path) as store:
+        store.add_batch([_row("a")])
+    locker = _locker(path)
+    try:
+        with ResultStore(path, timeout=0.05) as store:
+            with pytest.raises(reglab.experiments.store.StoreBusyError, match=r"busy\.db' is locked by another process"):
+                store.add_batch([_row("b")])
+            assert [r["key"] for r in store.rows()] == ["a"]  # readers are not blocked
+            _release(locker)
+            assert store.add_batch([_row("b")]) == 1  # the same call again, once the lock is gone
+    finally:
+        locker.kill()
+        locker.communicate()
+
+
+def test_rows_are_checked_as_they_are_read_and_a_damaged_one_is_named(tmp_path):
+    path = tmp_path / "r.db"
+    with ResultStore(path) as store:
+        store.add_batch([_row("a"), _row("b", seed=1)])
+    raw = sqlite3.connect(path)
+    raw.execute("UPDATE results SET seed = 'three' WHERE key = 'b'")
+    raw.commit()
+    raw.close()
+    with ResultStore(path) as store:
+        with pytest.raises(reglab.experiments.store.DamagedRowError,
+                           match=r"r\.db', row 2 \(key b\): its seed is 'three', not an integer >= 0; the store was "
+                                 r"left unchanged: delete that row \(sqlite3 .*DELETE FROM results WHERE rowid = 2"):
+            store.rows()
+        assert [r["row"] for r in store.rows(dataset="e" * 64)] == []  # rows not read are not checked
+
+
+def test_a_sweep_waits_for_a_locked_store_and_keeps_its_batch_until_it_is_stored(tmp_path):
+    from reglab.datasets import make_dataset
+    from reglab.experiments.sweep import SweepSpec, run_sweep
+
+    path = tmp_path / "busy.db"
+    spec = SweepSpec(reglab.TrainConfig(n_iterations=50, init="fresh", mask_mode="fresh"), {"l2": (0.0, 0.5)},
+                     seeds=(0, 1))
+    dataset = make_dataset("moons", n_samples=80, seed=1)
+    with ResultStore(path) as store:
+        store.add_batch([_row("unrelated")])
+    locker = _locker(path)
+    waits = []
+
+    def on_busy(wait):
+        waits.append(wait)
+        if len(waits) == 3:  # the sweep has been refused the lock three times: let it go
+            _release(locker)
+
+    try:
+        with ResultStore(path, timeout=0.05) as store:
+            result = run_sweep(dataset, spec, store, batch_size=4, on_busy=on_busy)
+            assert len(store) == 5
+    finally:
+        locker.kill()
+        locker.communicate()
+    assert [(w.models, w.stored) for w in waits] == [(4, False)] * 3 + [(4, True)]
+    assert all(later.seconds >= earlier.seconds for earlier, later in zip(waits, waits[1:]))
+    assert result.trained == 4 and len(result.rows) == 4
+
+
+# --------------------------------------------------------------------------- damaged rows
+
+
+def _sweep_store(tmp_path):
+    from reglab.datasets import make_dataset
+    from reglab.experiments.sweep import SweepSpec, run_sweep
+
+    spec = SweepSpec(reglab.TrainConfig(n_iterations=30, init="fresh", mask_mode="fresh"), {"l2": (0.0, 0.5)},
+                     seeds=(0,))
+    dataset = make_dataset("moons", n_samples=80, seed=1)
+    path = tmp_path / "sweep.db"
+    with ResultStore(path) as store:
+        run_sweep(dataset, spec, store)
+    return path, lambda store: run_sweep(dataset, spec, store)
+
+
+@pytest.mark.parametrize(
+    "column, value, problem",
+    [
+        ("metrics", "{}", "its metrics lack 'train_accuracy' (they hold nothing)"),
+        ("metrics", '{"train_accuracy": "high", "dev_accuracy": 0.5, "test_accuracy": 0.5}',
+         "its metric 'train_accuracy' is 'high', not an accuracy in [0, 1]"),
+        ("metrics", "not json", "its metrics is not JSON (Expecting value: line 1 column 1 (char 0))"),
+        ("metrics", '{"dev_accuracy": NaN}', "its metric 'dev_accuracy' is nan, not a finite number, a text or null"),
+        ("config", '{"l2": -1}', "its config is not a valid configuration (l2 must be a real number >= 0; got -1)"),
+        ("config", "[1, 2]", "its config is '[1, 2]', not a JSON object"),
+        ("seed", "'three'", "its seed is 'three', not an integer >= 0"),
+        ("seconds", "'slow'", "its seconds is 'slow', not a number >= 0"),
+        ("config", "json_set(config, '$.l1', 0.25)", "its key is not the key of its config and data set"),
+    ],
+)
+def test_a_damaged_row_is_named_with_its_store_its_row_and_what_is_wrong(tmp_path, column, value, problem):
+    path, sweep_again = _sweep_store(tmp_path)
+    raw = sqlite3.connect(path)
+    rowid, key = raw.execute("SELECT rowid, key FROM results ORDER BY rowid DESC LIMIT 1").fetchone()
+    raw.execute(f"UPDATE results SET {column} = {value if value.startswith(('json', chr(39))) else repr(value)} "
+                f"WHERE rowid = {rowid}")
+    raw.commit()
+    raw.close()
+    before = _snapshot(path)
+    with ResultStore(path) as store, pytest.raises(reglab.experiments.store.DamagedRowError) as caught:
+        sweep_again(store)
+    message = str(caught.value)
+    assert message.startswith(f"results store {str(path)!r}, row {rowid} (key {key}): {problem}"), message
+    assert message.endswith(f"the store was left unchanged: delete that row (sqlite3 {str(path)!r} \"DELETE FROM "
+                            f"results WHERE rowid = {rowid}\") to train it again, or use another store")
+    assert isinstance(caught.value, ValueError)
+    assert _snapshot(path)[0] == before[0]
+
+
+def test_a_sweep_refuses_a_damaged_row_before_training_anything(tmp_path, monkeypatch):
+    import reglab.experiments.sweep as sweeps
+
+    path, sweep_again = _sweep_store(tmp_path)
+    raw = sqlite3.connect(path)
+    raw.execute("UPDATE results SET metrics = '{}' WHERE rowid = 1")
+    raw.execute("DELETE FROM results WHERE rowid = 2")  # a model the sweep would train again
+    raw.commit()
+    raw.close()
+
+    def trained(*args, **kwargs):
+        raise AssertionError("trained before the damaged row was seen")
+
+    monkeypatch.setattr(sweeps, "fit_many", trained)
+    with ResultStore(path) as store, pytest.raises(reglab.experiments.store.DamagedRowError, match="row 1 "):
+        sweep_again(store)

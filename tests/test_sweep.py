@@ -532,3 +532,75 @@ def test_cli_sweep_best_panels_name_their_seed(tmp_path, monkeypatch):
     assert cli.main(["sweep", "--data", "moons", "--l2", "0,0.5", "--keep-prob", "1", "--iterations", "30", "--seeds", "2",
                      "--engine", "reference", "--db", str(tmp_path / "s.db"), "--out", str(tmp_path / "run")]) == 0
     assert len(drawn) == 2 and all(", seed 0, dev " in title for title in drawn.values()), drawn
+
+
+# --------------------------------------------------------------------------- diverging configurations
+
+
+def test_a_diverging_configuration_is_stored_as_diverged_and_the_grid_goes_on(tmp_path, dataset):
+    spec = SweepSpec(QUICK, {"l2": (0.0, 1e6, 0.5), "keep_prob": (1.0, 0.8)}, seeds=(0, 1))
+    with ResultStore(tmp_path / "s.db") as store:
+        result = run_sweep(dataset, spec, store, batch_size=5)  # diverging models share batches with others
+        again = run_sweep(dataset, spec, store)
+        assert len(store) == 12
+    assert again.trained == 0  # a diverged configuration is stored: not trained again
+    diverged = [r for r in result.rows if r["config"]["l2"] == 1e6]
+    assert len(diverged) == 4 and all(r["metrics"]["diverged_cause"] == "l2" for r in diverged)
+    assert all(r["metrics"]["dev_accuracy"] is None and r["metrics"]["diverged_iteration"] >= 0 for r in diverged)
+    assert [s.settings["l2"] for s in result.ranked()[-2:]] == [1e6, 1e6]  # ranked last
+    assert all(not s.usable and s.diverged == (0, 1) and s.cause == "l2" for s in result.diverged)
+    assert result.best.settings["l2"] != 1e6
+    # The other models come out as they do in batches with no diverging model.
+    split = result.split
+    direct = reglab.fit(split.X_fit, split.y_fit, QUICK.replace(l2=0.5, keep_prob=0.8, seed=1))
+    (row,) = [r for r in result.rows if r["config"]["l2"] == 0.5 and r["config"]["keep_prob"] == [0.8, 0.8]
+              and r["seed"] == 1]
+    assert row["metrics"]["dev_accuracy"] == direct.accuracy(split.X_dev, split.y_dev)
+    assert row["metrics"]["final_cost"] == float(direct.history.cost[-1])
+
+
+def test_cli_sweep_reports_a_diverging_configuration_in_its_table_report_and_csv(tmp_path):
+    table, out = tmp_path / "table.csv", tmp_path / "run"
+    completed = run("sweep", "--data", "moons", "--l2", "0,1e6", "--keep-prob", "1", "--iterations", "150", "--seeds",
+                    "2", "--db", tmp_path / "s.db", "--out", out, "--csv", table)
+    lines = completed.stdout.splitlines()
+    (ranked,) = [line for line in lines if line.startswith("-  ")]
+    assert "l2=1e+06" in ranked and "diverged (2 of 2 seeds)" in ranked
+    assert "Diverged: 1 configuration (stored as diverged, ranked last, never chosen" in completed.stdout
+    assert ("the likely cause is --l2 1e+06: with --lr 0.3 on m = 150 training points each step multiplies the "
+            "weights by 1 - lr·l2/m = -1999") in completed.stdout
+    assert "try --l2 below 1000 (2·m/lr) or a smaller --lr" in completed.stdout
+    assert "Best on dev: l2=0" in completed.stdout
+    report = (out / "report.md").read_text()
+    assert "## Diverged" in report and "the likely cause is l2=1e+06" in report
+    results = json.loads((out / "results.json").read_text())
+    assert results["configurations"][-1]["diverged_seeds"] == [0, 1]
+    assert results["configurations"][-1]["dev"]["mean"] is None
+    with open(table, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["diverged_cause"] for r in rows] == ["", "", "l2", "l2"]
+    assert [r["dev_accuracy"] == "" for r in rows] == [False, False, True, True]
+
+
+def test_cli_sweep_where_every_configuration_diverges_stores_them_and_says_why(tmp_path):
+    db = tmp_path / "s.db"
+    completed = run("sweep", "--data", "moons", "--l2", "1e6,1e5", "--keep-prob", "1", "--iterations", "150",
+                    "--seeds", "2", "--db", db, "--out", tmp_path / "run", "--csv", tmp_path / "t.csv", check_ok=False)
+    assert_user_error(completed, "training diverged: every configuration of the sweep (each is stored as diverged); "
+                      "the first, l2=1e+06 with seed 0, by iteration", "the likely cause is --l2 1e+06")
+    assert not (tmp_path / "run").exists() and not (tmp_path / "t.csv").exists()
+    with sqlite3.connect(db) as raw:
+        assert raw.execute("SELECT count(*) FROM results WHERE metrics LIKE '%diverged_cause%'").fetchone()[0] == 4
+
+
+def test_cli_sweep_names_a_damaged_row_in_one_line(tmp_path):
+    db = tmp_path / "s.db"
+    args = ["sweep", "--data", "moons", "--l2", "0", "--keep-prob", "1", "--iterations", "60", "--seeds", "2",
+            "--db", db]
+    run(*args, "--out", tmp_path / "first")
+    with sqlite3.connect(db) as raw:
+        raw.execute("UPDATE results SET metrics = '{}' WHERE rowid = 2")
+    completed = run(*args, "--out", tmp_path / "second", check_ok=False)
+    assert_user_error(completed, f"results store {str(db)!r}, row 2 (key ", "its metrics lack 'train_accuracy'",
+                      "DELETE FROM results WHERE rowid = 2")
+    assert not (tmp_path / "second").exists()

@@ -161,6 +161,19 @@ def test_the_type_of_an_upload_comes_from_its_content_type(client):
     assert answer.status_code == 200 and answer.json()["name"] == "blob"
 
 
+def test_an_upload_that_declares_arrays_too_big_for_memory_says_so(client):
+    import zipfile
+
+    header = repr({"descr": "<f8", "fortran_order": False, "shape": (10**12, 2)}).encode("latin1")
+    header += b" " * (63 - (len(header) + 10) % 64) + b"\n"
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:  # a few hundred bytes whose X says it holds 15 TiB
+        archive.writestr("X.npy", b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header)
+    answer = client.post("/api/upload?name=huge.npz", content=buffer.getvalue(),
+                         headers={"content-type": "application/x-npz"})
+    assert answer.status_code == 400 and "declares arrays of 15 TiB" in answer.json()["error"]
+
+
 def test_an_upload_over_5_mb_is_refused_with_413_by_its_declared_length(client):
     answer = client.post("/api/upload?name=big.csv", content=b"0" * 16,
                          headers={"content-type": "text/csv", "content-length": str(limits.MAX_UPLOAD_BYTES + 1)})

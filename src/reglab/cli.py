@@ -7,6 +7,7 @@ No logic of its own: every command is a thin layer over ``reglab``'s functions. 
 from __future__ import annotations
 
 import contextlib
+import errno
 import gc
 import os
 import shlex
@@ -142,7 +143,8 @@ def _setting_values(options: dict, *, grid: bool = False) -> dict:
 
 
 # Options of the commands that are not training settings, for errors in the user's terms.
-_OTHER_OPTIONS = {"dev_fraction": "--dev-fraction", "batch_size": "--batch-size", "seeds": "--seeds"}
+_OTHER_OPTIONS = {"dev_fraction": "--dev-fraction", "batch_size": "--batch-size", "seeds": "--seeds",
+                  "standardize": "--standardize"}
 _DATA_OPTIONS = {"seed": "--data-seed", "n_samples": "--n-samples", "noise": "--noise", "test_fraction": "--test-fraction"}
 
 
@@ -190,6 +192,82 @@ def _run_options(command: str):
         return click.option("--engine", type=click.Choice(["compiled", "reference"]), default="compiled",
                             show_default=True, help="Training engine.")(function)
     return decorate
+
+
+@contextlib.contextmanager
+def _about(option: str):
+    """The checks of an output named by ``option``: a ValueError they raise becomes an error about that option."""
+    try:
+        yield
+    except (ValueError, FileExistsError) as error:
+        raise click.BadParameter(str(error), param_hint=option) from None
+
+
+def _data_inputs(data) -> list[tuple[str, Path]]:
+    """The data file a command reads (as ``--data``, ``./datasets/data.mat`` or ``$REGLAB_COURSE_DATA``), if any."""
+    from .datasets.resolve import COURSE_ENV_VAR, COURSE_LOCAL_PATH, data_file
+    from .files import same_file
+
+    path = data_file(data)
+    if path is None:
+        return []
+    how = "--data" if data is not None else (
+        str(COURSE_LOCAL_PATH) if same_file(path, COURSE_LOCAL_PATH) else f"${COURSE_ENV_VAR}")
+    return [(f"the data file ({how})", path)]
+
+
+def _refuse_inputs(option: str, output: Path, inputs: list[tuple[str, Path]], *, folder: bool = False) -> None:
+    """Refuse an output that is one of the command's inputs (links resolved) or, for a folder, holds one.
+
+    ``inputs``: (what it is, e.g. "the data file (--data)", path).
+    """
+    from .files import inside, same_file
+
+    for what, path in inputs:
+        if same_file(output, path):
+            named = what if str(output) == str(path) else f"{what} {str(path)!r}"  # the same file by links or another path
+            raise click.BadParameter(f"{str(output)!r} is {named}; reglab never writes over an input of the "
+                                     f"command: choose another {'folder' if folder else 'file'}", param_hint=option)
+        if folder and inside(path, output):
+            raise click.BadParameter(f"{str(output)!r} holds {what} {str(path)!r}; reglab never writes over an input "
+                                     f"of the command: choose another folder", param_hint=option)
+
+
+def _check_out_folder(out: Path, inputs: list[tuple[str, Path]], *, replaceable: bool = False) -> Path:
+    """A run folder (--out) checked before any work: not an input nor holding one, free (or replaceable), writable."""
+    from .files import check_output_folder
+
+    _refuse_inputs("--out", out, inputs, folder=True)
+    with _about("--out"):
+        return check_output_folder(out, replaceable=replaceable)
+
+
+def _check_out_file(option: str, path: Path, inputs: list[tuple[str, Path]]) -> Path:
+    """An output file checked before any work: not an input, not a folder, writable (an existing file is
+    replaced once the new one is complete)."""
+    from .files import check_output_file
+
+    _refuse_inputs(option, path, inputs)
+    with _about(option):
+        return check_output_file(path)
+
+
+@contextlib.contextmanager
+def _writing(path):
+    """Name ``path`` in a full disk's error raised without a file name (a write through an open file)."""
+    try:
+        yield
+    except OSError as error:
+        if error.errno in _FULL and error.filename is None:
+            raise OSError(error.errno, error.strerror or os.strerror(error.errno), str(path)) from None
+        raise
+
+
+def _say_where(requested: Path, got: Path, chosen: bool) -> None:
+    """Say on stderr that the run folder the user chose was taken by another run meanwhile, and where this one is."""
+    if chosen and got != requested:
+        click.echo(f"reglab: {str(requested)!r} was taken by another run while this one worked; this run's folder "
+                   f"is {str(got)!r}", err=True)
 
 
 def _load_data(options: dict):
@@ -264,7 +342,6 @@ def compare(**options):
     from .config import TrainConfig
     from .experiments.compare import compare as run_compare
     from .experiments.compare import compare_seeds, course_study_configs
-    from .files import check_free_folder
     from .runs.compare import CompareRun, difference_lines, seed_text_table
     from .runs.tables import COURSE_MASKS_NOTE, count, default_run_dir, text_table, threads_note
     from .training import check_training_memory
@@ -274,22 +351,23 @@ def compare(**options):
         l2, keep_prob = settings.pop("l2"), settings.pop("keep_prob")
         configs = course_study_configs(TrainConfig(**settings), l2=l2, keep_prob=keep_prob)
     engine, standardize, n_seeds = options["engine"], options["standardize"], options["n_seeds"]
+    out = _check_out_folder(options["out"] or default_run_dir("compare"), _data_inputs(options["data"]))
     dataset = _load_data(options)
     check_training_memory(list(configs.values()), dataset.X_train, record_every=100)  # as fit_many would, sooner
-    out = check_free_folder(options["out"] or default_run_dir("compare"))
     _prepare(engine)
     study = None
     # Each model's figure is drawn as soon as that model is trained, while the others train.
-    with CompareRun(out, dataset, command=_command_line()) as run:
+    with _writing(out), CompareRun(out, dataset, command=_command_line()) as run:
         bar = _ProgressBar("training")
         try:
-            if n_seeds is None:
-                result = run_compare(dataset, configs, engine=engine, progress=bar, standardize=standardize,
-                                     on_result=run.add)
-            else:
-                study = compare_seeds(dataset, configs, range(n_seeds), engine=engine, progress=bar,
-                                      standardize=standardize, on_result=run.add)
-                result = study.single
+            with _options_named():  # e.g. --standardize on features too large to scale
+                if n_seeds is None:
+                    result = run_compare(dataset, configs, engine=engine, progress=bar, standardize=standardize,
+                                         on_result=run.add)
+                else:
+                    study = compare_seeds(dataset, configs, range(n_seeds), engine=engine, progress=bar,
+                                          standardize=standardize, on_result=run.add)
+                    result = study.single
         finally:
             bar.close()
         run.finish(result, seed_study=study)
@@ -305,7 +383,8 @@ def compare(**options):
             click.echo(f"  {line}")
     if any(r.config.uses_dropout and r.config.mask_mode == "course" for r in result.results):
         click.echo(f"Note: {COURSE_MASKS_NOTE}")
-    click.echo(f"Run folder: {out}")
+    _say_where(out, run.out, chosen=options["out"] is not None)
+    click.echo(f"Run folder: {run.out}")
 
 
 @cli.command()
@@ -323,19 +402,22 @@ def train(**options):
     with _options_named():
         config = TrainConfig(**_setting_values(options))
     engine, standardize = options["engine"], options["standardize"]
+    out = _check_out_folder(options["out"] or default_run_dir("train"), _data_inputs(options["data"]))
     dataset = _load_data(options)
-    out = options["out"] or default_run_dir("train")
     _prepare(engine)
     bar = _ProgressBar("training")
     start = time.perf_counter()
     try:
-        model = fit(dataset.X_train, dataset.y_train, config, engine=engine, progress=bar, standardize=standardize)
+        with _options_named():
+            model = fit(dataset.X_train, dataset.y_train, config, engine=engine, progress=bar, standardize=standardize)
     finally:
         bar.close()
     seconds = time.perf_counter() - start
-    write_train_run(model, dataset, out, command=_command_line(), seconds=seconds)
+    with _writing(out):
+        folder = write_train_run(model, dataset, out, command=_command_line(), seconds=seconds, refuse_taken=False)
     click.echo(text_table([measure("model", model, dataset, seconds).row()]))
-    click.echo(f"Run folder: {out} (model: {out / 'model.npz'})")
+    _say_where(out, folder, chosen=options["out"] is not None)
+    click.echo(f"Run folder: {folder} (model: {folder / 'model.npz'})")
 
 
 def _prepare(engine: str, notice_after: float = 1.0) -> None:
@@ -359,30 +441,48 @@ def _prepare(engine: str, notice_after: float = 1.0) -> None:
 
 
 GRID_CONFIRM_LIMIT = 2000
+STORE_WAIT = 2.0  # seconds SQLite waits for another process's write before the sweep says it is waiting
+STORE_WAIT_REPEAT = 60.0  # seconds between the lines that say it is still waiting
 
 
-def _inside(path: Path, folder: Path) -> bool:
-    return path.resolve() == folder.resolve() or folder.resolve() in path.resolve().parents
+class _StoreWaitNotice:
+    """Says on stderr that a sweep waits for its store, locked by another process: once, then every minute."""
+
+    def __init__(self, db: Path):
+        self._db = db
+        self._said = None  # seconds waited when it was last said
+
+    def __call__(self, wait) -> None:
+        from .runs.tables import count
+
+        if wait.stored:
+            click.echo(f"reglab: stored in {str(self._db)!r} after waiting {wait.seconds:.0f} s", err=True)
+            self._said = None
+        elif self._said is None:
+            click.echo(f"reglab: the store {str(self._db)!r} is locked by another program; waiting to store "
+                       f"{count(wait.models, 'trained model')} (Ctrl-C gives up this batch; the batches already "
+                       "stored stay)", err=True)
+            self._said = wait.seconds
+        elif wait.seconds - self._said >= STORE_WAIT_REPEAT:
+            click.echo(f"reglab: still waiting for the store {str(self._db)!r} ({wait.seconds / 60:.0f} min)", err=True)
+            self._said = wait.seconds
 
 
-def _check_sweep_outputs(db: Path, csv_path: Path | None, out: Path) -> None:
-    """Refuse, before training, a --csv that could not be written or would clash with --db or --out."""
-    if _inside(db, out):
+def _check_sweep_outputs(db: Path, csv_path: Path | None, out: Path, inputs: list[tuple[str, Path]]) -> None:
+    """Refuse, before training, a --db or --csv that is the data, could not be written or would clash with --out."""
+    from .files import inside
+
+    _refuse_inputs("--db", db, inputs)  # the store is read and written: never the data file
+    if inside(db, out):
         raise click.BadParameter(f"the store {str(db)!r} is inside the --out folder {str(out)!r}; put it elsewhere",
                                  param_hint="--db")
     if csv_path is None:
         return
-    if csv_path.resolve() == db.resolve():
-        raise click.BadParameter(f"{str(csv_path)!r} is the --db store; give another file", param_hint="--csv")
-    if _inside(csv_path, out):
+    _refuse_inputs("--csv", csv_path, [*inputs, ("the --db store", db)])
+    if inside(csv_path, out):
         raise click.BadParameter(f"{str(csv_path)!r} is inside the --out folder {str(out)!r}; put it elsewhere",
                                  param_hint="--csv")
-    folder = csv_path.absolute().parent
-    while not folder.exists():  # the missing folders are created; the first existing one must take them
-        folder = folder.parent
-    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
-        raise click.BadParameter(f"cannot write {str(csv_path)!r}: {str(folder)!r} is not a writable folder",
-                                 param_hint="--csv")
+    _check_out_file("--csv", csv_path, [])
 
 
 @cli.command()
@@ -409,8 +509,9 @@ def sweep(**options):
     """
     from .config import TrainConfig
     from .experiments.store import ReadOnlyStoreError, ResultStore
-    from .experiments.sweep import SweepSpec, check_memory, check_settings, run_sweep
-    from .runs.sweep import describe_settings, free_sweep_folder, summary_text, write_sweep_csv, write_sweep_run
+    from .experiments.sweep import AllDivergedError, SweepSpec, check_memory, check_settings, run_sweep
+    from .runs.sweep import (describe_settings, diverged_text, free_sweep_folder, summary_text, sweep_folder_mark,
+                             write_sweep_csv, write_sweep_run)
     from .runs.tables import count, default_run_dir
     from .training import fit_many
     from .validation import check_int
@@ -425,8 +526,12 @@ def sweep(**options):
         spec = SweepSpec(TrainConfig(**settings), axes, range(n_seeds), options["dev_fraction"])
         check_settings(spec)  # every value is checked, and the size known, before the grid is built
         check_int("batch_size", batch_size, low=1)
-    out = free_sweep_folder(options["out"] or default_run_dir("sweep"))
-    _check_sweep_outputs(db, csv_path, out)
+    inputs = _data_inputs(options["data"])
+    out = options["out"] or default_run_dir("sweep")
+    _refuse_inputs("--out", out, inputs, folder=True)
+    with _about("--out"):
+        out, replaces = free_sweep_folder(out), sweep_folder_mark(out)
+    _check_sweep_outputs(db, csv_path, out, inputs)
     dataset = _load_data(options)
     if spec.n_models > GRID_CONFIRM_LIMIT and not options["yes"]:
         if not sys.stdin.isatty():
@@ -437,30 +542,44 @@ def sweep(**options):
                f"{count(spec.n_models, 'model')}; store: {db}")
     _prepare(engine)
     bar = _ProgressBar("models")
-    with ResultStore(db) as store:
+    # Made a store only with its first batch: a sweep that fails before leaves no new, empty store behind.
+    with ResultStore(db, timeout=STORE_WAIT, defer_create=True) as store:
         try:
-            result = run_sweep(dataset, spec, store, engine=engine, batch_size=batch_size, progress=bar,
-                               standardize=standardize)
+            with _options_named():  # e.g. a --dev-fraction that leaves no dev set
+                result = run_sweep(dataset, spec, store, engine=engine, batch_size=batch_size, progress=bar,
+                                   standardize=standardize, on_busy=_StoreWaitNotice(db))
         except ReadOnlyStoreError as error:
             raise click.BadParameter(f"{error}: make it writable or choose another --db", param_hint="--db") from None
         finally:
             bar.close()
-        best = result.ranked()[:3]
+        best = [s for s in result.ranked() if s.usable][:3]
+        if not best:  # every configuration diverged: said with the first one's likely cause
+            first = result.diverged_rows()[0]
+            settings = describe_settings({k: v for k, v in first["config"].items() if k != "seed"}, spec.axes)
+            raise AllDivergedError(result.divergence(first, every=True, settings=settings))
         split = result.split
         best_configs = [TrainConfig.from_dict(dict(s.settings, seed=s.seeds[0])) for s in best]
         models = fit_many(split.X_fit, split.y_fit, best_configs, engine=engine, standardize=standardize)
         best_models = {f"#{k + 1}: {describe_settings(s.settings, spec.axes)}, seed {s.seeds[0]}": m
                        for k, (s, m) in enumerate(zip(best, models))}
-        write_sweep_run(result, out, best_models=best_models, command=_command_line(), db_path=db,
-                        standardized=standardize)
+        with _writing(out):
+            folder = write_sweep_run(result, out, best_models=best_models, command=_command_line(), db_path=db,
+                                     standardized=standardize, replaces=replaces, refuse_taken=False)
         if csv_path is not None:  # last: a run that fails writes no CSV
-            write_sweep_csv(result, csv_path)
+            with _writing(csv_path):
+                write_sweep_csv(result, csv_path)
     click.echo(summary_text(result))
+    if result.diverged:
+        click.echo(f"Diverged: {count(len(result.diverged), 'configuration')} (stored as diverged, ranked last, never "
+                   "chosen; running the sweep again does not train them again):")
+        for line in diverged_text(result, named=_flag, valued=_flag_value):
+            click.echo(f"  {line}")
     b = result.best
     click.echo(f"Best on dev: {describe_settings(b.settings, spec.axes)}: dev {b.dev} ; test {b.test}")
     if csv_path is not None:
         click.echo(f"CSV: {csv_path}")
-    click.echo(f"Run folder: {out}")
+    _say_where(out, folder, chosen=options["out"] is not None)
+    click.echo(f"Run folder: {folder}")
 
 
 @cli.command()
@@ -469,25 +588,46 @@ def sweep(**options):
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the predictions as CSV (x1,...,probability,prediction).")
 def predict(model_file, data_file, out):
-    """Apply a saved model to the points of a data file (.csv, .npz or course .mat)."""
-    from .datasets import load_points
-    from .files import atomic_write_text
+    """Apply a saved model to the points of a data file (.csv, .npz or course .mat).
+
+    Files of any size are read and predicted a chunk of points at a time.
+    """
+    from .datasets.loaders import iter_points
+    from .files import atomic_path
     from .model import load_model
 
-    model = load_model(model_file)
-    X, y = load_points(data_file, n_features=model.n_features)
-    probability = model.predict_proba(X)
-    predicted = model.predict(X)
-    click.echo(f"Predicted {len(X)} points of {data_file} with {model_file}")
-    if y is not None:
-        accuracy = model.accuracy(X, y)
-        click.echo(f"Accuracy: {accuracy:.4f} ({int(round(accuracy * len(X)))}/{len(X)})")
     if out is not None:
-        header = ",".join([f"x{i + 1}" for i in range(X.shape[1])] + ["probability", "prediction"])
-        lines = [header] + [
-            ",".join([*(repr(float(v)) for v in row), repr(float(p)), str(c)]) for row, p, c in zip(X, probability, predicted)
-        ]
-        atomic_write_text(out, "\n".join(lines) + "\n")
+        _check_out_file("--out", out, [("the model file (MODEL_FILE)", model_file), ("the data file (DATA_FILE)", data_file)])
+    model = load_model(model_file)
+    n_points = n_correct = 0
+    labelled, unknown = False, []
+    with contextlib.ExitStack() as stack:
+        handle = None
+        if out is not None:
+            stack.enter_context(_writing(out))
+            handle = stack.enter_context(open(stack.enter_context(atomic_path(out)), "w", encoding="utf-8"))
+        for X, y in iter_points(data_file, n_features=model.n_features):
+            probability = model.predict_proba(X)  # (k,)
+            predicted = model.classes[(probability > 0.5).astype(int)]
+            if handle is not None:
+                if n_points == 0:
+                    handle.write(",".join([f"x{i + 1}" for i in range(X.shape[1])] + ["probability", "prediction"]) + "\n")
+                handle.write("".join(",".join([*(repr(float(v)) for v in row), repr(float(p)), str(c)]) + "\n"
+                                     for row, p, c in zip(X, probability, predicted)))
+            if y is not None:
+                labelled = True
+                unknown += [label for label in model.unknown_labels(y) if label not in unknown]
+                n_correct += model.agreement(predicted, y)
+            n_points += len(X)
+    click.echo(f"Predicted {n_points} points of {data_file} with {model_file}")
+    if unknown:
+        shown = ", ".join(map(repr, unknown[:5])) + (", ..." if len(unknown) > 5 else "")
+        classes = ", ".join(repr(c.item() if hasattr(c, "item") else c) for c in model.classes)
+        click.echo(f"reglab: warning: the labels of {str(data_file)!r} include {shown}, which are not the model's "
+                   f"classes ({classes}): no accuracy is given", err=True)
+    elif labelled:
+        click.echo(f"Accuracy: {n_correct / n_points:.4f} ({n_correct}/{n_points})")
+    if out is not None:
         click.echo(f"Predictions: {out}")
 
 
@@ -512,11 +652,20 @@ def datasets(draw, out, n_samples, noise, test_fraction, seed):
         click.echo("Files: --data path/to/file.mat|.csv|.npz (the course's data.mat: keys X, y, Xval, yval).")
         return
     from . import plots
+    from .datasets.resolve import data_file
 
+    drawn = [] if data_file(draw) is None else [("the data file (--draw)", data_file(draw))]
+    if out is not None:
+        _check_out_file("--out", out, drawn)
+        if out.suffix.lower().lstrip(".") not in plots.FIGURE_FORMATS:  # before the data is read
+            raise click.BadParameter(f"must end in one of {', '.join('.' + f for f in plots.FIGURE_FORMATS)}; got "
+                                     f"{str(out)!r}", param_hint="--out")
     dataset = _load_data(dict(data=draw, n_samples=n_samples, noise=noise, test_fraction=test_fraction,
                               data_seed=seed))
-    out = out or Path(f"{dataset.name}.png")
-    plots.save_figure(plots.dataset_figure(dataset), out)
+    if out is None:
+        out = _check_out_file("--out", Path(f"{dataset.name}.png"), drawn)
+    with _writing(out):
+        plots.save_figure(plots.dataset_figure(dataset), out)
     click.echo(f"Figure: {out}")
 
 
@@ -600,6 +749,36 @@ def main(argv=None) -> int:
     return code
 
 
+def _flag(name: str) -> str:
+    """The option that sets a training setting (``learning_rate`` -> ``--lr``); the data's standardisation too."""
+    return "--standardize" if name == "standardize" else setting(name).flag
+
+
+def _flag_value(name: str, value) -> str:
+    return f"{_flag(name)} {value:g}"
+
+
+def _first_line(error: BaseException) -> str:
+    return next((line.strip() for line in str(error).splitlines() if line.strip()), type(error).__name__)
+
+
+#: Errors of a full disk (or a full quota): what they mean for a run, and what to do.
+_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+def _os_error_line(error: OSError) -> str:
+    """An OSError as one line naming the file the user knows (not a hidden ``.partial`` name) and what to do."""
+    from .files import shown_path
+
+    if error.errno is None or error.filename is None:  # reglab's own message, which names its file
+        text = _first_line(error)
+    else:
+        text = f"{error.strerror}: {shown_path(error.filename)!r}"
+    if error.errno in _FULL:
+        text += "; nothing half-written was left behind: free some space (or write elsewhere) and run the command again"
+    return text
+
+
 def _run(argv) -> int:
     try:
         cli.main(args=argv, prog_name="reglab", standalone_mode=False)
@@ -614,10 +793,14 @@ def _run(argv) -> int:
     except click.ClickException as error:
         click.echo(f"reglab: error: {error.format_message()}", err=True)
         return EXIT_USAGE
-    except (ValueError, FileNotFoundError, FileExistsError, IsADirectoryError, PermissionError, MemoryError) as error:
-        # (reglab.TrainingDivergedError, a too large learning rate, is a ValueError)
-        message = next((line.strip() for line in str(error).splitlines() if line.strip()), type(error).__name__)
-        click.echo(f"reglab: error: {message}", err=True)
+    except (ValueError, MemoryError) as error:
+        # reglab.TrainingDivergedError is a ValueError: said with the options that set what is at fault
+        divergences = getattr(error, "divergences", ())
+        text = divergences[0].message(named=_flag, valued=_flag_value) if divergences else _first_line(error)
+        click.echo(f"reglab: error: {text}", err=True)
+        return EXIT_USAGE
+    except OSError as error:  # a file that cannot be read or written, a full disk: the machine's limits
+        click.echo(f"reglab: error: {_os_error_line(error)}", err=True)
         return EXIT_USAGE
     except KeyboardInterrupt as interrupt:
         return report_interrupt(interrupt)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import npzfile
 from ._version import __version__
 from .engine import network, ops
 from .config import TrainConfig
@@ -83,8 +84,13 @@ class Model:
 
     def accuracy(self, X, y) -> float:
         """Fraction of rows of X whose predicted label equals y."""
-        y = np.asarray(y).ravel()
         predictions = self.predict(X)
+        return self.agreement(predictions, y) / predictions.shape[0]
+
+    def agreement(self, predictions, y) -> int:
+        """How many ``predictions`` (labels, as ``predict`` gives them) equal the labels ``y``, as ``accuracy`` counts."""
+        y = np.asarray(y).ravel()
+        predictions = np.asarray(predictions)
         if y.shape[0] != predictions.shape[0]:
             raise ValueError(
                 f"X and y must have the same number of samples; got {predictions.shape[0]} and {y.shape[0]}"
@@ -93,7 +99,17 @@ class Model:
             matches = predictions == y  # numbers as numbers: no cast that could overflow or truncate
         else:
             matches = predictions.astype(str) == y.astype(str)  # text labels (or a mix) by their text
-        return float(np.mean(matches))
+        return int(np.count_nonzero(matches))
+
+    def unknown_labels(self, y) -> list:
+        """The distinct labels of ``y`` that are not this model's classes (at most five), compared as ``accuracy``
+        compares them; empty when every label is one of ``classes``."""
+        labels = np.unique(np.asarray(y).ravel())
+        if labels.dtype.kind in "biuf" and self.classes.dtype.kind in "biuf":
+            unknown = labels[~np.isin(labels, self.classes)]
+        else:
+            unknown = labels[~np.isin(labels.astype(str), self.classes.astype(str))]
+        return [value.item() if hasattr(value, "item") else value for value in unknown[:5]]
 
     def weight_norm(self) -> float:
         """Euclidean norm of all weights together (biases excluded)."""
@@ -146,6 +162,10 @@ def load_model(path) -> Model:
         raise FileNotFoundError(f"model file {str(path)!r} does not exist")
     if not zipfile.is_zipfile(path):
         raise _model_error(path, "not a complete .npz file (no zip archive found)")
+    try:
+        npzfile.check_declared(path, "model file")  # a small file may declare huge arrays: refused before reading
+    except ValueError:  # malformed: np.load below says how
+        pass
     try:
         with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as npz:
             arrays = {key: npz[key] for key in npz.files}

@@ -24,6 +24,7 @@ from .config import TrainConfig
 from .model import Model
 from .settings import SETTINGS, Setting
 from .training import ENGINES, fit
+from .validation import not_whole_labels
 
 try:
     from sklearn.utils.validation import validate_data as _validate_data
@@ -218,6 +219,9 @@ class RegularizedMLPClassifier(ClassifierMixin, BaseEstimator):
         """
         self._validate_params()
         X, y = _validate_data(self, X, y, dtype=np.float64)
+        problem = not_whole_labels(np.unique(y)) if np.asarray(y).dtype.kind == "f" else None
+        if problem is not None:  # scikit-learn's words first (its checks look for them), then what to do, as reglab says it
+            raise ValueError(f"Unknown label type: continuous. {problem}")
         check_classification_targets(y)
         classes = unique_labels(y)
         if classes.size > 2:

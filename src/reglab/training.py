@@ -9,7 +9,6 @@ page's pause, step and "go on with another λ").
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
@@ -17,11 +16,13 @@ import numpy as np
 
 from .config import TrainConfig
 from .engine.early_stopping import EarlyStopping, stratified_holdout
-from .engine.loop import History, Hyper, Progress, check_finite, objective, train_loop
+from .divergence import about, diverged_error
+from .engine.loop import History, Hyper, Progress, TrainingDivergedError, check_finite, objective, train_loop
 from .engine.masks import CourseMasks, FreshMasks
 from .engine.params import Params, init_course, init_fresh, model_streams, stack
+from .memory import available_memory
 from .model import Model
-from .validation import binary_labels, check_choice, check_int, check_X, check_X_y
+from .validation import ParameterValueError, binary_labels, check_choice, check_int, check_X, check_X_y
 
 __all__ = ["fit", "fit_many", "Trainer", "CHANGEABLE", "ENGINES", "batch_key", "batch_hyper", "check_training_memory", "model_bytes",
            "available_memory"]
@@ -48,21 +49,6 @@ def model_bytes(layer_sizes: Sequence[int], n_examples: int, n_records: int) -> 
     # Pre-activations, activations, their gradients and masks (~6 arrays per unit per example),
     # parameters with their gradients and updated copies (~4), and the recorded costs.
     return 8 * (6 * units * n_examples + 4 * params + n_records)
-
-
-def available_memory() -> int:
-    """Physical memory available to this process, in bytes (Linux's MemAvailable, else the free pages)."""
-    try:
-        with open("/proc/meminfo", encoding="ascii") as meminfo:
-            for line in meminfo:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
-    except (ValueError, OSError, AttributeError):  # not on every platform
-        return 2**34
 
 
 def check_training_memory(configs: Sequence[TrainConfig], X: np.ndarray, record_every: int) -> None:
@@ -136,6 +122,10 @@ def fit_many(
     its update; ``Params`` with the batch's models along the first axis), their cost (M,) and the
     positions of their configs in ``configs``; returning True ends that batch's training there.
     ``progress(done, total)`` counts iterations over all models.
+
+    A model whose cost diverges raises ``TrainingDivergedError``: its message names the configuration
+    (its position in ``configs``), the setting most likely at fault and what to try; its
+    ``divergences`` list every model of that batch that diverged at that point (``reglab.divergence``).
     """
     check_choice("engine", engine, ENGINES)
     loop = train_loop
@@ -171,25 +161,28 @@ def fit_many(
             if progress is not None:
                 progress(_offset + i * _size, total)
 
-        params, history = loop(
-            X_fit,
-            Y_fit,
-            _initial_params(layer_sizes, batch),
-            hyper,
-            _mask_source(batch, hyper),
-            batch[0].n_iterations,
-            record_every,
-            report,
-            **batch_options,
-        )
-        if stopper is not None:
-            params = stopper.best_params(params)
-            history = History(history.iterations, history.cost, np.stack(stopper.dev_cost, axis=1),
-                              np.stack(stopper.dev_accuracy, axis=1), stopper.best_iteration, stopper.stopped_at)
-        # The last recorded cost is from before the last update: check where training ended too.
-        with np.errstate(over="ignore", invalid="ignore"):
-            final_cost, _ = objective(params, X_fit, Y_fit, hyper)
-        check_finite(final_cost, batch[0].n_iterations, hyper, start_cost=history.cost[:, 0])
+        try:
+            params, history = loop(
+                X_fit,
+                Y_fit,
+                _initial_params(layer_sizes, batch),
+                hyper,
+                _mask_source(batch, hyper),
+                batch[0].n_iterations,
+                record_every,
+                report,
+                **batch_options,
+            )
+            if stopper is not None:
+                params = stopper.best_params(params)
+                history = History(history.iterations, history.cost, np.stack(stopper.dev_cost, axis=1),
+                                  np.stack(stopper.dev_accuracy, axis=1), stopper.best_iteration, stopper.stopped_at)
+            # The last recorded cost is from before the last update: check where training ended too.
+            with np.errstate(over="ignore", invalid="ignore"):
+                final_cost, _ = objective(params, X_fit, Y_fit, hyper)
+            check_finite(final_cost, batch[0].n_iterations, hyper, start_cost=history.cost[:, 0])
+        except TrainingDivergedError as error:  # which configuration, and the setting most likely at fault
+            raise diverged_error(error, indices, configs, X=X_fit.T, standardized=standardize) from None
         for j, k in enumerate(indices):
             models[k] = Model(configs[k], params.model(j), history.model(j), classes, *scaling)
         done_before += batch[0].n_iterations * len(batch)
@@ -218,7 +211,8 @@ def _training_data(X, y, standardize: bool, X_dev, y_dev) -> _TrainingData:
         with np.errstate(over="ignore", invalid="ignore"):  # refused below by name
             mean, scale = X.mean(axis=0), X.std(axis=0)
         if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(scale))):
-            raise ValueError(
+            raise ParameterValueError(
+                "standardize",
                 f"standardize=True cannot scale X: the mean or standard deviation of its features overflows "
                 f"(largest |value| {np.max(np.abs(X)):.3g}); divide X by a constant first"
             )
@@ -297,7 +291,10 @@ def fit(X, y, config: TrainConfig | None = None, **kwargs) -> Model:
     watch = kwargs.pop("watch", None)
     if watch is not None:
         kwargs["watch"] = lambda iteration, params, cost, indices: watch(iteration, params, cost)
-    return fit_many(X, y, [config if config is not None else TrainConfig()], **kwargs)[0]
+    try:
+        return fit_many(X, y, [config if config is not None else TrainConfig()], **kwargs)[0]
+    except TrainingDivergedError as error:
+        raise about(error, lambda index: "the model") from None
 
 
 #: The settings a ``Trainer`` may change between segments: they act on each step, not on the network's shape,

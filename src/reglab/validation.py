@@ -23,6 +23,8 @@ __all__ = [
     "check_X",
     "check_X_y",
     "binary_labels",
+    "check_class_labels",
+    "not_whole_labels",
 ]
 
 
@@ -201,6 +203,30 @@ def check_X(X, *, name: str = "X", n_features: int | None = None) -> np.ndarray:
     return array
 
 
+def not_whole_labels(classes, name: str = "y") -> str | None:
+    """Why labels that are numbers but not whole ones (``{0, 0.5}``) are not classes; None if they are not such.
+
+    scikit-learn calls such a target "continuous" and its classifiers refuse it; reglab's library, command
+    line and estimator refuse it alike, with this message.
+    """
+    values = np.asarray(classes).ravel()
+    if values.dtype.kind != "f":
+        return None
+    fractional = values[values != np.round(values)]
+    if not fractional.size:
+        return None
+    shown = ", ".join(f"{v:g}" for v in fractional[:3]) + (", ..." if fractional.size > 3 else "")
+    return (f"{name} must hold class labels, whole numbers or text; got numbers that are not whole ({shown}), as a "
+            f"regression target has: write the two classes as 0 and 1, or as text")
+
+
+def check_class_labels(classes, name: str = "y") -> None:
+    """Refuse (ValueError) labels that are numbers but not whole ones: see ``not_whole_labels``."""
+    problem = not_whole_labels(classes, name)
+    if problem is not None:
+        raise ValueError(problem)
+
+
 def binary_labels(y, *, name: str = "y") -> tuple[np.ndarray, np.ndarray]:
     """Encode two-class labels as 0/1. Returns (encoded (n,), classes (2,)).
 
@@ -217,6 +243,7 @@ def binary_labels(y, *, name: str = "y") -> tuple[np.ndarray, np.ndarray]:
     if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
         raise ValueError(f"{name} must hold finite labels; got NaN or infinite values")
     classes = np.unique(array)
+    check_class_labels(classes, name)
     if classes.size > 2:
         shown = ", ".join(str(c) for c in classes[:5]) + (", ..." if classes.size > 5 else "")
         raise ValueError(f"{name} must hold two classes; got {classes.size}: {shown}")

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..validation import ParameterValueError
+
 __all__ = ["Dataset", "split_sizes"]
 
 
@@ -63,7 +65,8 @@ def split_sizes(n: int, test_fraction: float, what: str) -> tuple[int, int]:
     """(n_train, n_test) for n points, at least one on each side; ``what`` names the points in the error."""
     n_test = int(round(n * test_fraction))
     if not 1 <= n_test <= n - 1:
-        raise ValueError(
+        raise ParameterValueError(
+            "test_fraction",
             f"test_fraction={test_fraction:g} leaves {n_test} test and {n - n_test} training points "
             f"from {what}; choose a test_fraction that leaves at least one point on each side"
         )

@@ -8,22 +8,25 @@ that names the file. All three functions are importable from ``reglab.datasets``
 
 from __future__ import annotations
 
-import csv
 import io
+import math
 import os
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
+from .. import memory, npzfile
+from .csvfile import CsvLayout, csv_layout, csv_part, csv_rows, label_array, parse_csv
 from .dataset import Dataset, split_sizes
 from ..validation import binary_labels, check_int, check_real, check_X
 
-__all__ = ["FILE_SUFFIXES", "Upload", "load_bytes", "load_course", "load_file", "load_points"]
+__all__ = ["FILE_SUFFIXES", "Upload", "load_bytes", "load_course", "load_file", "load_points", "iter_points",
+           "POINTS_CHUNK"]
 
 FILE_SUFFIXES = (".mat", ".csv", ".npz")
-SPLIT_COLUMNS = ("split", "subset")
 
 
 def _existing_file(path, what: str = "path") -> Path:
@@ -34,6 +37,11 @@ def _existing_file(path, what: str = "path") -> Path:
         raise FileNotFoundError(f"{what} {str(path)!r} does not exist")
     if not path.is_file():
         raise ValueError(f"{what} {str(path)!r} is not a file")
+    try:  # one message for every format (SciPy would call an unreadable .mat "not a MATLAB file")
+        with open(path, "rb"):
+            pass
+    except PermissionError:
+        raise PermissionError(f"{what} {str(path)!r} cannot be read: permission denied") from None
     return path
 
 
@@ -110,9 +118,30 @@ def _what(source: Path | Upload) -> str:
     return f"uploaded file {source.name}" if isinstance(source, Upload) else f"file {source}"
 
 
+def _check_mat_size(path: Path | Upload) -> None:
+    """Refuse (MemoryError) a .mat file whose variables would not fit in memory, from its headers only."""
+    from scipy.io import whosmat
+
+    try:
+        variables = whosmat(io.BytesIO(path.data) if isinstance(path, Upload) else path)
+    except Exception:  # malformed: loadmat says how, below
+        return
+    limit = memory.memory_limit()
+    sizes = {name: math.prod(shape) * 8 for name, shape, _ in variables}  # as float64, what reglab makes of them
+    if sum(sizes.values()) > limit:
+        name = max(sizes, key=sizes.get)
+        shape = next(shape for n, shape, _ in variables if n == name)
+        raise MemoryError(
+            f"data file {str(path)!r} declares variables of {memory.shown_bytes(sum(sizes.values()))} as float64, more "
+            f"than the {memory.shown_bytes(limit)} allowed (half the memory available): its variable {name!r} has "
+            f"shape {shape}; nothing was read"
+        )
+
+
 def _read_mat(path: Path | Upload) -> dict:
     from scipy.io import loadmat  # lazy: SciPy is only needed for .mat files
 
+    _check_mat_size(path)
     try:
         return loadmat(io.BytesIO(path.data) if isinstance(path, Upload) else path)
     except NotImplementedError as error:  # MATLAB v7.3 (HDF5) files
@@ -172,6 +201,10 @@ def _read_npz(path: Path | Upload) -> dict[str, np.ndarray]:
         magic = path.data[:4]
     if magic not in (b"PK\x03\x04", b"PK\x05\x06"):  # every .npz is a zip archive
         raise ValueError(f"{path} is not an .npz archive: it does not start like a zip file")
+    try:  # before anything is allocated
+        npzfile.check_declared(path if isinstance(path, Path) else io.BytesIO(path.data), "data file", name=str(path))
+    except ValueError:  # malformed: np.load below says how
+        pass
     arrays = {}
     # our own handle: closed even when NumPy fails half-way
     with (open(path, "rb") if isinstance(path, Path) else io.BytesIO(path.data)) as handle:
@@ -226,103 +259,8 @@ def _counts(dataset: Dataset) -> str:
     return f"{len(dataset.X_train)} train / {len(dataset.X_test)} test"
 
 
-def _is_number(cell: str) -> bool:
-    try:
-        float(cell)
-    except ValueError:
-        return False
-    return True
-
-
-def _read_csv_rows(path: Path | Upload) -> list[tuple[int, list[str]]]:
-    """(line number, stripped cells) of every non-blank row."""
-    try:
-        text = _bytes(path).decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise ValueError(f"{path} is not a UTF-8 text CSV file: {error}") from error
-    rows = []
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        for cells in reader:
-            cells = [c.strip() for c in cells]
-            if any(cells):
-                rows.append((reader.line_num, cells))
-    except csv.Error as error:
-        raise ValueError(f"{path} is not a readable CSV file (line {reader.line_num}): {error}") from error
-    return rows
-
-
-class _CsvTable(NamedTuple):
-    X: np.ndarray  # (n_rows, n_features)
-    y: np.ndarray | None  # (n_rows,), numbers as float64 or text; None without a label column
-    splits: np.ndarray | None  # (n_rows,) "train"/"test", or None without a split column
-    split_name: str
-
-
-def _parse_csv(path: Path | Upload, n_features: int | None = None) -> _CsvTable:
-    """Rows x1,...,label; with ``n_features`` given, a table of exactly that many columns has no labels."""
-    rows = _read_csv_rows(path)
-    if not rows:
-        raise ValueError(f"{path} is empty: expected rows of x1,x2,...,label")
-    header = None
-    if not any(_is_number(c) for c in rows[0][1]):
-        header = rows[0][1]
-        rows = rows[1:]
-        if not rows:
-            raise ValueError(f"{path} has a header row but no data rows")
-    width = len(header) if header is not None else len(rows[0][1])
-    names = header if header is not None else [f"column {j + 1}" for j in range(width)]
-    split_column = next((j for j, h in enumerate(names) if header and h.lower() in SPLIT_COLUMNS), None)
-    other = [j for j in range(width) if j != split_column]
-    if n_features is not None and len(other) == n_features:
-        feature_columns, label_column = other, None
-    elif n_features is not None and len(other) != n_features + 1:
-        raise ValueError(
-            f"{path} must have {n_features} feature columns, optionally followed by a label column; "
-            f"got {len(other)} columns"
-        )
-    elif len(other) < 2:
-        raise ValueError(
-            f"{path} must have at least two columns besides any split column (features..., label); "
-            f"got {len(other)}"
-        )
-    else:
-        feature_columns, label_column = other[:-1], other[-1]
-    X = np.empty((len(rows), len(feature_columns)))
-    labels, splits = [], []
-    for i, (line, cells) in enumerate(rows):
-        if len(cells) != width:
-            raise ValueError(f"{path}: row {line} has {len(cells)} cells; expected {width} as in the first row")
-        for k, j in enumerate(feature_columns):
-            try:
-                X[i, k] = float(cells[j])
-            except ValueError:
-                raise ValueError(
-                    f"{path}: row {line}, {names[j]!r} holds {cells[j]!r}, which is not a number; "
-                    f"feature columns must be numeric"
-                ) from None
-        if label_column is not None:
-            if not cells[label_column]:
-                raise ValueError(f"{path}: row {line} has an empty label ({names[label_column]!r})")
-            labels.append(cells[label_column])
-        if split_column is not None:
-            value = cells[split_column].lower()
-            if value not in ("train", "test"):
-                raise ValueError(
-                    f"{path}: row {line}, {names[split_column]!r} must be 'train' or 'test'; "
-                    f"got {cells[split_column]!r}"
-                )
-            splits.append(value)
-    y = None
-    if label_column is not None:
-        y = np.array([float(v) for v in labels]) if all(map(_is_number, labels)) else np.array(labels)
-    return _CsvTable(
-        X, y, None if split_column is None else np.array(splits), "" if split_column is None else names[split_column]
-    )
-
-
 def _load_csv(path: Path | Upload, test_fraction: float, seed: int) -> Dataset:
-    X, y, splits, split_name = _parse_csv(path)
+    X, y, splits, split_name = parse_csv(path)
     where = str(path)
     if splits is None:
         parts = _split_random(X, y, test_fraction, seed, where)
@@ -421,7 +359,11 @@ def load_points(path, *, n_features: int | None = None) -> tuple[np.ndarray, np.
             raise ValueError(f"{path} must hold an array X (and optionally y); found: {', '.join(arrays) or 'none'}")
         X, y = arrays["X"], arrays.get("y")
     else:
-        X, y, _, _ = _parse_csv(path, n_features)
+        X, y, _, _ = parse_csv(path, n_features)
+    return _checked_points(path, X, y, n_features)
+
+
+def _checked_points(path: Path, X, y, n_features: int | None) -> tuple[np.ndarray, np.ndarray | None]:
     X = check_X(X, name=f"X in {path}", n_features=n_features)
     if y is not None:
         y = _flat_labels(y)
@@ -432,3 +374,80 @@ def load_points(path, *, n_features: int | None = None) -> tuple[np.ndarray, np.
         if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
             raise ValueError(f"y in {path} must hold finite labels; got NaN or infinite values")
     return X, y
+
+
+#: Points ``iter_points`` reads at a time: a few MB of arrays, and a model's forward pass over them about 40 MB.
+POINTS_CHUNK = 65536
+
+
+def iter_points(path, *, n_features: int | None = None, chunk_rows: int = POINTS_CHUNK
+                ) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
+    """The points of a data file, as ``load_points`` reads them, ``chunk_rows`` rows at a time.
+
+    For files of any size: a ``.csv`` is read as it comes and an ``.npz`` entry a chunk at a time
+    (``X`` and ``y`` must declare the same number of rows); a ``.mat`` file (the course layout, small)
+    is read whole, after its declared size is checked against the memory.
+
+    Yields
+    ------
+    X : ndarray of shape (k, n_features), float64, k <= chunk_rows
+    y : ndarray of shape (k,) or None
+        Labels as in ``load_points``: a ``.csv`` chunk's labels are numbers when each of that chunk's
+        labels is a number.
+    """
+    if n_features is not None:
+        n_features = check_int("n_features", n_features, low=1)
+    chunk_rows = check_int("chunk_rows", chunk_rows, low=1)
+    path = _data_file(path)
+    suffix = path.suffix.lower()
+    if suffix == ".mat":
+        course = load_course(path)
+        for start in range(0, len(course.X_test), chunk_rows):
+            yield course.X_test[start:start + chunk_rows], course.y_test[start:start + chunk_rows]
+    elif suffix == ".npz":
+        yield from _npz_points(path, n_features, chunk_rows)
+    else:
+        yield from _csv_points(path, n_features, chunk_rows)
+
+
+def _npz_points(path: Path, n_features: int | None, chunk_rows: int):
+    with open(path, "rb") as handle:
+        if handle.read(4) not in (b"PK\x03\x04", b"PK\x05\x06"):
+            raise ValueError(f"{path} is not an .npz archive: it does not start like a zip file")
+    found = npzfile.entries(path, "data file")
+    if "X" not in found:
+        raise ValueError(f"{path} must hold an array X (and optionally y); found: {', '.join(found) or 'none'}")
+    X_entry, y_entry = found["X"], found.get("y")
+    if len(X_entry.shape) != 2:
+        raise ValueError(f"X in {path} must be 2-D (n_samples, n_features); got shape {X_entry.shape}")
+    if y_entry is not None and (not y_entry.shape or y_entry.shape[0] != X_entry.shape[0]):
+        raise ValueError(f"y in {path} must be 1-D with one label per row of X; got y {y_entry.shape} for X "
+                         f"{X_entry.shape}")
+    ys = npzfile.rows(path, "y", chunk_rows, "data file") if y_entry is not None else None
+    for X in npzfile.rows(path, "X", chunk_rows, "data file"):
+        y = next(ys) if ys is not None else None
+        yield _checked_points(path, X, y, n_features)
+
+
+def _csv_points(path: Path, n_features: int | None, chunk_rows: int):
+    rows = csv_rows(path)
+    first = next(rows, None)
+    if first is None:
+        raise ValueError(f"{path} is empty: expected rows of x1,x2,...,label")
+    layout = csv_layout(path, first[1], n_features)
+    chunk = [] if layout.header is not None else [first]
+    seen = 0
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == chunk_rows:
+            yield _csv_chunk(path, layout, chunk, n_features)
+            seen, chunk = seen + len(chunk), []
+    if chunk or not seen:
+        if not chunk:
+            raise ValueError(f"{path} has a header row but no data rows")
+        yield _csv_chunk(path, layout, chunk, n_features)
+
+
+def _csv_chunk(path: Path, layout: CsvLayout, rows, n_features: int | None):
+    X, labels, _ = csv_part(path, layout, rows)
+    return _checked_points(path, X, None if layout.label_column is None else label_array(labels), n_features)

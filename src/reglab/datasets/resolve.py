@@ -16,7 +16,7 @@ from .dataset import Dataset
 from .generators import DEFAULT_DATASET, GENERATORS, make_dataset
 from .loaders import FILE_SUFFIXES, load_course, load_file
 
-__all__ = ["COURSE_ENV_VAR", "COURSE_LOCAL_PATH", "find_course_file", "resolve_data"]
+__all__ = ["COURSE_ENV_VAR", "COURSE_LOCAL_PATH", "data_file", "find_course_file", "resolve_data"]
 
 COURSE_ENV_VAR = "REGLAB_COURSE_DATA"
 COURSE_LOCAL_PATH = Path("datasets") / "data.mat"  # the course's folder layout
@@ -119,6 +119,22 @@ def resolve_data(data=None, *, cwd=None, environ: Mapping[str, str] | None = Non
         )
     _refuse_generator_options(options, "a data file")
     return load_file(data, **{k: options[k] for k in ("test_fraction", "seed") if k in options})
+
+
+def data_file(data=None, *, cwd=None, environ: Mapping[str, str] | None = None) -> Path | None:
+    """The file ``resolve_data(data)`` would read (None for a built-in data set), without reading it.
+
+    For checking a command's outputs against its inputs before any work: the course's file found by the
+    search order (``./datasets/data.mat``, ``$REGLAB_COURSE_DATA``) counts as much as a named one.
+    """
+    if data is None:
+        try:
+            return _course_file(cwd, environ)
+        except FileNotFoundError:  # reported by resolve_data, with its own message
+            return None
+    if isinstance(data, str) and data in GENERATORS:
+        return None
+    return Path(data) if isinstance(data, (str, os.PathLike)) else None
 
 
 def _refuse_generator_options(options: dict, what: str) -> None:

@@ -36,8 +36,18 @@ Watch = Callable[[int, Params, np.ndarray], bool]
 
 
 class TrainingDivergedError(ValueError):
-    """The cost became NaN or infinite, or rose far above where it started (see ``DIVERGENCE_FACTOR``):
-    the learning rate is too large for this problem."""
+    """The cost became NaN or infinite, or rose far above where it started (see ``DIVERGENCE_FACTOR``).
+
+    ``models``: the positions along the model axis of every model that diverged at that check, with their
+    ``costs`` and first recorded costs ``start_costs`` (None when not known), at ``iteration``.
+    ``reglab.fit_many`` adds ``divergences``: which configuration it was and why (``reglab.divergence``).
+    """
+
+    def __init__(self, message: str = "", *, models=(), iteration: int | None = None, costs=(), start_costs=None):
+        super().__init__(message)
+        self.models, self.iteration, self.costs = tuple(models), iteration, tuple(costs)
+        self.start_costs = None if start_costs is None else tuple(start_costs)
+        self.divergences: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -183,22 +193,25 @@ DIVERGENCE_FACTOR = 100.0
 def check_finite(cost: np.ndarray, iteration: int, hyper: Hyper, start_cost: np.ndarray | None = None) -> None:
     # The cross-entropy is computed from logits, so it stays finite when a too-large step has blown
     # the weights up (dead ReLUs, a saturated output): a cost far above its start counts as well.
+    high = np.zeros(cost.shape, dtype=bool)
     if start_cost is not None:
         ceiling = DIVERGENCE_FACTOR * np.maximum(start_cost, np.log(2.0))
-        high = np.flatnonzero(np.isfinite(cost) & (cost > ceiling))
-        if high.size:
-            k = int(high[0])
-            raise TrainingDivergedError(
-                f"training diverged: the cost of model {k} rose from {start_cost[k]:.4g} at iteration 0 to "
-                f"{cost[k]:.4g} by iteration {iteration} with learning_rate={hyper.learning_rate[k]:g}; "
-                f"use a smaller learning_rate"
-            )
-    bad = np.flatnonzero(~np.isfinite(cost))
-    if bad.size:
-        k = int(bad[0])
+        high = np.isfinite(cost) & (cost > ceiling)
+    bad = ~np.isfinite(cost)
+    models = np.flatnonzero(high | bad)
+    if not models.size:
+        return
+    details = dict(models=models.tolist(), iteration=iteration, costs=cost[models].tolist(),
+                   start_costs=None if start_cost is None else start_cost[models].tolist())
+    if high.any():
+        k = int(np.flatnonzero(high)[0])
         raise TrainingDivergedError(
-            f"training diverged: the cost of model {k} became {cost[k]} by iteration {iteration} "
-            f"with learning_rate={hyper.learning_rate[k]:g}; use a smaller learning_rate"
+            f"training diverged: the cost of model {k} rose from {start_cost[k]:.4g} at iteration 0 to "
+            f"{cost[k]:.4g} by iteration {iteration} with learning_rate={hyper.learning_rate[k]:g}; "
+            f"use a smaller learning_rate", **details
         )
-
-
+    k = int(np.flatnonzero(bad)[0])
+    raise TrainingDivergedError(
+        f"training diverged: the cost of model {k} became {cost[k]} by iteration {iteration} "
+        f"with learning_rate={hyper.learning_rate[k]:g}; use a smaller learning_rate", **details
+    )

@@ -18,6 +18,8 @@ import numpy as np
 
 from .._signals import interrupts_deferred
 from ..config import COURSE_CONFIGS, TrainConfig
+from ..divergence import about
+from ..engine.loop import TrainingDivergedError
 from ..model import Model
 from ..training import fit_many
 from ..validation import check_seeds
@@ -162,10 +164,13 @@ def compare(
                     progress(sum(done.values()), total)
 
         start = time.perf_counter()
-        model = fit_many(
-            dataset.X_train, dataset.y_train, [configs[name]], engine=engine, record_every=record_every,
-            progress=report, standardize=standardize,
-        )[0]
+        try:
+            model = fit_many(
+                dataset.X_train, dataset.y_train, [configs[name]], engine=engine, record_every=record_every,
+                progress=report, standardize=standardize,
+            )[0]
+        except TrainingDivergedError as error:
+            raise about(error, lambda index: f"model {name!r}") from None
         result = measure(name, model, dataset, seconds=time.perf_counter() - start)
         if on_result is not None:
             with finished:
@@ -323,8 +328,12 @@ def compare_seeds(
         for name, config in configs.items()
         for seed in seeds
     }
-    batch = fit_many(dataset.X_train, dataset.y_train, list(varied.values()), engine=engine,
-                     progress=lambda i, n: report(i, n), standardize=standardize)
+    try:
+        batch = fit_many(dataset.X_train, dataset.y_train, list(varied.values()), engine=engine,
+                         progress=lambda i, n: report(i, n), standardize=standardize)
+    except TrainingDivergedError as error:
+        keys = list(varied)
+        raise about(error, lambda index: "model {!r} with seed {}".format(*keys[index].split("\0"))) from None
     runs: dict[str, list[ModelResult]] = {name: [] for name in configs}
     for key, model in zip(varied, batch):
         name = key.split("\0")[0]

@@ -21,7 +21,7 @@ import numpy as np
 from ..config import TrainConfig
 from ..validation import describe, check_int, check_real
 
-__all__ = ["config_key", "dataset_fingerprint", "result_row"]
+__all__ = ["DamagedRowError", "config_key", "dataset_fingerprint", "result_row"]
 
 _KEY_LENGTH = 32  # hex digits of sha256 kept: 128 bits
 #: The store's columns, in table order; a stored row is one value per column.
@@ -232,8 +232,51 @@ def encode_row(index: int, row, now: str) -> tuple:
     return (key, dataset, dataset_name, seed, config_text, _stored_json(decoded), seconds, created)
 
 
-def decode_row(values) -> dict:
-    """A stored tuple of ``COLUMNS`` values as a row dict, ``config`` and ``metrics`` decoded."""
-    row = dict(zip(COLUMNS, values))
-    row["config"], row["metrics"] = json.loads(row["config"]), json.loads(row["metrics"])
-    return row
+class DamagedRowError(ValueError):
+    """A stored row that cannot be what reglab wrote: names the store, the row (its SQLite rowid) and what is wrong.
+
+    The store is left as it is (it may be looked at or repaired with ``sqlite3``).
+    """
+
+    def __init__(self, path, row: int, key, problem: str):
+        self.path, self.row, self.key, self.problem = str(path), row, key, problem
+        shown = f"key {key}" if isinstance(key, str) and key else "no key"
+        super().__init__(
+            f"results store {self.path!r}, row {row} ({shown}): {problem}; the store was left unchanged: delete that "
+            f"row (sqlite3 {self.path!r} \"DELETE FROM results WHERE rowid = {row}\") to train it again, or use another store"
+        )
+
+
+def decode_row(values, path="results store", row: int = 0) -> dict:
+    """A stored tuple of ``COLUMNS`` values as a row dict (``config`` and ``metrics`` decoded, ``row`` = ``row``).
+
+    Every value is checked as it is read: a damaged one raises ``DamagedRowError`` naming ``path`` and ``row``.
+    """
+    decoded = dict(zip(COLUMNS, values), row=row)
+
+    def damaged(problem: str) -> DamagedRowError:
+        return DamagedRowError(path, row, decoded.get("key"), problem)
+
+    for name in ("key", "dataset", "created"):
+        if not isinstance(decoded[name], str) or not decoded[name]:
+            raise damaged(f"its {name} is {describe(decoded[name])}, not a non-empty text")
+    if not isinstance(decoded["dataset_name"], str):
+        raise damaged(f"its dataset_name is {describe(decoded['dataset_name'])}, not a text")
+    if not isinstance(decoded["seed"], int) or decoded["seed"] < 0:
+        raise damaged(f"its seed is {describe(decoded['seed'])}, not an integer >= 0")
+    seconds = decoded["seconds"]
+    if seconds is not None and (not isinstance(seconds, (int, float)) or not math.isfinite(seconds) or seconds < 0):
+        raise damaged(f"its seconds is {describe(seconds)}, not a number >= 0")
+    for name in ("config", "metrics"):
+        try:
+            value = json.loads(decoded[name]) if isinstance(decoded[name], str) else None
+        except ValueError as error:
+            raise damaged(f"its {name} is not JSON ({error})") from None
+        if not isinstance(value, dict):
+            raise damaged(f"its {name} is {describe(decoded[name])}, not a JSON object")
+        decoded[name] = value
+    for name, value in decoded["metrics"].items():
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if not (value is None or isinstance(value, (bool, str)) or (number and math.isfinite(value))):
+            raise damaged(f"its metric {name!r} is {describe(value)}, not a finite number, a text or null")
+    return decoded

@@ -9,18 +9,20 @@ Results go to a ``ResultStore`` after each batch, so a sweep can be stopped and 
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
 from ..config import TrainConfig
 from ..settings import SETTINGS
-from ..stats import Interval, mean_interval
+from .sweep_rows import ConfigSummary, check_row, diverged_metrics, is_diverged, summarize
 from ..training import batch_key, available_memory, fit_many, model_bytes
-from ..validation import check_int, check_real, check_seeds
+from ..validation import ParameterValueError, check_int, check_real, check_seeds
 
 __all__ = [
     "AXES",
@@ -37,6 +39,10 @@ __all__ = [
     "SweepResult",
     "run_sweep",
     "summarize",
+    "check_row",
+    "is_diverged",
+    "StoreWait",
+    "AllDivergedError",
 ]
 
 #: Grid axes: the settings declared as such (``reglab.settings``).
@@ -152,7 +158,8 @@ def split_dev(dataset, dev_fraction: float = 0.25, seed: int = 0, *, standardize
     dev = np.zeros(y.size, dtype=bool)
     dev[np.concatenate(dev_index)] = True
     if dev.all() or not dev.any() or np.unique(y[~dev]).size < 2:
-        raise ValueError(
+        raise ParameterValueError(
+            "dev_fraction",
             f"dev_fraction={dev_fraction:g} leaves no usable fitting or dev set from {y.size} training points"
         )
     from .store import dataset_fingerprint
@@ -250,17 +257,6 @@ def _settings(config: TrainConfig) -> dict:
 
 
 @dataclass(frozen=True)
-class ConfigSummary:
-    """One grid point over its seeds."""
-
-    settings: dict
-    train: Interval
-    dev: Interval
-    test: Interval
-    seeds: tuple[int, ...]
-
-
-@dataclass(frozen=True)
 class SweepResult:
     """All rows of a sweep (one per configuration and seed) and their summaries per configuration."""
 
@@ -272,28 +268,118 @@ class SweepResult:
 
     @property
     def best(self) -> ConfigSummary:
-        """The configuration with the highest mean dev accuracy (ties: the earlier one in the grid's order)."""
-        return max(self.summaries, key=lambda s: s.dev.mean)
+        """The configuration with the highest mean dev accuracy (ties: the earlier one in the grid's order).
+
+        Configurations that diverged on any seed are never chosen; if every one did, ValueError.
+        """
+        usable = [s for s in self.summaries if s.usable]
+        if not usable:
+            raise AllDivergedError(self.divergence(self.diverged_rows()[0], every=True))
+        return max(usable, key=lambda s: s.dev.mean)
+
+    def divergence(self, row: dict, *, every: bool = False, settings: str | None = None):
+        """The ``reglab.divergence.Divergence`` of a stored diverged row, named by the settings the grid varies
+        (``settings``: as the caller writes them, e.g. ``"l2=1e+06, keep_prob=1"``).
+
+        ``every``: named as the first of a sweep whose every configuration diverged.
+        """
+        from ..divergence import explain
+
+        config = TrainConfig.from_dict(dict(row["config"]))
+        if settings is None:
+            shown = [k for k, v in self.spec.axes.items() if len(v) > 1] or list(self.spec.axes)
+            settings = ", ".join(f"{k}={row['config'][k]}" for k in shown)
+        iteration = row["metrics"].get("diverged_iteration")
+        found = explain(0, config, iteration=iteration, cost=None, start_cost=None, X=self.split.X_fit,
+                        standardized=False)
+        named = settings or "the configuration"
+        subject = f"{named} (seed {config.seed}) by iteration {iteration}"
+        if every:
+            subject = (f"every configuration of the sweep (each is stored as diverged); the first, {named} with seed "
+                       f"{config.seed}, by iteration {iteration}")
+        return dataclasses.replace(found, cause=row["metrics"]["diverged_cause"], subject=subject)
 
     def ranked(self) -> list[ConfigSummary]:
-        return sorted(self.summaries, key=lambda s: -s.dev.mean)
+        """Best mean dev accuracy first; configurations that diverged last, in grid order."""
+        usable = sorted((s for s in self.summaries if s.usable), key=lambda s: -s.dev.mean)
+        return usable + [s for s in self.summaries if not s.usable]
+
+    @property
+    def diverged(self) -> list[ConfigSummary]:
+        """The configurations that diverged on at least one seed, in grid order."""
+        return [s for s in self.summaries if not s.usable]
+
+    def diverged_rows(self) -> list[dict]:
+        """The stored rows of the models that diverged, in grid order."""
+        return [r for r in self.rows if is_diverged(r)]
 
 
-def summarize(rows: Sequence[dict]) -> list[ConfigSummary]:
-    """Group rows by their settings (everything but the seed), in first-seen order."""
-    groups: dict[str, list[dict]] = {}
-    for row in rows:
-        settings = {k: v for k, v in row["config"].items() if k != "seed"}
-        groups.setdefault(repr(sorted(settings.items())), []).append(row)
-    summaries = []
-    for members in groups.values():
-        settings = {k: v for k, v in members[0]["config"].items() if k != "seed"}
-        metric = lambda name: mean_interval([m["metrics"][name] for m in members], bounds=(0.0, 1.0))  # noqa: E731
-        summaries.append(
-            ConfigSummary(settings, metric("train_accuracy"), metric("dev_accuracy"), metric("test_accuracy"),
-                          tuple(m["config"]["seed"] for m in members))
-        )
-    return summaries
+class AllDivergedError(ValueError):
+    """Every configuration of a sweep diverged (each is stored as such): there is nothing to choose from.
+
+    ``divergences`` holds the first one's ``reglab.divergence.Divergence``, for messages.
+    """
+
+    def __init__(self, divergence):
+        super().__init__(divergence.message())
+        self.divergences = (divergence,)
+
+
+class StoreWait(NamedTuple):
+    """What ``run_sweep`` tells its ``on_busy`` while the store is locked by another process.
+
+    ``models``: trained models waiting to be stored; ``seconds`` waited so far; ``stored``: True once they are.
+    """
+
+    models: int
+    seconds: float
+    stored: bool
+
+
+def _store_batch(store, rows: list[dict], on_busy: Callable[[StoreWait], None] | None) -> None:
+    """Store a trained batch, waiting as long as another process holds the store's lock: the batch is kept."""
+    from .store import StoreBusyError
+
+    start = time.monotonic()
+    waited = False
+    while True:
+        try:
+            store.add_batch(rows)
+        except StoreBusyError:  # SQLite waited the store's timeout: say so, and try again
+            waited = True
+            if on_busy is not None:
+                on_busy(StoreWait(len(rows), time.monotonic() - start, False))
+            continue
+        if waited and on_busy is not None:
+            on_busy(StoreWait(len(rows), time.monotonic() - start, True))
+        return
+
+
+def _train_batch(split: DevSplit, batch: list[TrainConfig], *, engine: str, standardize: bool) -> tuple[dict, dict, float]:
+    """Train a batch; a model that diverges is set aside and the others are trained again without it.
+
+    Returns ({position: Model}, {position: Divergence}, seconds per trained model). Models are
+    independent along the model axis (their own initialisation and masks), so the others come out
+    as they would have in the full batch.
+    """
+    from ..engine.loop import TrainingDivergedError
+
+    diverged: dict = {}
+    remaining = list(range(len(batch)))
+    while remaining:
+        start = time.perf_counter()
+        try:
+            models = fit_many(split.X_fit, split.y_fit, [batch[k] for k in remaining], engine=engine,
+                              standardize=standardize)
+        except TrainingDivergedError as error:
+            if not error.divergences:
+                raise
+            for divergence in error.divergences:
+                diverged[remaining[divergence.index]] = divergence
+            remaining = [k for k in remaining if k not in diverged]
+            continue
+        return dict(zip(remaining, models)), diverged, (time.perf_counter() - start) / len(remaining)
+    return {}, diverged, float("nan")
 
 
 def _batches(configs: Sequence[TrainConfig], batch_size: int) -> list[list[TrainConfig]]:
@@ -313,6 +399,7 @@ def run_sweep(
     memory_limit: int | None = None,
     progress: Progress | None = None,
     standardize: bool = False,
+    on_busy: Callable[[StoreWait], None] | None = None,
 ) -> SweepResult:
     """Train what ``store`` does not hold yet, store each batch as it finishes, summarise everything.
 
@@ -336,6 +423,18 @@ def run_sweep(
         Called with models finished over models to train.
     standardize : bool
         Centre and scale the features by the fitting points' mean and standard deviation.
+    on_busy : callable(StoreWait), optional
+        Called while a trained batch waits for another process to release the store (each time the
+        store's ``timeout`` passes), and once when it is stored. The batch is kept until it is
+        stored, however long that takes (stop the program to give up; the batches stored before stay).
+
+    Notes
+    -----
+    A model whose training diverges does not stop the sweep: it is stored as diverged (no accuracies;
+    its metrics ``diverged_iteration`` and ``diverged_cause``, the setting most likely at fault), its
+    configuration is ranked last and never chosen, and it is not trained again when the sweep is run
+    again. Every row read back from the store is checked (``check_row``): a damaged one raises
+    ``DamagedRowError`` naming the store, the row and what is wrong, before anything is trained.
     """
     from .store import ReadOnlyStoreError, config_key
 
@@ -344,6 +443,7 @@ def run_sweep(
     split = split_dev(dataset, spec.dev_fraction, spec.split_seed, standardize=standardize)
     configs = expand(spec)
     keys = {config: config_key(config, split.fingerprint) for config in configs}
+    _stored_rows(store, split, keys)  # checked before anything is trained
     missing = set(store.missing(list(keys.values())))
     todo = [c for c in configs if keys[c] in missing]
     if todo and store.read_only:
@@ -353,33 +453,33 @@ def run_sweep(
         )
     done = 0
     for batch in _batches(todo, batch_size):
-        start = time.perf_counter()
-        models = fit_many(split.X_fit, split.y_fit, batch, engine=engine, standardize=standardize)
-        seconds = (time.perf_counter() - start) / len(batch)
+        models, diverged, seconds = _train_batch(split, batch, engine=engine, standardize=standardize)
         rows = []
-        for config, model in zip(batch, models):
-            rows.append(
-                {
-                    "key": keys[config],
-                    "config": config.to_dict(),
-                    "dataset": split.fingerprint,
-                    "dataset_name": split.name,
-                    "seed": config.seed,
-                    "metrics": {
-                        "train_accuracy": model.accuracy(split.X_fit, split.y_fit),
-                        "dev_accuracy": model.accuracy(split.X_dev, split.y_dev),
-                        "test_accuracy": model.accuracy(split.X_test, split.y_test),
-                        "final_cost": float(np.asarray(model.history.cost)[-1]),
-                    },
-                    "seconds": seconds,
-                }
-            )
-        store.add_batch(rows)
+        for position, config in enumerate(batch):
+            model = models.get(position)
+            metrics = diverged_metrics(diverged[position]) if model is None else {
+                "train_accuracy": model.accuracy(split.X_fit, split.y_fit),
+                "dev_accuracy": model.accuracy(split.X_dev, split.y_dev),
+                "test_accuracy": model.accuracy(split.X_test, split.y_test),
+                "final_cost": float(np.asarray(model.history.cost)[-1]),
+            }
+            rows.append({"key": keys[config], "config": config.to_dict(), "dataset": split.fingerprint,
+                         "dataset_name": split.name, "seed": config.seed, "metrics": metrics,
+                         "seconds": None if model is None else seconds})
+        _store_batch(store, rows, on_busy)
         done += len(batch)
         if progress is not None:
             progress(done, len(todo))
-    # In grid order (not the store's): summaries, ties of the choice and the CSV follow the grid.
+    rows = _stored_rows(store, split, keys)
+    return SweepResult(spec, split, rows, tuple(summarize(rows)), trained=len(todo))
+
+
+def _stored_rows(store, split: DevSplit, keys: dict) -> tuple[dict, ...]:
+    """The stored rows of the sweep's keys, each checked (``check_row``), in grid order (not the store's:
+    summaries, ties of the choice and the CSV follow the grid)."""
     order = {key: position for position, key in enumerate(keys.values())}
     rows = tuple(sorted((r for r in store.rows(dataset=split.fingerprint) if r["key"] in order),
                         key=lambda r: order[r["key"]]))
-    return SweepResult(spec, split, rows, tuple(summarize(rows)), trained=len(todo))
+    for row in rows:  # read back from a file: checked before anything is computed from it
+        check_row(row, store.path)
+    return rows

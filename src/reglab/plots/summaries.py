@@ -115,7 +115,8 @@ def dev_heatmap(summaries: Sequence, x: str = "l2", y: str = "keep_prob", *, cho
     Parameters
     ----------
     summaries : sequence of reglab.sweep.ConfigSummary
-        ``settings`` dict and ``dev`` Interval of each configuration.
+        ``settings`` dict and ``dev`` Interval of each configuration (NaN where it diverged: such a cell
+        is left blank and says "diverged").
     x, y : str
         The settings along the columns and the rows.
     chosen : mapping, optional
@@ -134,9 +135,12 @@ def dev_heatmap(summaries: Sequence, x: str = "l2", y: str = "keep_prob", *, cho
     chosen = dict(_first_best(summaries).settings if chosen is None else chosen)
     xs, ys = _grid_values(summaries, x, y)
     grid = np.full((len(ys), len(xs)), np.nan)  # (n_y, n_x)
+    diverged = set()  # cells with a configuration that diverged (its dev accuracy is NaN)
     for s in summaries:
         i, j = ys.index(setting_label(s.settings[y])), xs.index(setting_label(s.settings[x]))
         grid[i, j] = np.fmax(grid[i, j], s.dev.mean)
+        if getattr(s, "diverged", ()):
+            diverged.add((i, j))
     best = ys.index(setting_label(chosen[y])), xs.index(setting_label(chosen[x]))
     width = min(_MAX_WIDTH, max(5.0, 1.1 * len(xs) + 2.5))
     height = min(_MAX_HEIGHT, max(3.6, 0.7 * len(ys) + 2.0))
@@ -149,6 +153,8 @@ def dev_heatmap(summaries: Sequence, x: str = "l2", y: str = "keep_prob", *, cho
             bright = image.norm(value) > 0.6
             ax.text(j, i, f"{value:.3f}", ha="center", va="center", fontsize="small",
                     color="black" if bright else "white", fontweight="bold" if (i, j) == best else "normal")
+        elif annotate and (i, j) in diverged:  # its configurations diverged: no accuracy (see the report)
+            ax.text(j, i, "diverged", ha="center", va="center", fontsize="small", color="dimgray")
     from matplotlib.patches import Rectangle
 
     ax.add_patch(Rectangle((best[1] - 0.5, best[0] - 0.5), 1, 1, fill=False, edgecolor="red", linewidth=2))

@@ -76,7 +76,9 @@ class CompareRun:
     Parameters
     ----------
     out : str or os.PathLike
-        The run folder; it must not exist, or be empty (checked when the ``with`` block starts).
+        The run folder; it must not exist, or be empty (checked when the ``with`` block starts). If
+        another run takes that name while this one works, the folder is named ``<out>-2`` (or the
+        next free number) instead: ``out`` is the name it got once the block has ended.
     dataset : reglab.datasets.Dataset
         The data the models are trained and tested on.
     command : str
@@ -114,6 +116,7 @@ class CompareRun:
         with self._lock:  # an add() being written ends first, and none starts after
             self._stage = None
         self._folder.__exit__(exc_type, exc, tb)  # renames the folder, or removes it after an error
+        self.out = self._folder.path  # another name if another run took this one meanwhile
         if unfinished:
             raise exc
 
@@ -207,11 +210,11 @@ def write_compare_run(result, out, *, command: str = "reglab compare", seed_stud
     Returns
     -------
     pathlib.Path
-        ``out``.
+        The run folder: ``out``, or ``<out>-2``, ... if another run took ``out`` meanwhile.
     """
     with CompareRun(out, result.dataset, command=command) as run:
         run.finish(result, seed_study=seed_study)
-    return Path(out)
+    return run.out
 
 
 def compare_payload(result, command: str = "reglab compare", seed_study=None, *, files: bool = True) -> dict:

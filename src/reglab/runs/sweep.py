@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..files import atomic_write_text, check_free_folder, staged_directory
+from ..files import FolderMark, atomic_write_text, check_output_folder, folder_mark, staged_directory
 from .tables import STANDARDIZED_NOTE, count, environment, json_text, plain_table, utc_now
 from ..plots.summaries import setting_label, setting_name
 
-__all__ = ["summary_rows", "summary_text", "write_sweep_run", "write_sweep_csv", "describe_settings", "TEST_COLUMN",
-           "is_sweep_folder", "free_sweep_folder"]
+__all__ = ["summary_rows", "summary_text", "diverged_text", "write_sweep_run", "write_sweep_csv", "describe_settings", "TEST_COLUMN",
+           "is_sweep_folder", "free_sweep_folder", "sweep_folder_mark"]
 
 N_BEST = 3
 
@@ -29,15 +29,34 @@ def summary_rows(result) -> list[dict]:
     varied = result.spec.axes
     rows = []
     for rank, s in enumerate(result.ranked(), start=1):
+        diverged = f"diverged ({len(s.diverged)} of {count(len(s.seeds), 'seed')})"
         rows.append({
-            "rank": rank,
+            "rank": rank if s.usable else "-",  # a configuration that diverged is never chosen
             "configuration": describe_settings(s.settings, varied),
-            "train (mean ± 95%)": str(s.train),
-            "dev (mean ± 95%)": str(s.dev),
-            "test (reported, not used to choose)": str(s.test),
+            "train (mean ± 95%)": str(s.train) if s.usable else "-",
+            "dev (mean ± 95%)": str(s.dev) if s.usable else diverged,
+            "test (reported, not used to choose)": str(s.test) if s.usable else "-",
             "seeds": len(s.seeds),
         })
     return rows
+
+
+def diverged_text(result, *, named=None, valued=None, limit: int = 3) -> list[str]:
+    """One line per configuration that diverged (up to ``limit``, then how many more): why, and what to try.
+
+    ``named``, ``valued``: how settings are written (see ``reglab.divergence.Divergence.message``).
+    """
+    options = {k: v for k, v in (("named", named), ("valued", valued)) if v is not None}
+    lines = []
+    firsts = {}
+    for row in result.diverged_rows():  # the first diverged seed of each configuration
+        firsts.setdefault(describe_settings({k: v for k, v in row["config"].items() if k != "seed"},
+                                            result.spec.axes), row)
+    for shown, row in list(firsts.items())[:limit]:
+        lines.append(result.divergence(row, settings=shown).message(**options))
+    if len(firsts) > limit:
+        lines.append(f"... {count(len(firsts) - limit, 'more configuration')} diverged: see the report")
+    return lines
 
 
 def _table(rows, markdown=False) -> str:
@@ -75,8 +94,14 @@ def is_sweep_folder(path) -> bool:
 
 def free_sweep_folder(path) -> Path:
     """``path`` as a Path if a sweep may write its run folder there: a free place, or the run folder of a sweep
-    (run again, it is replaced once the new one is complete)."""
-    return Path(path) if is_sweep_folder(path) else check_free_folder(path)
+    (run again, it is replaced once the new one is complete); its nearest existing folder must be writable."""
+    return check_output_folder(path, replaceable=is_sweep_folder(path))
+
+
+def sweep_folder_mark(path) -> FolderMark | None:
+    """The ``files.folder_mark`` of the sweep run folder at ``path`` (None if there is none), taken when a sweep
+    starts: it replaces that folder at the end, and keeps one another run has put there meanwhile."""
+    return folder_mark(path) if is_sweep_folder(path) else None
 
 
 def write_sweep_csv(result, path) -> Path:
@@ -90,17 +115,25 @@ def write_sweep_csv(result, path) -> Path:
 
 
 def write_sweep_run(result, out, *, best_models=None, command: str = "reglab sweep", db_path=None,
-                    standardized: bool = False) -> Path:
+                    standardized: bool = False, replaces: FolderMark | None | bool = True,
+                    refuse_taken: bool = True) -> Path:
     """Write ``report.md``, ``results.json`` and the figures of a sweep into the new folder ``out``.
 
     best_models: name -> trained Model (one seed each, named in ``name``) of the best configurations, for their boundaries.
+    replaces: the ``files.folder_mark`` of the earlier sweep folder at ``out`` that this one replaces (taken by
+    ``sweep_folder_mark`` when the sweep started); True: the sweep folder there now, if any.
+    refuse_taken: as in ``files.staged_directory`` (False when ``out`` was checked before training).
+    Returns the folder's name: ``out``, or ``<out>-2``, ... if another run took ``out`` meanwhile.
     """
     from .. import plots
     from ..plots import summaries as statplots
 
     out = Path(out)
     split = result.split
-    with staged_directory(out, replace=is_sweep_folder(out)) as stage:
+    if replaces is True:
+        replaces = folder_mark(out) if is_sweep_folder(out) else None
+    folder = staged_directory(out, replace=replaces, refuse_taken=refuse_taken)
+    with folder as stage:
         figures = []
         axes = result.spec.axes
         x_axis = "l2" if "l2" in axes else next(iter(axes), "l2")
@@ -134,7 +167,8 @@ def write_sweep_run(result, out, *, best_models=None, command: str = "reglab swe
                      "dev_interval": [result.best.dev.low, result.best.dev.high], "test_accuracy": result.best.test.mean},
             "configurations": [
                 {"settings": s.settings, "seeds": list(s.seeds),
-                 "train": vars(s.train), "dev": vars(s.dev), "test (reported only)": vars(s.test)}
+                 "train": vars(s.train), "dev": vars(s.dev), "test (reported only)": vars(s.test),
+                 **({"diverged_seeds": list(s.diverged), "diverged_cause": s.cause} if not s.usable else {})}
                 for s in result.ranked()
             ],
         }
@@ -151,7 +185,12 @@ def write_sweep_run(result, out, *, best_models=None, command: str = "reglab swe
             *([STANDARDIZED_NOTE, ""] if standardized else []),
             _table(summary_rows(result), markdown=True), "",
         ]
+        if result.diverged:
+            lines += ["## Diverged", "",
+                      f"{count(len(result.diverged), 'configuration')} diverged on some seed: stored as diverged (no "
+                      "accuracies), ranked last and never chosen; running the sweep again does not train them again.",
+                      "", *(f"- {line}" for line in diverged_text(result, limit=len(result.diverged))), ""]
         for title, file in figures:
             lines += [f"## {title}", "", f"![{title}]({file})", ""]
         atomic_write_text(stage / "report.md", "\n".join(lines))
-    return out
+    return folder.path

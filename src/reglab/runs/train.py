@@ -26,15 +26,22 @@ def train_payload(model, dataset, row: dict, command: str = "reglab train", *, f
     }
 
 
-def write_train_run(model, dataset, out, *, command: str = "reglab train", seconds: float | None = None) -> Path:
-    """Write the run folder of one trained model: ``model.npz``, figures, ``results.json``, ``report.md``."""
+def write_train_run(model, dataset, out, *, command: str = "reglab train", seconds: float | None = None,
+                    refuse_taken: bool = True) -> Path:
+    """Write the run folder of one trained model: ``model.npz``, figures, ``results.json``, ``report.md``.
+
+    Returns the folder's name: ``out``, or ``<out>-2``, ... if another run took ``out`` meanwhile. With
+    ``refuse_taken=False`` (``out`` was checked before training) a folder found at ``out`` now is another
+    run's, and is not refused: see ``files.staged_directory``.
+    """
     from .. import plots
 
     out = Path(out)
     from ..experiments.compare import measure
 
     row = measure("model", model, dataset, float("nan") if seconds is None else seconds).row()
-    with staged_directory(out) as stage:
+    folder = staged_directory(out, refuse_taken=refuse_taken)
+    with folder as stage:
         model.save(stage / "model.npz")
         figures = []
         if model.n_features == 2:
@@ -61,4 +68,4 @@ def write_train_run(model, dataset, out, *, command: str = "reglab train", secon
         for title, file in figures:
             lines += [f"## {title}", "", f"![{title.lower()}]({file})", ""]
         atomic_write_text(stage / "report.md", "\n".join(lines))
-    return out
+    return folder.path

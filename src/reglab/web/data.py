@@ -92,7 +92,7 @@ class Uploads:
     def _parse(data: bytes, name: str, test_fraction: float, seed: int) -> Dataset:
         try:
             dataset = load_bytes(data, name, test_fraction=test_fraction, seed=seed)
-        except (ValueError, TypeError) as error:
+        except (ValueError, TypeError, MemoryError) as error:  # MemoryError: a small file declaring huge arrays
             raise DataError(str(error), "file") from None
         return _checked(dataset, f"{name}")
 
