@@ -300,30 +300,35 @@ def test_standardize_is_applied_saved_and_reported(tmp_path):
     assert model.standardized and model.input_scale.shape == (2,)
 
 
-@pytest.mark.parametrize("seconds, said", [(0.01, []), (42.0, ["Compiling the training engine", "Compiled the training "
-                                                                "engine in 42 s."])])
-def test_compiling_the_engine_is_said_and_kept_out_of_training_time(monkeypatch, capsys, seconds, said):
+@pytest.mark.parametrize("slow, compiled_here, said", [
+    (False, False, []),  # loaded from the cache at once: nothing said
+    (True, False, ["Loading the training engine"]),  # loaded slowly (a busy machine): said, not called compiling
+    (True, True, ["Loading the training engine", "Compiled the training engine in 42 s (cached for later runs)."]),
+])
+def test_loading_or_compiling_the_engine_is_said_and_kept_out_of_training_time(monkeypatch, capsys, slow,
+                                                                                compiled_here, said):
+    import threading
+
     from reglab import cli
     from reglab.engine import compiled
-
-    def prepare():
-        if seconds > 1:
-            notices.wait(5)  # the notice is due after notice_after seconds: the stand-in "compiles" until then
-        return seconds
-
-    import threading
 
     notices = threading.Event()
     original_echo = cli.click.echo
 
     def echo(message=None, **kwargs):
-        if message and "Compiling" in str(message):
+        if message and "Loading the training engine" in str(message):
             notices.set()
         original_echo(message, **kwargs)
 
+    def prepare():
+        if slow:
+            assert notices.wait(5)  # the notice is due after notice_after seconds: the stand-in works until then
+        return 42.0
+
     monkeypatch.setattr(compiled, "prepare", prepare)
+    monkeypatch.setattr(compiled, "compiled_here", lambda: compiled_here)
     monkeypatch.setattr(cli.click, "echo", echo)
-    cli._prepare("compiled", notice_after=0.05)
+    cli._prepare("compiled", notice_after=0.05 if slow else 60)
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == len(said) and all(line.startswith(text) for line, text in zip(lines, said)), lines
     cli._prepare("reference", notice_after=0.0)

@@ -420,24 +420,23 @@ def train(**options):
     click.echo(f"Run folder: {folder} (model: {folder / 'model.npz'})")
 
 
-def _prepare(engine: str, notice_after: float = 1.0) -> None:
-    """Load the compiled engine before anything is timed; say so if it takes longer than ``notice_after`` seconds
-    (it is being compiled: once after installation)."""
+def _prepare(engine: str, notice_after: float = 2.0) -> None:
+    """Load the compiled engine before anything is timed. If that takes longer than ``notice_after`` seconds
+    (loading it takes a fraction of a second), say what is happening; if it was compiled, say so when done."""
     if engine != "compiled":
         return
     from .engine import compiled
 
     notice = threading.Timer(notice_after, lambda: click.echo(
-        "Compiling the training engine (the first run after installing reglab; it is cached for later runs)...",
-        err=True))
+        "Loading the training engine (compiled once, the first time after installing reglab)...", err=True))
     notice.daemon = True
     notice.start()
     try:
         seconds = compiled.prepare()
     finally:
         notice.cancel()
-    if seconds >= 1.0:
-        click.echo(f"Compiled the training engine in {seconds:.0f} s.", err=True)
+    if compiled.compiled_here():
+        click.echo(f"Compiled the training engine in {seconds:.0f} s (cached for later runs).", err=True)
 
 
 GRID_CONFIRM_LIMIT = 2000

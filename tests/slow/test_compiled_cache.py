@@ -26,16 +26,21 @@ configs = [TrainConfig(n_iterations=3000), TrainConfig(n_iterations=3000, keep_p
 models = [fit_many(data.X_train, data.y_train, [c])[0] for c in configs]
 weights = np.concatenate([w.ravel() for m in models for w in m.params.weights + m.params.biases])
 np.save(sys.argv[1], weights)
+from reglab.engine.compiled import compiled_here
+print("compiled here" if compiled_here() else "loaded")
 """
 
 
 def test_the_compiling_process_and_a_loading_process_train_the_same_weights(tmp_path):
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "numba-cache"))
-    runs = []
+    runs, said = [], []
     for name in ("compiles", "loads"):
         out = tmp_path / f"{name}.npy"
-        subprocess.run([sys.executable, "-c", SCRIPT, str(out)], env=env, check=True, timeout=900)
+        completed = subprocess.run([sys.executable, "-c", SCRIPT, str(out)], env=env, check=True, timeout=900,
+                                   capture_output=True, text=True)
+        said.append(completed.stdout.strip())
         runs.append(np.load(out))
+    assert said == ["compiled here", "loaded"]  # what `reglab` tells its user after loading the engine
     cached = list((tmp_path / "numba-cache").rglob("*.nbi"))
     assert cached, "the first process wrote nothing to numba's cache, so the second did not load anything"
     assert runs[0].shape == runs[1].shape

@@ -37,7 +37,7 @@ from .loop import History, Hyper, Progress, Watch, check_finite, recorded_iterat
 from .masks import CourseMasks, FreshMasks, course_draws
 from .params import Params
 
-__all__ = ["train_loop_compiled", "prepare", "pack", "unpack"]
+__all__ = ["train_loop_compiled", "prepare", "compiled_here", "pack", "unpack"]
 
 
 def _fused():
@@ -246,7 +246,7 @@ def prepare() -> float:
     """Load the compiled code (compiling it first, once after installation); return the seconds it took.
 
     Training calls it anyway on first use; calling it first keeps that time out of a training time,
-    and lets a caller say that the engine is being compiled.
+    and lets a caller say that the engine is being compiled (``compiled_here``).
     """
     import time
 
@@ -259,3 +259,9 @@ def prepare() -> float:
         hyper = Hyper(np.full(n_models, 0.1), np.zeros(n_models), np.zeros(n_models), np.ones((n_models, 1)))
         train_loop_compiled(X, Y, params, hyper, None, n_iterations=1)
     return time.perf_counter() - start
+
+
+def compiled_here() -> bool:
+    """Whether this process compiled the engine (numba's cache missed) rather than loading it from the cache."""
+    fused = _fused()
+    return any(sum(entry.stats.cache_misses.values()) for entry in (fused.train_segment, fused.train_segment_serial))
