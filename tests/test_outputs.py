@@ -22,6 +22,7 @@ import scipy.io
 
 import reglab
 import reglab.experiments.compare
+import reglab.experiments.chunks
 import reglab.experiments.sweep
 import reglab.training
 from reglab import cli
@@ -29,7 +30,7 @@ from reglab import cli
 from .cli_runner import assert_user_error, run
 from .test_cli import QUICK
 
-SWEEP = ["sweep", "--l2", "0,0.5", "--keep-prob", "1", "--iterations", "60", "--seeds", "2"]
+SWEEP = ["sweep", "--folds", "1", "--l2", "0,0.5", "--keep-prob", "1", "--iterations", "60", "--seeds", "2"]
 
 
 def _points(path: Path, n: int = 60, seed: int = 0) -> Path:
@@ -69,7 +70,7 @@ def no_training(monkeypatch):
         raise AssertionError("trained although an output is unusable")
 
     monkeypatch.setattr(reglab.training, "fit_many", trained)
-    monkeypatch.setattr(reglab.experiments.sweep, "fit_many", trained)
+    monkeypatch.setattr(reglab.experiments.chunks, "fit_many", trained)
     monkeypatch.setattr(reglab.experiments.compare, "compare", trained)
 
 
@@ -296,7 +297,7 @@ def test_a_sweep_that_fails_before_storing_anything_leaves_no_new_store(tmp_path
     def failing(*args, **kwargs):
         raise ValueError("training failed")
 
-    monkeypatch.setattr(reglab.experiments.sweep, "fit_many", failing)
+    monkeypatch.setattr(reglab.experiments.chunks, "fit_many", failing)
     db = tmp_path / "new.db"
     assert cli.main([*SWEEP, "--data", "moons", "--db", str(db), "--out", str(tmp_path / "run")]) == 2
     assert capsys.readouterr().err.strip() == "reglab: error: training failed"

@@ -71,30 +71,55 @@ def test_dev_split_is_stratified_deterministic_and_disjoint(dataset):
     np.testing.assert_array_equal(split.X_test, dataset.X_test)
 
 
+def _refits(result) -> int:
+    """Models of a sweep's refit on all the training points: the chosen and the baseline configuration, per seed."""
+    return sum(len(rows) for rows in result.refit_rows.values())
+
+
 def test_sweep_resumes_without_retraining(tmp_path, dataset):
-    spec = SweepSpec(QUICK, {"l2": (0.0, 0.7), "keep_prob": (1.0, 0.8)}, seeds=(0, 1))
+    spec = SweepSpec(QUICK, {"l2": (0.0, 0.7), "keep_prob": (1.0, 0.8)}, seeds=(0, 1), folds=1)
     with ResultStore(tmp_path / "s.db") as store:
         first = run_sweep(dataset, spec, store, batch_size=3)
         second = run_sweep(dataset, spec, store, batch_size=3)
-        assert len(store) == 8
-    assert first.trained == 8 and second.trained == 0
+        assert len(store) == 8 + _refits(first)
+    assert first.trained == 8 + _refits(first) and second.trained == 0
     assert [r["key"] for r in first.rows] == [r["key"] for r in second.rows]
     assert len(second.summaries) == 4 and all(len(s.seeds) == 2 for s in second.summaries)
-    # A larger grid trains only what is new.
-    bigger = SweepSpec(QUICK, {"l2": (0.0, 0.7, 2.0), "keep_prob": (1.0, 0.8)}, seeds=(0, 1))
+    # A larger grid trains only what is new (and the refit of a new choice).
+    bigger = SweepSpec(QUICK, {"l2": (0.0, 0.7, 2.0), "keep_prob": (1.0, 0.8)}, seeds=(0, 1), folds=1)
     with ResultStore(tmp_path / "s.db") as store:
-        assert run_sweep(dataset, bigger, store).trained == 4
+        again = run_sweep(dataset, bigger, store)
+        assert 4 <= again.trained <= 4 + _refits(again)
+
+
+def test_folds_resume_per_fold_and_more_seeds_train_only_the_new_seeds(tmp_path, dataset):
+    spec = SweepSpec(QUICK, {"l2": (0.0, 0.7)}, seeds=(0,), folds=4)
+    with ResultStore(tmp_path / "s.db") as store:
+        first = run_sweep(dataset, spec, store)
+        assert first.trained == 2 * 4 + _refits(first)  # every configuration on every fold
+        assert {first.unit(r) for r in first.rows} == {(0, k) for k in range(4)}
+        # a killed sweep: one fold's rows are gone; running it again trains that fold only
+        lost = [r["key"] for r in first.rows if first.unit(r) == (0, 2)]
+        store._db.execute(f"DELETE FROM results WHERE key IN ({','.join('?' * len(lost))})", lost)
+        assert run_sweep(dataset, spec, store).trained == len(lost) == 2
+        more = run_sweep(dataset, spec.__class__(QUICK, {"l2": (0.0, 0.7)}, seeds=(0, 1), folds=4), store)
+        assert more.trained - _refits(more) + _refits(first) >= 2 * 4  # the new seed on every fold
+        assert more.trained <= 2 * 4 + _refits(more)
 
 
 def test_sweep_rows_equal_models_trained_directly(tmp_path, dataset):
-    spec = SweepSpec(QUICK, {"l2": (0.3,), "keep_prob": (0.8,)}, seeds=(5,))
+    spec = SweepSpec(QUICK, {"l2": (0.3,), "keep_prob": (0.8,)}, seeds=(5,), folds=3)
     with ResultStore(tmp_path / "s.db") as store:
         result = run_sweep(dataset, spec, store)
-    split = result.split
-    model = reglab.fit(split.X_fit, split.y_fit, QUICK.replace(l2=0.3, keep_prob=0.8, seed=5))
-    metrics = result.rows[0]["metrics"]
-    assert metrics["dev_accuracy"] == model.accuracy(split.X_dev, split.y_dev)
-    assert metrics["test_accuracy"] == model.accuracy(split.X_test, split.y_test)
+    config = QUICK.replace(l2=0.3, keep_prob=0.8, seed=5)
+    for split, row in zip(result.splits, result.rows):  # one configuration: one row per fold
+        model = reglab.fit(split.X_fit, split.y_fit, config)
+        assert row["dataset"] == split.fingerprint
+        assert row["metrics"]["dev_accuracy"] == model.accuracy(split.X_dev, split.y_dev)
+        assert row["metrics"]["test_accuracy"] == model.accuracy(split.X_test, split.y_test)
+    # the refit: the same configuration trained on all the training points, measured on the test set
+    model = reglab.fit(dataset.X_train, dataset.y_train, config)
+    assert result.test_accuracies(result.chosen) == {5: model.accuracy(dataset.X_test, dataset.y_test)}
 
 
 def _row(l2, seed, dev, test):
@@ -103,11 +128,14 @@ def _row(l2, seed, dev, test):
 
 
 def test_the_dev_set_chooses_not_the_test_set():
+    from reglab.experiments.selection import choose
+
     rows = [_row(0.0, 0, 0.80, 0.99), _row(0.0, 1, 0.82, 0.97), _row(0.7, 0, 0.90, 0.70), _row(0.7, 1, 0.88, 0.72)]
     summaries = summarize(rows)
-    result = reglab.experiments.sweep.SweepResult(SweepSpec(QUICK), None, tuple(rows), tuple(summaries), trained=0)
-    assert result.best.settings["l2"] == 0.7
-    assert result.best.dev.mean == pytest.approx(0.89) and result.best.test.mean == pytest.approx(0.71)
+    choice = choose({k: s.dev_units for k, s in enumerate(summaries)}, {k: s.settings for k, s in enumerate(summaries)})
+    best = summaries[choice.best]
+    assert best.settings["l2"] == 0.7 and summaries[choice.chosen] is best
+    assert best.dev.mean == pytest.approx(0.89) and best.test.mean == pytest.approx(0.71)
 
 
 def test_a_grid_that_does_not_fit_in_memory_is_refused(tmp_path, dataset):
@@ -134,22 +162,27 @@ def test_seed_study_matches_direct_training(dataset):
 def test_cli_sweep_writes_store_csv_and_report_then_resumes(tmp_path):
     db, table, out = tmp_path / "sweep.db", tmp_path / "table.csv", tmp_path / "run"
     args = ["sweep", "--data", "moons", "--l2", "0,0.5", "--l1", "0", "--keep-prob", "1,0.9/0.8", "--lr", "0.3",
-            "--iterations", "200", "--seeds", "2", "--db", db, "--csv", table, "--engine", "reference"]
+            "--iterations", "200", "--seeds", "2", "--folds", "1", "--db", db, "--csv", table, "--engine", "reference"]
     completed = run(*args, "--out", out)
-    assert "4 configurations × 2 seeds = 8 models" in completed.stdout
-    for name in ("report.md", "results.json", "heatmap.png", "accuracy.png", "best.png"):
+    assert "4 configurations × 2 seeds × 1 split = 8 models" in completed.stdout
+    for name in ("report.md", "results.json", "heatmap.png", "accuracy.png", "chosen.png"):
         assert (out / name).is_file(), name
     for png in out.glob("*.png"):
         assert_png(png)
     with open(table, newline="") as handle:
         rows = list(csv.DictReader(handle))
-    assert len(rows) == 8
-    assert {"l2", "keep_prob_1", "keep_prob_2", "seed", "dev_accuracy", "test_accuracy_not_used_for_choice"} <= set(rows[0])
-    assert {(r["keep_prob_1"], r["keep_prob_2"]) for r in rows} == {("1.0", "1.0"), ("0.9", "0.8")}
+    choice = [r for r in rows if r["phase"] == "choice"]
+    refits = [r for r in rows if r["phase"] == "refit on all training points"]
+    assert len(choice) == 8 and len(refits) in (2, 4) and len(rows) == len(choice) + len(refits)
+    assert {"l2", "keep_prob_1", "keep_prob_2", "seed", "dev_accuracy", "test_accuracy_not_used_for_choice",
+            "split_seed", "fold"} <= set(rows[0])
+    assert {(r["keep_prob_1"], r["keep_prob_2"]) for r in choice} == {("1.0", "1.0"), ("0.9", "0.8")}
+    assert all(r["dev_accuracy"] == "" for r in refits) and all(r["dev_accuracy"] != "" for r in choice)
     report = (out / "report.md").read_text()
-    assert "Best configuration on the dev set" in report and "8 models trained in this run" in report
+    assert report.splitlines()[2].startswith("**Chosen by the one-standard-error rule")
+    assert f"{8 + len(refits)} models trained in this run" in report
     results = json.loads((out / "results.json").read_text())
-    assert len(results["configurations"]) == 4
+    assert len(results["configurations"]) == 4 and results["folds"] == 1
     again = run(*args, "--out", tmp_path / "run2")
     assert "0 models trained in this run" in (tmp_path / "run2" / "report.md").read_text()
     assert again.stdout.count("\n") > 4
@@ -222,7 +255,7 @@ def test_a_killed_sweep_resumes_with_no_row_lost_or_duplicated(tmp_path):
 
     db = tmp_path / "sweep.db"
     args = ["sweep", "--data", "moons", "--l2", "0,0.2,0.5,1", "--keep-prob", "1,0.8", "--iterations", "300",
-            "--seeds", "3", "--batch-size", "2", "--engine", "reference", "--db", db]
+            "--seeds", "3", "--folds", "1", "--batch-size", "2", "--engine", "reference", "--db", db]
     env = dict(os.environ, MPLBACKEND="Agg")
     env.pop("REGLAB_COURSE_DATA", None)
     process = subprocess.Popen([sys.executable, "-m", "reglab", *map(str, args), "--out", tmp_path / "killed"],
@@ -242,15 +275,17 @@ def test_a_killed_sweep_resumes_with_no_row_lost_or_duplicated(tmp_path):
     assert 0 < stored < 24, "the sweep should have been killed part-way"
     assert not (tmp_path / "killed").exists()
     completed = run(*args, "--out", tmp_path / "resumed")
-    assert "24 models" in completed.stdout
+    assert "= 24 models" in completed.stdout
+    refits = json.loads((tmp_path / "resumed" / "results.json").read_text())
+    refits = 3 if refits["chosen"]["settings"] == refits["baseline"]["settings"] else 6  # 3 seeds each
     with sqlite3.connect(db) as connection:
         keys = [row[0] for row in connection.execute("SELECT key FROM results")]
-    assert len(keys) == len(set(keys)) == 24
+    assert len(keys) == len(set(keys)) == 24 + refits
     report = (tmp_path / "resumed" / "report.md").read_text()
     import re
 
     trained = int(re.search(r"(\d+) models? trained in this run", report).group(1))
-    assert 0 < trained <= 24 - stored
+    assert 0 < trained <= 24 - stored + refits
 
 
 def _without_write_access(folder, args):
@@ -283,7 +318,7 @@ def test_cli_sweep_reports_from_a_read_only_store_and_refuses_to_train_into_it(t
     folder.mkdir()
     db = folder / "ro.db"
     args = ["sweep", "--data", "moons", "--l2", "0", "--keep-prob", "1", "--iterations", "50", "--seeds", "2",
-            "--engine", "reference", "--db", db]
+            "--folds", "1", "--engine", "reference", "--db", db]
     run(*args, "--out", tmp_path / "first")
     before = [(p.name, p.read_bytes()) for p in sorted(folder.iterdir())]
     env = dict(os.environ, MPLBACKEND="Agg")
@@ -409,12 +444,14 @@ def test_a_spec_refuses_a_grid_value_given_twice():
 def test_cli_sweep_csv_holds_this_sweeps_rows_only(tmp_path):
     db, table = tmp_path / "s.db", tmp_path / "table.csv"
     common = ["sweep", "--data", "moons", "--l2", "0,0.5", "--keep-prob", "1", "--seeds", "2", "--engine", "reference",
-              "--db", db]
+              "--folds", "1", "--db", db]
     run(*common, "--iterations", "20", "--out", tmp_path / "short")
     run(*common, "--l2", "0", "--iterations", "30", "--csv", table, "--out", tmp_path / "long")
     with open(table, newline="") as handle:
         rows = list(csv.DictReader(handle))
-    assert [(r["l2"], r["n_iterations"], r["seed"]) for r in rows] == [("0.0", "30", "0"), ("0.0", "30", "1")]
+    assert [(r["l2"], r["n_iterations"], r["seed"], r["phase"]) for r in rows] == [
+        ("0.0", "30", "0", "choice"), ("0.0", "30", "1", "choice"),
+        ("0.0", "30", "0", "refit on all training points"), ("0.0", "30", "1", "refit on all training points")]
     assert "test_accuracy" not in rows[0] and float(rows[0]["test_accuracy_not_used_for_choice"]) >= 0
 
 
@@ -431,7 +468,7 @@ def test_cli_sweep_declined_at_the_prompt_ends_with_status_1(tmp_path):
         os.write(master, b"n\n")
         completed = subprocess.run(
             [sys.executable, "-m", "reglab", "sweep", "--data", "moons", "--seeds", "2001", "--l2", "0", "--keep-prob", "1",
-             "--db", str(tmp_path / "s.db"), "--out", str(tmp_path / "never")],
+             "--folds", "1", "--db", str(tmp_path / "s.db"), "--out", str(tmp_path / "never")],
             stdin=terminal, capture_output=True, text=True, env=env, timeout=120,
         )
     finally:
@@ -446,14 +483,15 @@ def test_cli_sweep_declined_at_the_prompt_ends_with_status_1(tmp_path):
 def test_cli_sweep_counts_in_words_and_shows_layer_sizes_one_way(tmp_path):
     table, out = tmp_path / "table.csv", tmp_path / "run"
     completed = run("sweep", "--data", "moons", "--l2", "0.1", "--keep-prob", "1", "--hidden", "5,3", "--iterations", "30",
-                    "--seeds", "1", "--engine", "reference", "--db", tmp_path / "s.db", "--csv", table, "--out", out)
-    assert "Grid: 1 configuration × 1 seed = 1 model;" in completed.stdout
+                    "--seeds", "1", "--folds", "1", "--engine", "reference", "--db", tmp_path / "s.db", "--csv", table,
+                    "--out", out)
+    assert "Grid: 1 configuration × 1 seed × 1 split = 1 model, and the chosen ones' refit;" in completed.stdout
     report = (out / "report.md").read_text()
-    assert "1 configuration × 1 seed; 1 model trained in this run" in report
-    assert "## The best configuration: one seed" in report and "## Accuracy against λ (L2)" in report
+    assert "1 configuration × 1 seed, measured on a dev set of 50 points; 2 models trained in this run" in report
+    assert "## The chosen and the least regularized configuration" in report and "## Accuracy against λ (L2)" in report
     with open(table, newline="") as handle:
-        (row,) = csv.DictReader(handle)
-    assert row["hidden_layer_sizes"] == "5/3"
+        choice, refit = csv.DictReader(handle)
+    assert choice["hidden_layer_sizes"] == refit["hidden_layer_sizes"] == "5/3"
 
 
 def test_the_accuracy_figure_names_its_setting_as_its_axis_does():
@@ -477,14 +515,20 @@ def _bold_cell(figure):
 def test_the_heatmap_marks_the_configuration_the_report_chooses_and_says_what_it_shows():
     from reglab.plots.summaries import dev_heatmap
 
-    # A tie: the report chooses the first in grid order (keep_prob 1), which sorts into the second row.
+    # Without a choice given, the first of the best means in grid order (keep_prob 1), which sorts into the second row.
     summaries = [_summary(0.88, l2=0.0, keep_prob=1.0), _summary(0.88, l2=0.0, keep_prob=0.86),
                  _summary(0.80, l2=0.7, keep_prob=1.0), _summary(0.80, l2=0.7, keep_prob=0.86)]
-    result = reglab.experiments.sweep.SweepResult(SweepSpec(QUICK), None, (), tuple(summaries), trained=0)
-    assert result.best.settings["keep_prob"] == (1.0, 1.0)
     figure = dev_heatmap(summaries)
     assert _bold_cell(figure) == (0, 1)  # λ = 0, keep_prob = 1 (rows 0.86, 1)
     assert figure.axes[0].get_title().startswith("Mean dev accuracy")
+    # The sweep's choice and the configurations tied with the best: framed and bold, and dotted.
+    figure = dev_heatmap(summaries, chosen=summaries[1].settings, tied=[s.settings for s in summaries[:2]])
+    assert _bold_cell(figure) == (0, 0)
+    dots = [tuple(round(v) for v in line.get_xydata()[0]) for line in figure.axes[0].lines]
+    assert sorted(dots) == [(0, 0), (0, 1)] and "dot: tied with the best" in figure.axes[0].get_title()
+    # Its colours span at least 10 points: a 0.08 difference does not take the whole scale.
+    low, high = figure.axes[0].images[0].get_clim()
+    assert high - low == pytest.approx(0.10) and low <= 0.80 and high >= 0.88
     # With another varying setting each cell is the best over it, and the title says so.
     summaries += [_summary(0.95, l2=0.7, keep_prob=0.86, learning_rate=0.1)]
     figure = dev_heatmap(summaries)
@@ -531,18 +575,19 @@ def test_cli_sweep_best_panels_name_their_seed(tmp_path, monkeypatch):
     monkeypatch.setattr(plots, "models_side_by_side", recorded)
     assert cli.main(["sweep", "--data", "moons", "--l2", "0,0.5", "--keep-prob", "1", "--iterations", "30", "--seeds", "2",
                      "--engine", "reference", "--db", str(tmp_path / "s.db"), "--out", str(tmp_path / "run")]) == 0
-    assert len(drawn) == 2 and all(", seed 0, dev " in title for title in drawn.values()), drawn
+    assert 1 <= len(drawn) <= 2 and all(", seed 0, test " in title for title in drawn.values()), drawn
+    assert list(drawn)[0].startswith("chosen: ")
 
 
 # --------------------------------------------------------------------------- diverging configurations
 
 
 def test_a_diverging_configuration_is_stored_as_diverged_and_the_grid_goes_on(tmp_path, dataset):
-    spec = SweepSpec(QUICK, {"l2": (0.0, 1e6, 0.5), "keep_prob": (1.0, 0.8)}, seeds=(0, 1))
+    spec = SweepSpec(QUICK, {"l2": (0.0, 1e6, 0.5), "keep_prob": (1.0, 0.8)}, seeds=(0, 1), folds=1)
     with ResultStore(tmp_path / "s.db") as store:
         result = run_sweep(dataset, spec, store, batch_size=5)  # diverging models share batches with others
         again = run_sweep(dataset, spec, store)
-        assert len(store) == 12
+        assert len(store) == 12 + _refits(result)
     assert again.trained == 0  # a diverged configuration is stored: not trained again
     diverged = [r for r in result.rows if r["config"]["l2"] == 1e6]
     assert len(diverged) == 4 and all(r["metrics"]["diverged_cause"] == "l2" for r in diverged)
@@ -562,7 +607,7 @@ def test_a_diverging_configuration_is_stored_as_diverged_and_the_grid_goes_on(tm
 def test_cli_sweep_reports_a_diverging_configuration_in_its_table_report_and_csv(tmp_path):
     table, out = tmp_path / "table.csv", tmp_path / "run"
     completed = run("sweep", "--data", "moons", "--l2", "0,1e6", "--keep-prob", "1", "--iterations", "150", "--seeds",
-                    "2", "--db", tmp_path / "s.db", "--out", out, "--csv", table)
+                    "2", "--folds", "1", "--db", tmp_path / "s.db", "--out", out, "--csv", table)
     lines = completed.stdout.splitlines()
     (ranked,) = [line for line in lines if line.startswith("-  ")]
     assert "l2=1e+06" in ranked and "diverged (2 of 2 seeds)" in ranked
@@ -570,7 +615,7 @@ def test_cli_sweep_reports_a_diverging_configuration_in_its_table_report_and_csv
     assert ("the likely cause is --l2 1e+06: with --lr 0.3 on m = 150 training points each step multiplies the "
             "weights by 1 - lr·l2/m = -1999") in completed.stdout
     assert "try --l2 below 1000 (2·m/lr) or a smaller --lr" in completed.stdout
-    assert "Best on dev: l2=0" in completed.stdout
+    assert "One configuration to choose from (the others diverged): l2=0, dev" in completed.stdout
     report = (out / "report.md").read_text()
     assert "## Diverged" in report and "the likely cause is l2=1e+06" in report
     results = json.loads((out / "results.json").read_text())
@@ -578,14 +623,15 @@ def test_cli_sweep_reports_a_diverging_configuration_in_its_table_report_and_csv
     assert results["configurations"][-1]["dev"]["mean"] is None
     with open(table, newline="") as handle:
         rows = list(csv.DictReader(handle))
-    assert [r["diverged_cause"] for r in rows] == ["", "", "l2", "l2"]
-    assert [r["dev_accuracy"] == "" for r in rows] == [False, False, True, True]
+    assert [r["diverged_cause"] for r in rows] == ["", "", "l2", "l2", "", ""]  # the last two: the refit of l2=0
+    assert [r["dev_accuracy"] == "" for r in rows] == [False, False, True, True, True, True]
 
 
 def test_cli_sweep_where_every_configuration_diverges_stores_them_and_says_why(tmp_path):
     db = tmp_path / "s.db"
     completed = run("sweep", "--data", "moons", "--l2", "1e6,1e5", "--keep-prob", "1", "--iterations", "150",
-                    "--seeds", "2", "--db", db, "--out", tmp_path / "run", "--csv", tmp_path / "t.csv", check_ok=False)
+                    "--seeds", "2", "--folds", "1", "--db", db, "--out", tmp_path / "run", "--csv", tmp_path / "t.csv",
+                    check_ok=False)
     assert_user_error(completed, "training diverged: every configuration of the sweep (each is stored as diverged); "
                       "the first, l2=1e+06 with seed 0, by iteration", "the likely cause is --l2 1e+06")
     assert not (tmp_path / "run").exists() and not (tmp_path / "t.csv").exists()

@@ -18,7 +18,7 @@ from ..config import TrainConfig
 from ..training import batch_key, fit_many
 from ..validation import check_choice, check_int, check_real, describe
 
-__all__ = ["SECONDS_PER_UNIT", "SECONDS_PER_CHUNK", "estimate_seconds", "plan_chunks", "train_chunk"]
+__all__ = ["SECONDS_PER_UNIT", "SECONDS_PER_CHUNK", "estimate_seconds", "plan_chunks", "train_chunk", "train_split_chunk"]
 
 #: Seconds the compiled engine takes per (iteration x example x parameter) of one model on one core:
 #: 0.27-0.47 ns measured for [2,5,1] to [2,50,50,1] on 200 examples (numba 0.68, 2 shared cores). Only
@@ -124,8 +124,14 @@ def train_chunk(
     list of dict
         Per config, in order: ``config`` (``TrainConfig.to_dict()``), ``metrics`` (``train_accuracy``, the
         other sets' accuracies and ``final_cost``, the last recorded cost) and ``seconds`` (the chunk's
-        training time per model).
+        training time per model). A model whose training diverged has no accuracies: its metrics say when
+        and the setting most likely at fault (``sweep_rows.diverged_metrics``); the others are trained again
+        without it and come out as they would have beside it (each model has its own initial weights and
+        masks), and its seconds are None.
     """
+    from ..engine.loop import TrainingDivergedError
+    from .sweep_rows import diverged_metrics
+
     if not isinstance(shared, Mapping) or "X_train" not in shared or "y_train" not in shared:
         raise ValueError(f"shared must be a mapping with X_train and y_train; got {describe(shared)}")
     names = [name[2:] for name in shared if name.startswith("X_") and name != "X_train"]
@@ -137,13 +143,35 @@ def train_chunk(
         import numba
 
         numba.set_num_threads(min(check_int("threads", threads, low=1), numba.config.NUMBA_NUM_THREADS))
-    start = time.perf_counter()
-    models = fit_many(shared["X_train"], shared["y_train"], configs, engine=engine, standardize=standardize)
-    seconds = (time.perf_counter() - start) / len(models)
-    rows = []
-    for config, model in zip(configs, models):
-        metrics = {"train_accuracy": model.accuracy(shared["X_train"], shared["y_train"])}
-        metrics.update({f"{name}_accuracy": model.accuracy(shared[f"X_{name}"], shared[f"y_{name}"]) for name in names})
-        metrics["final_cost"] = float(model.history.cost[-1])
-        rows.append({"config": config.to_dict(), "metrics": metrics, "seconds": seconds})
-    return rows
+    configs = list(configs)
+    rows: dict[int, dict] = {}
+    remaining = list(range(len(configs)))
+    while remaining:
+        start = time.perf_counter()
+        try:
+            models = fit_many(shared["X_train"], shared["y_train"], [configs[k] for k in remaining], engine=engine,
+                              standardize=standardize)
+        except TrainingDivergedError as error:
+            if not error.divergences:
+                raise
+            for divergence in error.divergences:
+                k = remaining[divergence.index]
+                rows[k] = {"config": configs[k].to_dict(), "metrics": diverged_metrics(divergence), "seconds": None}
+            remaining = [k for k in remaining if k not in rows]
+            continue
+        seconds = (time.perf_counter() - start) / len(models)
+        for k, model in zip(remaining, models):
+            metrics = {"train_accuracy": model.accuracy(shared["X_train"], shared["y_train"])}
+            metrics.update({f"{name}_accuracy": model.accuracy(shared[f"X_{name}"], shared[f"y_{name}"])
+                            for name in names})
+            metrics["final_cost"] = float(model.history.cost[-1])
+            rows[k] = {"config": configs[k].to_dict(), "metrics": metrics, "seconds": seconds}
+        break
+    return [rows[k] for k in range(len(configs))]
+
+
+def train_split_chunk(shared: Mapping[Any, Mapping[str, Any]], chunk: tuple, **options) -> list[dict]:
+    """``train_chunk`` of a sweep's chunk ``(split, configs)`` on ``shared[split]`` (every split's data is shared
+    once, and each chunk names its own)."""
+    split, configs = chunk
+    return train_chunk(shared[split], configs, **options)

@@ -92,6 +92,34 @@ class Choice:
         return key in self.tied
 
 
+def _chosen(values: np.ndarray, rank: Sequence[int]) -> tuple[int, int, float]:
+    """(best, chosen, standard error of the best) of values (configs, units); ``rank[i]``: config i's place from
+    the most regularized (0) down, grid order breaking ties."""
+    means = values.mean(axis=1)  # (configs,)
+    best = int(np.argmax(means))  # the first of equal means
+    n = values.shape[1]
+    se = float(values[best].std(ddof=1) / np.sqrt(n)) if n > 1 else 0.0
+    within = np.flatnonzero(means >= means[best] - se - 1e-12)
+    return best, int(min(within, key=lambda k: rank[k])), se
+
+
+def _ranks(keys: Sequence[Hashable], settings: Mapping[Hashable, Mapping]) -> list[int]:
+    """Each key's place in the order of choice: the most regularized first, then the earlier in the grid."""
+    order = sorted(range(len(keys)), key=lambda i: (tuple(-v for v in regularization_order(settings[keys[i]])), i))
+    rank = [0] * len(keys)
+    for place, i in enumerate(order):
+        rank[i] = place
+    return rank
+
+
+def _table(dev, keys) -> tuple[list, np.ndarray]:
+    """The units every configuration has, and the dev accuracies on them, (configs, units)."""
+    units = sorted(set.intersection(*(set(dev[k]) for k in keys)), key=repr)
+    if not units:
+        raise ValueError("the configurations share no unit (split, fold, seed) to be compared on")
+    return units, np.array([[dev[k][u] for u in units] for k in keys], dtype=float)
+
+
 def choose(dev: Mapping[Hashable, Mapping[Hashable, float]], settings: Mapping[Hashable, Mapping],
            order: Sequence[Hashable] | None = None) -> Choice:
     """The best, the ties and the chosen configuration from paired dev accuracies.
@@ -109,19 +137,11 @@ def choose(dev: Mapping[Hashable, Mapping[Hashable, float]], settings: Mapping[H
     keys = list(dev) if order is None else [k for k in order if k in dev]
     if not keys:
         raise ValueError("dev must hold at least one configuration; got none")
-    units = sorted(set.intersection(*(set(dev[k]) for k in keys)), key=repr)
-    if not units:
-        raise ValueError("the configurations share no unit (split, fold, seed) to be compared on")
-    values = {k: np.array([dev[k][u] for u in units]) for k in keys}
-    means = {k: float(np.mean(v)) for k, v in values.items()}
-    best = max(keys, key=lambda k: means[k])  # the first of equal means, in the grid's order
-    se = mean_interval(values[best]).standard_error
-    differences: dict[Hashable, Difference] = {k: paired_difference(values[best], values[k]) for k in keys}
+    _, values = _table(dev, keys)
+    best, chosen, se = _chosen(values, _ranks(keys, settings))
+    differences: dict[Hashable, Difference] = {k: paired_difference(values[best], values[i]) for i, k in enumerate(keys)}
     tied = {k: d for k, d in differences.items() if not d.distinguishable}
-    within = [k for k in keys if means[k] >= means[best] - se - 1e-12]
-    position = {k: i for i, k in enumerate(keys)}
-    chosen = max(within, key=lambda k: (regularization_order(settings[k]), -position[k]))
-    return Choice(best, chosen, tied, differences, se, nothing_distinguishable=len(tied) == len(keys))
+    return Choice(keys[best], keys[chosen], tied, differences, se, nothing_distinguishable=len(tied) == len(keys))
 
 
 def stability(dev: Mapping[Hashable, Mapping[tuple, float]], settings: Mapping[Hashable, Mapping],
@@ -134,19 +154,18 @@ def stability(dev: Mapping[Hashable, Mapping[tuple, float]], settings: Mapping[H
     resamples of the units (drawn with replacement, seeded) each choose.
     """
     keys = list(dev) if order is None else [k for k in order if k in dev]
-    units = sorted(set.intersection(*(set(dev[k]) for k in keys)), key=repr)
+    units, values = _table(dev, keys)
+    rank = _ranks(keys, settings)
     splits = sorted({u[0] for u in units}, key=repr)
-    counts = dict.fromkeys(keys, 0)
+    counts = np.zeros(len(keys))
     if len(splits) > 1:
         for split in splits:
-            mine = [u for u in units if u[0] == split]
-            counts[choose({k: {u: dev[k][u] for u in mine} for k in keys}, settings, keys).chosen] += 1
+            mine = [j for j, u in enumerate(units) if u[0] == split]
+            counts[_chosen(values[:, mine], rank)[1]] += 1
         total, what = len(splits), f"{len(splits)} splits"
     else:
         rng = np.random.default_rng(seed)
         for _ in range(n_resamples):
-            picked = rng.integers(0, len(units), len(units))
-            resampled = {k: {(i, units[j]): dev[k][units[j]] for i, j in enumerate(picked)} for k in keys}
-            counts[choose(resampled, settings, keys).chosen] += 1
+            counts[_chosen(values[:, rng.integers(0, len(units), len(units))], rank)[1]] += 1
         total, what = n_resamples, f"{n_resamples} bootstrap resamples of the folds and seeds"
-    return {k: counts[k] / total for k in keys}, what
+    return {k: counts[i] / total for i, k in enumerate(keys)}, what

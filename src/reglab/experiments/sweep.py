@@ -1,10 +1,17 @@
-"""Grids of models: expand a grid, train it in batches, store every result, choose honestly.
+"""Grids of models: expand a grid, train it in chunks, store every result, choose honestly.
 
-A sweep trains every combination of its axes (l2, l1, keep_prob, learning_rate, n_iterations,
-hidden_layer_sizes) for every seed. Model selection uses a dev split held out from the training
-data: the configuration with the best mean dev accuracy is chosen, and only then is its test
-accuracy reported (every configuration's test accuracy is stored too, labelled as such).
-Results go to a ``ResultStore`` after each batch, so a sweep can be stopped and resumed.
+A sweep trains every combination of its axes (the settings declared as grid axes: l2, l1,
+keep_prob, learning_rate, n_iterations, hidden_layer_sizes, weight_decay, max_norm) for every
+seed, on every split of the training points (``splits``): K folds of stratified cross-validation,
+or one held-out dev set, drawn ``repeats`` times. The dev accuracies choose (``selection``): the
+best by its mean, the configurations tied with it, and the chosen one by the one-standard-error
+rule. Only then is the test set used: the chosen configuration (and the least regularized one, to
+compare with) is trained on all the training points, seed by seed, and measured on it.
+
+Results go to a ``ResultStore`` as each chunk finishes, so a sweep can be stopped and resumed: run
+again, it trains only what the store lacks (per fold, per seed). Chunks run where an executor says
+(``executors``): in this process, or on a Dask cluster; only this process writes the store.
+Several data sets (data conditions) are swept in one go by ``run_sweeps``.
 """
 
 from __future__ import annotations
@@ -20,9 +27,12 @@ import numpy as np
 
 from ..config import TrainConfig
 from ..settings import SETTINGS
-from .sweep_rows import ConfigSummary, check_row, diverged_metrics, is_diverged, summarize
-from ..training import batch_key, available_memory, fit_many, model_bytes
-from ..validation import ParameterValueError, check_int, check_real, check_seeds
+from ..stats import Difference, Interval, mean_interval, paired_difference
+from ..training import available_memory, model_bytes
+from ..validation import check_int, check_real, check_seeds
+from .selection import ONE_SE_RULE, Choice, choose, regularization_order, stability
+from .splits import DevSplit, default_folds, make_splits, refit_split, split_dev
+from .sweep_rows import REFIT_ACCURACIES, ConfigSummary, check_row, is_diverged, settings_of, summarize
 
 __all__ = [
     "AXES",
@@ -38,11 +48,13 @@ __all__ = [
     "ConfigSummary",
     "SweepResult",
     "run_sweep",
+    "run_sweeps",
     "summarize",
     "check_row",
     "is_diverged",
     "StoreWait",
     "AllDivergedError",
+    "ONE_SE_RULE",
 ]
 
 #: Grid axes: the settings declared as such (``reglab.settings``).
@@ -53,10 +65,13 @@ Progress = Callable[[int, int], None]
 
 @dataclass(frozen=True)
 class SweepSpec:
-    """What to train: ``base`` settings, grid ``axes`` (name -> values) and ``seeds``.
+    """What to train: ``base`` settings, grid ``axes`` (name -> values), ``seeds``, and how to split.
 
     Every combination of axis values is trained once per seed, with fresh initialisation and
-    fresh dropout masks drawn from that seed (unless ``base`` says otherwise).
+    fresh dropout masks drawn from that seed (unless ``base`` says otherwise), on every split:
+    ``folds`` folds of stratified cross-validation (None: ``splits.default_folds`` of the data set's
+    size; 1: one dev set of ``dev_fraction`` of the training points), drawn ``repeats`` times with the
+    split seeds ``split_seed``, ``split_seed + 1``, ...
     """
 
     base: TrainConfig = field(default_factory=lambda: TrainConfig(init="fresh", mask_mode="fresh"))
@@ -64,6 +79,8 @@ class SweepSpec:
     seeds: Sequence[int] = (0,)  # a tuple, or a range (kept as it is: a grid of many seeds is not listed)
     dev_fraction: float = 0.25
     split_seed: int = 0
+    folds: int | None = None
+    repeats: int = 1
 
     def __post_init__(self):
         if not isinstance(self.base, TrainConfig):
@@ -84,6 +101,17 @@ class SweepSpec:
         object.__setattr__(self, "seeds", check_seeds(self.seeds))
         check_real("dev_fraction", self.dev_fraction, low=0, high=1, low_inclusive=False, high_inclusive=False)
         check_int("split_seed", self.split_seed, low=0)
+        if self.folds is not None:
+            check_int("folds", self.folds, low=1)
+        check_int("repeats", self.repeats, low=1)
+
+    def folds_for(self, dataset) -> int:
+        """The folds of a data set: ``folds``, or when None the default for its number of training points."""
+        return default_folds(len(dataset.y_train)) if self.folds is None else self.folds
+
+    def n_splits(self, dataset) -> int:
+        """Splits a data set is measured on: folds x repeats."""
+        return self.folds_for(dataset) * self.repeats
 
     @property
     def n_configurations(self) -> int:
@@ -115,63 +143,6 @@ def find_repeat(name: str, values: Sequence) -> tuple[int, int] | None:
         if first != position:
             return first, position
     return None
-
-
-@dataclass(frozen=True)
-class DevSplit:
-    """Training data split into a fitting part and a dev part; the test set untouched."""
-
-    name: str
-    source: str
-    X_fit: np.ndarray
-    y_fit: np.ndarray
-    X_dev: np.ndarray
-    y_dev: np.ndarray
-    X_test: np.ndarray
-    y_test: np.ndarray
-    fingerprint: str
-
-    # Plotting and reporting code reads a data set's training points under these names.
-    @property
-    def X_train(self) -> np.ndarray:
-        return self.X_fit
-
-    @property
-    def y_train(self) -> np.ndarray:
-        return self.y_fit
-
-
-def split_dev(dataset, dev_fraction: float = 0.25, seed: int = 0, *, standardize: bool = False) -> DevSplit:
-    """Hold out ``dev_fraction`` of the training points (stratified by class, seeded) as a dev set.
-
-    ``standardize`` only marks the split (its fingerprint) as used by standardised models, so
-    that their results are stored apart from unstandardised ones.
-    """
-    dev_fraction = check_real("dev_fraction", dev_fraction, low=0, high=1, low_inclusive=False, high_inclusive=False)
-    y = np.asarray(dataset.y_train)
-    rng = np.random.default_rng(seed)
-    dev_index = []
-    for label in np.unique(y):
-        members = np.flatnonzero(y == label)
-        rng.shuffle(members)
-        dev_index.append(members[: int(round(dev_fraction * members.size))])
-    dev = np.zeros(y.size, dtype=bool)
-    dev[np.concatenate(dev_index)] = True
-    if dev.all() or not dev.any() or np.unique(y[~dev]).size < 2:
-        raise ParameterValueError(
-            "dev_fraction",
-            f"dev_fraction={dev_fraction:g} leaves no usable fitting or dev set from {y.size} training points"
-        )
-    from .store import dataset_fingerprint
-
-    X = np.asarray(dataset.X_train)
-    parts = dict(X_fit=X[~dev], y_fit=y[~dev], X_dev=X[dev], y_dev=y[dev],
-                 X_test=np.asarray(dataset.X_test), y_test=np.asarray(dataset.y_test))
-    described = f"{dataset.source}; dev set: {dev.sum()} of its {y.size} training points (seed {seed})"
-    unfinished = DevSplit(dataset.name, described, fingerprint="", **parts)
-    how = {"fraction": dev_fraction, "seed": seed} | ({"standardize": True} if standardize else {})
-    fingerprint = dataset_fingerprint(unfinished, dev_split=how)
-    return DevSplit(dataset.name, described, fingerprint=fingerprint, **parts)
 
 
 def expand(spec: SweepSpec) -> list[TrainConfig]:
@@ -217,7 +188,8 @@ def estimate_memory(spec: SweepSpec, n_examples: int, n_features: int, batch_siz
     return worst * min(batch_size, spec.n_models), BYTES_PER_MODEL * spec.n_models
 
 
-def check_memory(dataset, spec: SweepSpec, *, batch_size: int, memory_limit: int | None = None) -> int:
+def check_memory(dataset, spec: SweepSpec, *, batch_size: int, memory_limit: int | None = None,
+                 n_datasets: int = 1) -> int:
     """Refuse (MemoryError) a sweep that would need more than ``memory_limit`` bytes; return its estimate.
 
     Parameters
@@ -237,6 +209,7 @@ def check_memory(dataset, spec: SweepSpec, *, batch_size: int, memory_limit: int
     batch_size = check_int("batch_size", batch_size, low=1)
     X = np.asarray(dataset.X_train)  # (n_train, n_features)
     batch, kept = estimate_memory(spec, X.shape[0], X.shape[1], batch_size)
+    kept *= spec.n_splits(dataset) * n_datasets  # every split's rows are kept
     limit = available_memory() // 2 if memory_limit is None else memory_limit
     if batch + kept > limit:
         mib = lambda n: f"{n / 2**20:,.0f} MiB"  # noqa: E731
@@ -249,33 +222,112 @@ def check_memory(dataset, spec: SweepSpec, *, batch_size: int, memory_limit: int
     return batch + kept
 
 
-def _settings(config: TrainConfig) -> dict:
-    """A configuration's settings without its seed: what a grid point is."""
-    settings = config.to_dict()
-    settings.pop("seed")
-    return settings
-
 
 @dataclass(frozen=True)
 class SweepResult:
-    """All rows of a sweep (one per configuration and seed) and their summaries per configuration."""
+    """One data set's sweep: every row (configuration x seed x split), summaries, the choice and the refit.
+
+    Attributes
+    ----------
+    spec : SweepSpec
+    splits : tuple of DevSplit
+        The splits measured on (folds x repeats).
+    rows : tuple of dict
+        The stored rows of every configuration, seed and split, in grid order.
+    summaries : tuple of ConfigSummary
+        Per configuration, over all its units (seeds x splits), in grid order.
+    choice : selection.Choice or None
+        Keys are positions in ``summaries``; None when every configuration diverged.
+    stability : dict
+        Position in ``summaries`` -> how often it would be chosen on other units; ``stability_over`` says over what.
+    refit : DevSplit
+        All the training points: where the chosen and the baseline configuration were trained last.
+    refit_rows : dict
+        Position in ``summaries`` -> its rows on ``refit`` (one per seed): the chosen and the baseline.
+    trained : int
+        Models trained in this call (the rest came from the store).
+    """
 
     spec: SweepSpec
-    split: DevSplit
+    splits: tuple
     rows: tuple[dict, ...]
     summaries: tuple[ConfigSummary, ...]
-    trained: int  # models trained in this call (the rest came from the store)
+    choice: Choice | None
+    stability: dict
+    stability_over: str
+    refit: DevSplit
+    refit_rows: dict
+    trained: int
+
+    @property
+    def split(self) -> DevSplit:
+        """The first split (its data set's name, source and points, for reports and figures)."""
+        return self.splits[0]
+
+    @property
+    def folds(self) -> int:
+        return self.splits[0].folds
+
+    def _summary(self, position) -> ConfigSummary:
+        if self.choice is None:
+            raise AllDivergedError(self.divergence(self.diverged_rows()[0], every=True))
+        return self.summaries[position]
 
     @property
     def best(self) -> ConfigSummary:
-        """The configuration with the highest mean dev accuracy (ties: the earlier one in the grid's order).
+        """The configuration with the highest mean dev accuracy (ties: the earlier in the grid's order).
 
-        Configurations that diverged on any seed are never chosen; if every one did, ValueError.
+        Configurations that diverged on any unit are never chosen; if every one did, ``AllDivergedError``.
         """
-        usable = [s for s in self.summaries if s.usable]
-        if not usable:
-            raise AllDivergedError(self.divergence(self.diverged_rows()[0], every=True))
-        return max(usable, key=lambda s: s.dev.mean)
+        return self._summary(None if self.choice is None else self.choice.best)
+
+    @property
+    def chosen(self) -> ConfigSummary:
+        """The configuration the one-standard-error rule chooses (``ONE_SE_RULE``) among those as good as the best."""
+        return self._summary(None if self.choice is None else self.choice.chosen)
+
+    @property
+    def baseline(self) -> ConfigSummary:
+        """The least regularized configuration that trained (the unregularized one when the grid has it)."""
+        return self._summary(None if self.choice is None else self._baseline_position())
+
+    def _baseline_position(self) -> int:
+        usable = [k for k, s in enumerate(self.summaries) if s.usable]
+        return min(usable, key=lambda k: (regularization_order(self.summaries[k].settings), k))
+
+    @property
+    def nothing_distinguishable(self) -> bool:
+        return self.choice is not None and self.choice.nothing_distinguishable
+
+    def is_tied(self, summary: ConfigSummary) -> bool:
+        """Whether the dev set cannot tell ``summary`` from the best (see ``selection.choose``)."""
+        position = self.summaries.index(summary)
+        return self.choice is not None and self.choice.is_tied(position)
+
+    def chosen_in(self, summary: ConfigSummary) -> float:
+        """How often ``summary`` would be chosen on other units (``stability_over``)."""
+        return self.stability.get(self.summaries.index(summary), 0.0)
+
+    def test_accuracies(self, summary: ConfigSummary) -> dict:
+        """Seed -> test accuracy of ``summary`` trained on all the training points (chosen and baseline only)."""
+        rows = self.refit_rows.get(self.summaries.index(summary), ())
+        return {r["seed"]: r["metrics"]["test_accuracy"] for r in rows if not is_diverged(r)}
+
+    def test(self, summary: ConfigSummary) -> Interval:
+        """Mean test accuracy (with its 95% interval over seeds) of ``summary`` trained on all the training points."""
+        values = list(self.test_accuracies(summary).values())
+        return mean_interval(values, bounds=(0.0, 1.0)) if values else Interval(float("nan"), float("nan"),
+                                                                                 float("nan"), 0)
+
+    def differences(self) -> dict[str, Difference]:
+        """The chosen configuration minus the baseline: ``dev`` paired over the units (seeds x splits) and ``test``
+        paired over the seeds of their refits on all the training points."""
+        chosen, baseline = self.chosen, self.baseline
+        units = sorted(set(chosen.dev_units) & set(baseline.dev_units))
+        a, b = self.test_accuracies(chosen), self.test_accuracies(baseline)
+        seeds = sorted(set(a) & set(b))
+        return {"dev": paired_difference([chosen.dev_units[u] for u in units], [baseline.dev_units[u] for u in units]),
+                "test": paired_difference([a[s] for s in seeds], [b[s] for s in seeds])}
 
     def divergence(self, row: dict, *, every: bool = False, settings: str | None = None):
         """The ``reglab.divergence.Divergence`` of a stored diverged row, named by the settings the grid varies
@@ -306,12 +358,16 @@ class SweepResult:
 
     @property
     def diverged(self) -> list[ConfigSummary]:
-        """The configurations that diverged on at least one seed, in grid order."""
+        """The configurations that diverged on at least one unit, in grid order."""
         return [s for s in self.summaries if not s.usable]
 
     def diverged_rows(self) -> list[dict]:
         """The stored rows of the models that diverged, in grid order."""
         return [r for r in self.rows if is_diverged(r)]
+
+    def unit(self, row: dict) -> tuple:
+        """(split seed, fold) of a row's split (fold -1 for a single dev split)."""
+        return next(s.unit for s in self.splits if s.fingerprint == row["dataset"])
 
 
 class AllDivergedError(ValueError):
@@ -355,131 +411,197 @@ def _store_batch(store, rows: list[dict], on_busy: Callable[[StoreWait], None] |
         return
 
 
-def _train_batch(split: DevSplit, batch: list[TrainConfig], *, engine: str, standardize: bool) -> tuple[dict, dict, float]:
-    """Train a batch; a model that diverges is set aside and the others are trained again without it.
+def _stored_rows(store, split: DevSplit, keys: Mapping, accuracies=None) -> tuple[dict, ...]:
+    """The stored rows of ``keys`` (config -> key) on ``split``, each checked (``check_row``), in ``keys``'
+    order (the grid's: summaries, ties of the choice and the CSV follow it)."""
+    order = {key: position for position, key in enumerate(keys.values())}
+    rows = tuple(sorted((r for r in store.rows(dataset=split.fingerprint) if r["key"] in order),
+                        key=lambda r: order[r["key"]]))
+    for row in rows:  # read back from a file: checked before anything is computed from it
+        check_row(row, store.path, *(() if accuracies is None else (accuracies,)))
+    return rows
 
-    Returns ({position: Model}, {position: Divergence}, seconds per trained model). Models are
-    independent along the model axis (their own initialisation and masks), so the others come out
-    as they would have in the full batch.
-    """
-    from ..engine.loop import TrainingDivergedError
 
-    diverged: dict = {}
-    remaining = list(range(len(batch)))
-    while remaining:
-        start = time.perf_counter()
-        try:
-            models = fit_many(split.X_fit, split.y_fit, [batch[k] for k in remaining], engine=engine,
-                              standardize=standardize)
-        except TrainingDivergedError as error:
-            if not error.divergences:
-                raise
-            for divergence in error.divergences:
-                diverged[remaining[divergence.index]] = divergence
-            remaining = [k for k in remaining if k not in diverged]
+class _Work(NamedTuple):
+    """Models one split lacks: ``keys`` config -> store key for every config of the split, ``todo`` those missing."""
+
+    split: DevSplit
+    keys: dict
+    todo: list
+
+
+def _train(work: Sequence[_Work], store, executor, *, engine, standardize, chunk_size, on_busy, progress,
+           done: int, total: int) -> int:
+    """Train every split's missing models through ``executor`` and store each chunk as it arrives; return done."""
+    from .chunks import plan_chunks, train_split_chunk
+
+    shared, chunks = {}, []
+    for index, item in enumerate(work):
+        if not item.todo:
             continue
-        return dict(zip(remaining, models)), diverged, (time.perf_counter() - start) / len(remaining)
-    return {}, diverged, float("nan")
+        shared[index] = item.split.shared()
+        X = item.split.X_fit
+        for chunk in plan_chunks(item.todo, n_examples=X.shape[0], n_features=X.shape[1], slots=executor.slots,
+                                 threads=getattr(executor, "engine_threads", None) or 1, chunk_size=chunk_size):
+            chunks.append((index, chunk))
+    if not chunks:
+        return done
+    options = dict(engine=engine, standardize=standardize, threads=getattr(executor, "engine_threads", None))
+    for position, rows in executor.map(train_split_chunk, shared, chunks, **options):
+        index, configs = chunks[position]
+        split, keys = work[index].split, work[index].keys
+        stored = [{"key": keys[config], "config": row["config"], "dataset": split.fingerprint,
+                   "dataset_name": split.name, "seed": config.seed, "metrics": row["metrics"], "seconds": row["seconds"]}
+                  for config, row in zip(configs, rows)]
+        _store_batch(store, stored, on_busy)
+        done += len(configs)
+        if progress is not None:
+            progress(done, total)
+    return done
 
 
-def _batches(configs: Sequence[TrainConfig], batch_size: int) -> list[list[TrainConfig]]:
-    groups: dict[tuple, list[TrainConfig]] = {}
-    for config in configs:
-        groups.setdefault(batch_key(config), []).append(config)
-    return [group[i : i + batch_size] for group in groups.values() for i in range(0, len(group), batch_size)]
-
-
-def run_sweep(
-    dataset,
+def run_sweeps(
+    datasets: Sequence,
     spec: SweepSpec,
     store,
     *,
     engine: str = "compiled",
     batch_size: int = 64,
+    executor=None,
+    chunk_size: int | None = None,
     memory_limit: int | None = None,
     progress: Progress | None = None,
     standardize: bool = False,
     on_busy: Callable[[StoreWait], None] | None = None,
-) -> SweepResult:
-    """Train what ``store`` does not hold yet, store each batch as it finishes, summarise everything.
+) -> list[SweepResult]:
+    """Sweep each data set (data condition) with ``spec``: train what ``store`` lacks, choose, refit; summarise.
 
     Parameters
     ----------
-    dataset : reglab.datasets.Dataset
-        Its training points are split into fitting and dev parts (``spec.dev_fraction``).
+    datasets : sequence of reglab.datasets.Dataset
+        Each is split on its own (``spec``'s folds and repeats), stored under its own fingerprints, and
+        chosen on by itself; the chunks of all of them are trained in one go.
     spec : SweepSpec
-    store : reglab.store.ResultStore
-        Rows already stored for this data set and split are reused, not retrained. A read-only
-        store serves a sweep whose every model it holds; otherwise ``ReadOnlyStoreError`` (a
-        ``ValueError``) is raised before anything is trained.
+    store : reglab.experiments.store.ResultStore
+        Rows already stored for a split are reused, not retrained. A read-only store serves a sweep whose
+        every model it holds; otherwise ``ReadOnlyStoreError`` (a ``ValueError``) is raised before anything
+        is trained.
     engine : str
         Training engine (see ``reglab.fit_many``).
     batch_size : int
-        Models trained together in one call.
+        Models trained together in one call, in this process (``chunk_size`` for an executor of several workers).
+    executor : executors.Executor, optional
+        Where chunks train (``executors.connect``); default: in this process.
+    chunk_size : int, optional
+        The most models a chunk holds on a cluster; default: chosen from the grid and the workers
+        (``chunks.plan_chunks``).
     memory_limit : int, optional
-        Bytes the sweep may use; default: half of the available physical memory. A sweep that would
-        need more (``check_memory``) is refused with the estimate in the message, before the grid is built.
+        Bytes the sweep may use; default: half of the available physical memory. A sweep that would need more
+        (``check_memory``) is refused with the estimate in the message, before the grid is built.
     progress : callable(done, total), optional
-        Called with models finished over models to train.
+        Called with models finished over models to train (the refit's models join the total once the choice
+        is known).
     standardize : bool
         Centre and scale the features by the fitting points' mean and standard deviation.
     on_busy : callable(StoreWait), optional
-        Called while a trained batch waits for another process to release the store (each time the
-        store's ``timeout`` passes), and once when it is stored. The batch is kept until it is
-        stored, however long that takes (stop the program to give up; the batches stored before stay).
+        Called while a trained chunk waits for another process to release the store (each time the store's
+        ``timeout`` passes), and once when it is stored. The chunk is kept until it is stored.
 
     Notes
     -----
-    A model whose training diverges does not stop the sweep: it is stored as diverged (no accuracies;
-    its metrics ``diverged_iteration`` and ``diverged_cause``, the setting most likely at fault), its
-    configuration is ranked last and never chosen, and it is not trained again when the sweep is run
-    again. Every row read back from the store is checked (``check_row``): a damaged one raises
-    ``DamagedRowError`` naming the store, the row and what is wrong, before anything is trained.
+    A model whose training diverges does not stop the sweep: it is stored as diverged (no accuracies; its
+    metrics ``diverged_iteration`` and ``diverged_cause``, the setting most likely at fault), its configuration
+    is ranked last and never chosen, and it is not trained again when the sweep is run again. Every row read
+    back from the store is checked (``check_row``): a damaged one raises ``DamagedRowError`` naming the store,
+    the row and what is wrong, before anything is trained.
     """
+    from .executors import LocalExecutor
     from .store import ReadOnlyStoreError, config_key
 
+    datasets = list(datasets)
+    if not datasets:
+        raise ValueError("datasets must hold at least one data set; got none")
     check_settings(spec)
-    check_memory(dataset, spec, batch_size=batch_size, memory_limit=memory_limit)
-    split = split_dev(dataset, spec.dev_fraction, spec.split_seed, standardize=standardize)
+    for dataset in datasets:
+        check_memory(dataset, spec, batch_size=batch_size, memory_limit=memory_limit, n_datasets=len(datasets))
+    executor = LocalExecutor() if executor is None else executor
+    if executor.slots == 1 and chunk_size is None:
+        chunk_size = batch_size
     configs = expand(spec)
-    keys = {config: config_key(config, split.fingerprint) for config in configs}
-    _stored_rows(store, split, keys)  # checked before anything is trained
-    missing = set(store.missing(list(keys.values())))
-    todo = [c for c in configs if keys[c] in missing]
+    conditions = []  # per data set: its splits' work
+    for dataset in datasets:
+        splits = make_splits(dataset, folds=spec.folds_for(dataset), repeats=spec.repeats,
+                             dev_fraction=spec.dev_fraction, split_seed=spec.split_seed, standardize=standardize)
+        work = []
+        for split in splits:
+            keys = {config: config_key(config, split.fingerprint) for config in configs}
+            _stored_rows(store, split, keys)  # checked before anything is trained
+            missing = set(store.missing(list(keys.values())))
+            work.append(_Work(split, keys, [c for c in configs if keys[c] in missing]))
+        conditions.append(work)
+    todo = sum(len(w.todo) for work in conditions for w in work)
     if todo and store.read_only:
         raise ReadOnlyStoreError(
-            f"results store {str(store.path)!r} is {store.why_read_only} and {len(todo)} of the sweep's "
-            f"{len(configs)} models are not in it yet; nothing was trained"
+            f"results store {str(store.path)!r} is {store.why_read_only} and {todo} of the sweep's "
+            f"{len(configs) * sum(len(work) for work in conditions)} models are not in it yet; nothing was trained"
         )
-    done = 0
-    for batch in _batches(todo, batch_size):
-        models, diverged, seconds = _train_batch(split, batch, engine=engine, standardize=standardize)
-        rows = []
-        for position, config in enumerate(batch):
-            model = models.get(position)
-            metrics = diverged_metrics(diverged[position]) if model is None else {
-                "train_accuracy": model.accuracy(split.X_fit, split.y_fit),
-                "dev_accuracy": model.accuracy(split.X_dev, split.y_dev),
-                "test_accuracy": model.accuracy(split.X_test, split.y_test),
-                "final_cost": float(np.asarray(model.history.cost)[-1]),
-            }
-            rows.append({"key": keys[config], "config": config.to_dict(), "dataset": split.fingerprint,
-                         "dataset_name": split.name, "seed": config.seed, "metrics": metrics,
-                         "seconds": None if model is None else seconds})
-        _store_batch(store, rows, on_busy)
-        done += len(batch)
-        if progress is not None:
-            progress(done, len(todo))
-    rows = _stored_rows(store, split, keys)
-    return SweepResult(spec, split, rows, tuple(summarize(rows)), trained=len(todo))
+    options = dict(engine=engine, standardize=standardize, chunk_size=chunk_size, on_busy=on_busy, progress=progress)
+    done = _train([w for work in conditions for w in work], store, executor, done=0, total=todo, **options)
+
+    # The choice, per data set, from the dev accuracies of every unit.
+    chosen = []
+    for work in conditions:
+        units = {w.split.fingerprint: w.split.unit for w in work}
+        rows = tuple(r for w in work for r in _stored_rows(store, w.split, w.keys))  # each split's in grid order
+        summaries = tuple(summarize(rows, units))
+        usable = {k: s for k, s in enumerate(summaries) if s.usable}
+        if usable:
+            settings = {k: s.settings for k, s in usable.items()}
+            dev = {k: s.dev_units for k, s in usable.items()}
+            choice = choose(dev, settings)
+            frequency, over = stability(dev, settings)
+        else:
+            choice, frequency, over = None, {}, "no configuration trained"
+        chosen.append((rows, summaries, choice, frequency, over))
+
+    # The refit: the chosen and the baseline configuration, every seed, on all the training points.
+    refits = []
+    for dataset, (rows, summaries, choice, _, _) in zip(datasets, chosen):
+        refit = refit_split(dataset, standardize=standardize)
+        picked = {}
+        if choice is not None:
+            baseline = min((k for k, s in enumerate(summaries) if s.usable),
+                           key=lambda k: (regularization_order(summaries[k].settings), k))
+            picked = {k: [spec.base.replace(**_axes_of(summaries[k].settings, spec), seed=seed) for seed in spec.seeds]
+                      for k in dict.fromkeys((choice.chosen, baseline))}
+        keys = {config: config_key(config, refit.fingerprint) for group in picked.values() for config in group}
+        _stored_rows(store, refit, keys, REFIT_ACCURACIES)
+        missing = set(store.missing(list(keys.values())))
+        refits.append((refit, picked, _Work(refit, keys, [c for c in keys if keys[c] in missing])))
+    more = sum(len(w.todo) for _, _, w in refits)
+    if more and store.read_only:
+        raise ReadOnlyStoreError(
+            f"results store {str(store.path)!r} is {store.why_read_only} and {more} models of the chosen "
+            "configurations' refit on all the training points are not in it yet; nothing more was trained"
+        )
+    done = _train([w for _, _, w in refits], store, executor, done=done, total=todo + more, **options)
+
+    results = []
+    for (rows, summaries, choice, frequency, over), (refit, picked, work) in zip(chosen, refits):
+        stored = _stored_rows(store, refit, work.keys, REFIT_ACCURACIES)
+        by_key = {r["key"]: r for r in stored}
+        refit_rows = {k: tuple(by_key[work.keys[c]] for c in group if work.keys[c] in by_key)
+                      for k, group in picked.items()}
+        results.append(SweepResult(spec, tuple(w.split for w in conditions[len(results)]), rows, summaries, choice,
+                                   frequency, over, refit, refit_rows, trained=todo + more))
+    return results
 
 
-def _stored_rows(store, split: DevSplit, keys: dict) -> tuple[dict, ...]:
-    """The stored rows of the sweep's keys, each checked (``check_row``), in grid order (not the store's:
-    summaries, ties of the choice and the CSV follow the grid)."""
-    order = {key: position for position, key in enumerate(keys.values())}
-    rows = tuple(sorted((r for r in store.rows(dataset=split.fingerprint) if r["key"] in order),
-                        key=lambda r: order[r["key"]]))
-    for row in rows:  # read back from a file: checked before anything is computed from it
-        check_row(row, store.path)
-    return rows
+def _axes_of(settings: Mapping, spec: SweepSpec) -> dict:
+    """The settings a configuration takes from the grid's axes (the rest come from ``spec.base``)."""
+    return {name: settings[name] for name in spec.axes}
+
+
+def run_sweep(dataset, spec: SweepSpec, store, **options) -> SweepResult:
+    """``run_sweeps`` of one data set (see there for the options)."""
+    return run_sweeps([dataset], spec, store, **options)[0]

@@ -12,7 +12,7 @@ the course's meaning: red is class 0, blue is class 1.
 
 from .drawing import SHADINGS, draw_decision_boundary
 from .figures import FIGURE_FORMATS, cost_curves, dataset_figure, decision_boundary, models_side_by_side, save_figure
-from .summaries import accuracy_against, dev_heatmap, seed_spread
+from .summaries import accuracy_against, choice_against_data, dev_heatmap, seed_spread
 
 __all__ = [
     "draw_decision_boundary",
@@ -24,6 +24,7 @@ __all__ = [
     "seed_spread",
     "dev_heatmap",
     "accuracy_against",
+    "choice_against_data",
     "SHADINGS",
     "FIGURE_FORMATS",
 ]

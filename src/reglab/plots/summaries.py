@@ -13,7 +13,8 @@ import numpy as np
 
 from ..stats import Interval, mean_interval
 
-__all__ = ["seed_spread", "dev_heatmap", "accuracy_against", "setting_label", "setting_name"]
+__all__ = ["seed_spread", "dev_heatmap", "accuracy_against", "choice_against_data", "color_limits", "setting_label",
+           "setting_name", "MIN_COLOR_SPAN"]
 
 _TRAIN_COLOR = "#1f77b4"
 _DEV_COLOR = "#d62728"
@@ -108,8 +109,31 @@ def _first_best(summaries: Sequence):
     return max(summaries, key=lambda s: s.dev.mean)
 
 
+#: The narrowest span of a heatmap's colour scale, in accuracy: a difference of a point or two is not
+#: stretched over every colour (the scale is widened around the values, within [0, 1]).
+MIN_COLOR_SPAN = 0.10
+
+
+def color_limits(values, min_span: float = MIN_COLOR_SPAN) -> tuple[float, float]:
+    """(low, high) of a colour scale for accuracies: their range, widened to ``min_span`` about its middle and kept
+    in [0, 1]."""
+    finite = np.asarray(values, dtype=float)
+    finite = finite[np.isfinite(finite)]
+    if finite.size == 0:
+        return 0.0, 1.0
+    low, high = float(finite.min()), float(finite.max())
+    if high - low < min_span:
+        middle = (low + high) / 2
+        low, high = middle - min_span / 2, middle + min_span / 2
+        if low < 0:
+            low, high = 0.0, min_span
+        if high > 1:
+            low, high = 1.0 - min_span, 1.0
+    return low, high
+
+
 def dev_heatmap(summaries: Sequence, x: str = "l2", y: str = "keep_prob", *, chosen: Mapping | None = None,
-                title: str | None = None):
+                tied: Sequence[Mapping] = (), title: str | None = None):
     """Mean dev accuracy over two settings; where other settings vary, each cell shows the best over them.
 
     Parameters
@@ -121,14 +145,17 @@ def dev_heatmap(summaries: Sequence, x: str = "l2", y: str = "keep_prob", *, cho
         The settings along the columns and the rows.
     chosen : mapping, optional
         Settings of the chosen configuration, whose cell is drawn bold and framed. Default: the
-        first configuration with the highest mean dev accuracy (``SweepResult.best``'s rule).
+        first configuration with the highest mean dev accuracy.
+    tied : sequence of mappings
+        Settings of the configurations the dev set cannot tell from the best: their cells carry a dot.
     title : str, optional
         Default: says what the cells show, and over which settings they take the best.
 
     Returns
     -------
     matplotlib.figure.Figure
-        At most 16 × 12 inches; cell values are written when there are at most 20 columns and rows.
+        At most 16 × 12 inches; cell values are written when there are at most 20 columns and rows. The
+        colour scale spans at least ``MIN_COLOR_SPAN`` (``color_limits``).
     """
     if not summaries:
         raise ValueError("summaries must hold at least one configuration; got none")
@@ -142,17 +169,23 @@ def dev_heatmap(summaries: Sequence, x: str = "l2", y: str = "keep_prob", *, cho
         if getattr(s, "diverged", ()):
             diverged.add((i, j))
     best = ys.index(setting_label(chosen[y])), xs.index(setting_label(chosen[x]))
+    dotted = {(ys.index(setting_label(t[y])), xs.index(setting_label(t[x]))) for t in tied}
     width = min(_MAX_WIDTH, max(5.0, 1.1 * len(xs) + 2.5))
     height = min(_MAX_HEIGHT, max(3.6, 0.7 * len(ys) + 2.0))
     fig = _figure((width, height))
     ax = fig.add_subplot()
-    image = ax.imshow(grid, cmap="viridis", origin="lower", aspect="auto")
+    low, high = color_limits(grid)
+    image = ax.imshow(grid, cmap="viridis", origin="lower", aspect="auto", vmin=low, vmax=high)
     annotate = len(xs) <= _MAX_ANNOTATED and len(ys) <= _MAX_ANNOTATED
     for (i, j), value in np.ndenumerate(grid):
         if np.isfinite(value) and annotate:
             bright = image.norm(value) > 0.6
-            ax.text(j, i, f"{value:.3f}", ha="center", va="center", fontsize="small",
-                    color="black" if bright else "white", fontweight="bold" if (i, j) == best else "normal")
+            ax.text(j, i + (0.12 if (i, j) in dotted else 0), f"{value:.3f}", ha="center", va="center",
+                    fontsize="small", color="black" if bright else "white",
+                    fontweight="bold" if (i, j) == best else "normal")
+        if (i, j) in dotted:  # tied with the best
+            ax.plot(j, i - (0.22 if annotate else 0), marker="o", markersize=4,
+                    color="black" if image.norm(value) > 0.6 else "white")
         elif annotate and (i, j) in diverged:  # its configurations diverged: no accuracy (see the report)
             ax.text(j, i, "diverged", ha="center", va="center", fontsize="small", color="dimgray")
     from matplotlib.patches import Rectangle
@@ -168,7 +201,7 @@ def dev_heatmap(summaries: Sequence, x: str = "l2", y: str = "keep_prob", *, cho
     if title is None:
         title = "Mean dev accuracy" if not others else (
             f"Best mean dev accuracy over {', '.join(others)}")
-        title += "\n(framed: the chosen configuration)"
+        title += "\n(framed: the chosen configuration" + ("; dot: tied with the best)" if tied else ")")
     ax.set_title(title)
     return fig
 
@@ -243,3 +276,76 @@ def _spaced(ax, xs, slots: int = 12) -> list[bool]:
 
 def _varies(summaries: Sequence, key: str) -> bool:
     return len({setting_label(s.settings[key]) for s in summaries}) > 1
+
+
+def choice_against_data(conditions: Sequence[Mapping], settings: Sequence[str] = ("l2", "keep_prob"), *,
+                        title: str | None = None):
+    """How the chosen configuration and its accuracy move with the data: one point per data condition.
+
+    Parameters
+    ----------
+    conditions : sequence of mappings
+        One per data condition: ``n_samples`` and ``noise`` (None where not known), ``label`` (str),
+        ``chosen`` (the chosen configuration's settings), ``dev`` (its mean dev accuracy, an ``Interval``
+        over its units) and ``test`` (its test accuracy after the refit, an ``Interval`` over seeds).
+    settings : sequence of str
+        The chosen settings to draw, one panel each (those the grid varies).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Panels stacked on one x axis: the number of points if it varies, else the noise, else the
+        conditions in order; one line per value of the other. Top: dev (dashed) and test (solid)
+        accuracy of the chosen configuration with 95% bands; below, each chosen setting.
+    """
+    if not conditions:
+        raise ValueError("conditions must hold at least one data condition; got none")
+    varies = lambda key: len({c.get(key) for c in conditions}) > 1  # noqa: E731
+    x_key = "n_samples" if varies("n_samples") else "noise" if varies("noise") else None
+    line_key = ("noise" if x_key == "n_samples" else "n_samples") if x_key else None
+    line_key = line_key if line_key and varies(line_key) else None
+    settings = list(settings)
+    fig = _figure((6.4, 2.6 + 1.9 * len(settings)))
+    axes = fig.subplots(1 + len(settings), 1, sharex=True, squeeze=False)[:, 0]
+    groups: dict = {}
+    for c in conditions:
+        groups.setdefault(c.get(line_key) if line_key else None, []).append(c)
+    colors = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9"]  # Okabe-Ito: colour-blind safe
+    for k, (value, members) in enumerate(groups.items()):
+        if x_key:
+            members = sorted(members, key=lambda c: c[x_key])
+            xs = [c[x_key] for c in members]
+        else:
+            xs = list(range(len(members)))
+        color = colors[k % len(colors)]
+        name = f"{line_key}={value:g}" if line_key else None
+        for part, style in (("test", "-"), ("dev", "--")):
+            mean = [c[part].mean for c in members]
+            axes[0].plot(xs, mean, style, marker="o", color=color,
+                         label=f"{part}{f', {name}' if name else ''}")
+            axes[0].fill_between(xs, [c[part].low for c in members], [c[part].high for c in members], color=color,
+                                 alpha=0.12 if part == "test" else 0.06)
+        for ax, setting in zip(axes[1:], settings):
+            values = [c["chosen"][setting] for c in members]
+            values = [float(np.mean(v)) if isinstance(v, (list, tuple)) else (np.nan if v is None else float(v))
+                      for v in values]
+            ax.plot(xs, values, marker="o", color=color, label=name)
+    axes[0].set_ylabel("accuracy of the\nchosen configuration")
+    axes[0].legend(loc="best", fontsize="small", ncols=2 if line_key else 1)
+    axes[0].grid(alpha=0.3)
+    for ax, setting in zip(axes[1:], settings):
+        ax.set_ylabel(f"chosen {setting_name(setting)}")
+        ax.grid(alpha=0.3)
+    if x_key:
+        axes[-1].set_xlabel("training points" if x_key == "n_samples" else x_key)
+        if x_key == "n_samples":
+            axes[-1].set_xscale("log")
+            shown = sorted({c[x_key] for c in conditions})
+            axes[-1].set_xticks(shown, [str(v) for v in shown])
+            axes[-1].minorticks_off()
+    else:
+        members = next(iter(groups.values()))
+        axes[-1].set_xticks(range(len(members)), [textwrap.fill(c["label"], 20) for c in members])
+    fig.suptitle(title or "The chosen configuration against the data (95% bands: dev over folds and seeds, "
+                          "test over seeds)", fontsize="medium")
+    return fig
