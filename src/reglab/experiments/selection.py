@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..settings import SETTINGS
-from ..stats import Difference, mean_interval, paired_difference
+from ..stats import Difference, paired_difference
 from ..validation import check_int
 
 __all__ = ["stratified_folds", "regularization_order", "Choice", "choose", "stability", "ONE_SE_RULE"]

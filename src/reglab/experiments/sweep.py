@@ -32,7 +32,7 @@ from ..training import available_memory, model_bytes
 from ..validation import check_int, check_real, check_seeds
 from .selection import ONE_SE_RULE, Choice, choose, regularization_order, stability
 from .splits import DevSplit, default_folds, make_splits, refit_split, split_dev
-from .sweep_rows import REFIT_ACCURACIES, ConfigSummary, check_row, is_diverged, settings_of, summarize
+from .sweep_rows import REFIT_ACCURACIES, ConfigSummary, check_row, is_diverged, summarize
 
 __all__ = [
     "AXES",
