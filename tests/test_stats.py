@@ -71,5 +71,10 @@ def test_a_paired_difference_says_what_it_shows():
     assert (same.interval.mean, same.interval.low, same.interval.high) == (0.0, 0.0, 0.0)
     assert not same.distinguishable
     assert paired_difference([0.9], [0.8]).describe("a", "b") == "a − b: +10.0 points (one pair: no interval)"
+    # Two seeds that differ by the same point: no spread to judge by (a t interval would be a single point).
+    alike = paired_difference([0.905, 0.915], [0.9, 0.91])
+    assert not alike.distinguishable
+    assert alike.describe("a", "b", where="on this test set") == (
+        "a − b: +0.5 points in each of 2 pairs: no spread to judge by, not distinguishable on this test set")
     with pytest.raises(ValueError, match="the same pairs"):
         paired_difference([0.9, 0.8], [0.9])

@@ -73,8 +73,10 @@ class Difference:
 
     @property
     def distinguishable(self) -> bool:
-        """Whether the interval excludes zero (with one pair, or identical pairs, it cannot tell)."""
-        return self.interval.n >= 2 and (self.interval.low > 0 or self.interval.high < 0)
+        """Whether the interval excludes zero. One pair, or pairs whose differences are all the same (no spread to
+        judge by: accuracies are counts, and a few seeds often differ by the same point), cannot tell."""
+        i = self.interval
+        return i.n >= 2 and i.standard_error > 0 and (i.low > 0 or i.high < 0)
 
     def describe(self, a: str, b: str, *, unit: str = "points", scale: float = 100.0, where: str = "") -> str:
         """E.g. ``"L2 - plain: +1.2 points, 95% interval -0.3 to +2.7: not distinguishable on this test set"``."""
@@ -83,6 +85,8 @@ class Difference:
         text = f"{a} − {b}: {signed(i.mean)} {unit}"
         if i.n < 2:
             return text + " (one pair: no interval)"
+        if i.standard_error == 0 and i.mean != 0:
+            return text + f" in each of {i.n} pairs: no spread to judge by, not distinguishable {where}".rstrip()
         verdict = ("distinguishable" if self.distinguishable else "not distinguishable") + (f" {where}" if where else "")
         return f"{text}, {i.level:.0%} interval {signed(i.low)} to {signed(i.high)} over {i.n} pairs: {verdict}"
 

@@ -5,8 +5,11 @@ data and the same initial draws for every configuration. ``choose`` compares con
 those units in pairs:
 
 - the best is the configuration with the highest mean dev accuracy;
-- a configuration is *tied* with the best when the 95% interval of their paired differences
-  (``reglab.stats.paired_difference``) includes zero: the units cannot tell them apart;
+- a configuration is *tied* with the best when the interval of their paired differences
+  (``reglab.stats.paired_difference``) includes zero: the units cannot tell them apart. The intervals
+  are 95% together over the comparisons with the best (Bonferroni: each at 1 - 0.05 / (k - 1) for k
+  configurations): the best is picked for being high, and k - 1 separate 95% intervals would let
+  one configuration in twenty look distinguishable from it by chance even when nothing is;
 - the chosen one follows the one-standard-error rule: among the configurations whose mean is
   within one standard error of the best's mean, the most regularized (``regularization_order``);
 - nothing is distinguishable when every configuration is tied with the best.
@@ -25,9 +28,12 @@ import numpy as np
 
 from ..settings import SETTINGS
 from ..stats import Difference, paired_difference
-from ..validation import check_int
+from ..validation import ParameterValueError, check_int
 
-__all__ = ["stratified_folds", "regularization_order", "Choice", "choose", "stability", "ONE_SE_RULE"]
+__all__ = ["stratified_folds", "regularization_order", "Choice", "choose", "stability", "ONE_SE_RULE", "FAMILY_ERROR"]
+
+#: The chance, over all the comparisons with the best together, of calling a tie a difference.
+FAMILY_ERROR = 0.05
 
 ONE_SE_RULE = (
     "the most regularized configuration whose mean dev accuracy is within one standard error of the best's "
@@ -51,8 +57,8 @@ def stratified_folds(y, n_folds: int, seed: int) -> np.ndarray:
     for label in np.unique(y):
         members = np.flatnonzero(y == label)
         if members.size < n_folds:
-            raise ValueError(f"folds={n_folds} needs at least {n_folds} training points of each class; class "
-                             f"{np.asarray(label).item()!r} has {members.size}: use fewer folds")
+            raise ParameterValueError("folds", f"folds={n_folds} needs at least {n_folds} training points of each "
+                                      f"class; class {np.asarray(label).item()!r} has {members.size}: use fewer folds")
         rng.shuffle(members)
         folds[members] = (np.arange(members.size) + offset) % n_folds  # the classes continue the deal, not restart it
         offset += members.size
@@ -139,7 +145,9 @@ def choose(dev: Mapping[Hashable, Mapping[Hashable, float]], settings: Mapping[H
         raise ValueError("dev must hold at least one configuration; got none")
     _, values = _table(dev, keys)
     best, chosen, se = _chosen(values, _ranks(keys, settings))
-    differences: dict[Hashable, Difference] = {k: paired_difference(values[best], values[i]) for i, k in enumerate(keys)}
+    level = 1 - FAMILY_ERROR / max(1, len(keys) - 1)  # Bonferroni over the comparisons with the best
+    differences: dict[Hashable, Difference] = {k: paired_difference(values[best], values[i], level)
+                                               for i, k in enumerate(keys)}
     tied = {k: d for k, d in differences.items() if not d.distinguishable}
     return Choice(keys[best], keys[chosen], tied, differences, se, nothing_distinguishable=len(tied) == len(keys))
 

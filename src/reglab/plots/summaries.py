@@ -337,7 +337,7 @@ def choice_against_data(conditions: Sequence[Mapping], settings: Sequence[str] =
         ax.set_ylabel(f"chosen {setting_name(setting)}")
         ax.grid(alpha=0.3)
     if x_key:
-        axes[-1].set_xlabel("training points" if x_key == "n_samples" else x_key)
+        axes[-1].set_xlabel("points in the data set (n_samples)" if x_key == "n_samples" else x_key)
         if x_key == "n_samples":
             axes[-1].set_xscale("log")
             shown = sorted({c[x_key] for c in conditions})
@@ -346,6 +346,6 @@ def choice_against_data(conditions: Sequence[Mapping], settings: Sequence[str] =
     else:
         members = next(iter(groups.values()))
         axes[-1].set_xticks(range(len(members)), [textwrap.fill(c["label"], 20) for c in members])
-    fig.suptitle(title or "The chosen configuration against the data (95% bands: dev over folds and seeds, "
-                          "test over seeds)", fontsize="medium")
+    fig.suptitle(title or "The chosen configuration against the data\n(95% bands: dev over folds and seeds, test over "
+                          "seeds)", fontsize="medium")
     return fig

@@ -256,7 +256,8 @@ def write_sweep_run(results, out, *, labels=None, models=None, command: str = "r
             f"{describe_units(first).split(' × ')[0]}; {count(first.trained, 'model')} trained in this run, the rest "
             "read from the database.", "",
             "How the choice is made: the dev accuracies of every configuration are compared in pairs over the same "
-            "folds and seeds; a configuration whose paired 95% interval from the best includes zero is tied with it. "
+            "folds and seeds; a configuration whose paired interval from the best includes zero is tied with it (the "
+            "intervals are 95% together over all the comparisons with the best: Bonferroni). "
             f"The chosen one is {ONE_SE_RULE}. Only then is the test set used: the chosen configuration (and the least "
             "regularized one, to compare with) is trained on all the training points, seed by seed, and measured on "
             "it once.", "",
