@@ -154,6 +154,12 @@ configs = [TrainConfig(n_iterations=10, seed=s) for s in range(3)]
 executor = connect(None, None)
 chunks = plan_chunks(configs, n_examples=200, n_features=2, slots=executor.slots)
 assert len(list(executor.map(train_chunk, shared, chunks))) == len(chunks)
+import tempfile
+from reglab import cli
+with tempfile.TemporaryDirectory() as folder:  # a whole local sweep through the command line
+    code = cli.main(["sweep", "--data", "moons", "--l2", "0", "--keep-prob", "1", "--iterations", "20", "--seeds", "1",
+                     "--folds", "2", "--db", folder + "/s.db", "--out", folder + "/run"])
+    assert code == 0
 from reglab._launch import main
 sys.argv = ["reglab", "--help"]
 try:
