@@ -179,7 +179,8 @@ def test_cli_sweep_writes_store_csv_and_report_then_resumes(tmp_path):
     assert {(r["keep_prob_1"], r["keep_prob_2"]) for r in choice} == {("1.0", "1.0"), ("0.9", "0.8")}
     assert all(r["dev_accuracy"] == "" for r in refits) and all(r["dev_accuracy"] != "" for r in choice)
     report = (out / "report.md").read_text()
-    assert report.splitlines()[2].startswith("**Chosen by the one-standard-error rule")
+    assert report.splitlines()[2].startswith(("**Chosen by the one-standard-error rule", "**No configuration is "
+                                              "distinguishable from the best"))
     assert f"{8 + len(refits)} models trained in this run" in report
     results = json.loads((out / "results.json").read_text())
     assert len(results["configurations"]) == 4 and results["folds"] == 1

@@ -432,10 +432,11 @@ def _prepare(engine: str, notice_after: float = 2.0) -> None:
     notice.daemon = True
     notice.start()
     try:
+        compiled_before = compiled.cache_misses()
         seconds = compiled.prepare()
     finally:
         notice.cancel()
-    if compiled.compiled_here():
+    if compiled.cache_misses() > compiled_before:
         click.echo(f"Compiled the training engine in {seconds:.0f} s (cached for later runs).", err=True)
 
 

@@ -26,8 +26,8 @@ configs = [TrainConfig(n_iterations=3000), TrainConfig(n_iterations=3000, keep_p
 models = [fit_many(data.X_train, data.y_train, [c])[0] for c in configs]
 weights = np.concatenate([w.ravel() for m in models for w in m.params.weights + m.params.biases])
 np.save(sys.argv[1], weights)
-from reglab.engine.compiled import compiled_here
-print("compiled here" if compiled_here() else "loaded")
+from reglab.engine.compiled import cache_misses
+print("compiled here" if cache_misses() else "loaded")
 """
 
 

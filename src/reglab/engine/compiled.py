@@ -37,7 +37,7 @@ from .loop import History, Hyper, Progress, Watch, check_finite, recorded_iterat
 from .masks import CourseMasks, FreshMasks, course_draws
 from .params import Params
 
-__all__ = ["train_loop_compiled", "prepare", "compiled_here", "pack", "unpack"]
+__all__ = ["train_loop_compiled", "prepare", "cache_misses", "pack", "unpack"]
 
 
 def _fused():
@@ -246,7 +246,7 @@ def prepare() -> float:
     """Load the compiled code (compiling it first, once after installation); return the seconds it took.
 
     Training calls it anyway on first use; calling it first keeps that time out of a training time,
-    and lets a caller say that the engine is being compiled (``compiled_here``).
+    and lets a caller say that the engine is being compiled (``cache_misses`` grows).
     """
     import time
 
@@ -261,7 +261,7 @@ def prepare() -> float:
     return time.perf_counter() - start
 
 
-def compiled_here() -> bool:
-    """Whether this process compiled the engine (numba's cache missed) rather than loading it from the cache."""
+def cache_misses() -> int:
+    """How many times this process compiled the engine's entries (numba's cache missed) instead of loading them."""
     fused = _fused()
-    return any(sum(entry.stats.cache_misses.values()) for entry in (fused.train_segment, fused.train_segment_serial))
+    return sum(sum(entry.stats.cache_misses.values()) for entry in (fused.train_segment, fused.train_segment_serial))
