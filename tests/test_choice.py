@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import reglab
-from reglab.datasets import Dataset, make_dataset
+from reglab.datasets import make_dataset
 from reglab.experiments.store import ResultStore
 from reglab.experiments.sweep import SweepSpec, run_sweep
 

@@ -24,7 +24,7 @@ def test_help_lists_the_commands():
 def test_the_progress_bar_appears_only_after_its_delay_and_follows_the_work(monkeypatch):
     import tqdm
 
-    from reglab import cli
+    from reglab.cli import options
 
     made = []
 
@@ -41,8 +41,8 @@ def test_the_progress_bar_appears_only_after_its_delay_and_follows_the_work(monk
 
     monkeypatch.setattr(tqdm, "tqdm", Bar)
     clock = [100.0]
-    monkeypatch.setattr(cli.time, "monotonic", lambda: clock[0])
-    bar = cli._ProgressBar("training")
+    monkeypatch.setattr(options.time, "monotonic", lambda: clock[0])
+    bar = options.ProgressBar("training")
     bar(10, 90)
     clock[0] += 0.9
     bar(50, 90)
@@ -53,7 +53,7 @@ def test_the_progress_bar_appears_only_after_its_delay_and_follows_the_work(monk
     bar.close()
     (shown,) = made
     assert (shown.total, shown.n, shown.closed) == (100, 75, True)
-    quiet = cli._ProgressBar("models")
+    quiet = options.ProgressBar("models")
     quiet.close()  # nothing was shown: nothing to close
     assert len(made) == 1
 
@@ -310,11 +310,11 @@ def test_loading_or_compiling_the_engine_is_said_and_kept_out_of_training_time(m
                                                                                 said):
     import threading
 
-    from reglab import cli
+    from reglab.cli import options
     from reglab.engine import compiled
 
     notices = threading.Event()
-    original_echo = cli.click.echo
+    original_echo = options.click.echo
 
     def echo(message=None, **kwargs):
         if message and "Loading the training engine" in str(message):
@@ -329,11 +329,11 @@ def test_loading_or_compiling_the_engine_is_said_and_kept_out_of_training_time(m
     monkeypatch.setattr(compiled, "prepare", prepare)
     counts = iter(misses)  # numba's cache misses in this process, before and after prepare
     monkeypatch.setattr(compiled, "cache_misses", lambda: next(counts))
-    monkeypatch.setattr(cli.click, "echo", echo)
-    cli._prepare("compiled", notice_after=0.05 if slow else 60)
+    monkeypatch.setattr(options.click, "echo", echo)
+    options.prepare_engine("compiled", notice_after=0.05 if slow else 60)
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == len(said) and all(line.startswith(text) for line, text in zip(lines, said)), lines
-    cli._prepare("reference", notice_after=0.0)
+    options.prepare_engine("reference", notice_after=0.0)
     assert capsys.readouterr().err == ""
 
 

@@ -390,7 +390,7 @@ def test_serve_has_a_documented_port_and_falls_back_to_a_free_one(monkeypatch):
     from reglab import cli
     from reglab.web import server
 
-    assert server.DEFAULT_PORT == cli.SERVE_PORT == 8470
+    assert server.DEFAULT_PORT == cli.tools.SERVE_PORT == 8470
     taken = socket.socket()
     taken.bind(("127.0.0.1", 0))
     taken.listen(1)

@@ -23,7 +23,9 @@ def test_the_command_line_loads_numpy_and_the_training_code_only_for_a_command_t
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert completed.returncode == 0, completed.stderr
     loaded, homes, missing = completed.stdout.splitlines()
-    assert loaded == "['reglab', 'reglab._signals', 'reglab._version', 'reglab.cli', 'reglab.settings']"
+    assert loaded == str(['reglab', 'reglab._signals', 'reglab._version', 'reglab.cli', 'reglab.cli.group', 'reglab.cli.options',
+                             'reglab.cli.paths', 'reglab.cli.sweeping', 'reglab.cli.tools', 'reglab.cli.training',
+                             'reglab.settings'])
     assert homes == "reglab.training reglab.model reglab.config"
     assert missing == "[]"
     import reglab
