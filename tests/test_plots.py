@@ -215,7 +215,7 @@ def test_decision_boundary_figure_titles_labels_and_legend():
     fig = plots.decision_boundary(right_of(0.0), CORNERS, CORNER_LABELS, title="Model without regularization")
     (ax,) = fig.axes
     assert ax.get_title() == "Model without regularization"
-    assert ax.get_xlabel() == "$x_1$" and ax.get_ylabel() == "$x_2$"
+    assert ax.get_xlabel() == "x\u2081" and ax.get_ylabel() == "x\u2082"
     assert legend_texts(fig.legends[0]) == ["class 0", "class 1", BOUNDARY_LABEL]
     assert tuple(fig.get_size_inches()) == pytest.approx((6.4, 4.8))
     default = plots.decision_boundary(right_of(0.0), CORNERS, CORNER_LABELS)

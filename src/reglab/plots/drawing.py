@@ -29,6 +29,7 @@ GRID_POINTS = 300  # default grid points per side of a decision-boundary image (
 MAX_GRID_POINTS = 5000  # per side; a smaller step is almost surely a mistake
 PAD_FRACTION = 0.1  # default view: the data range padded by this fraction on each side
 BOUNDARY_COLOR = "0.15"
+AXIS_LABELS = ("x\u2081", "x\u2082")  # x₁, x₂ as plain text: mathtext ("$x_1$") cost 0.07 s a figure to lay out
 
 _CLASS_POSITIONS = (0.1, 0.9)  # on the Spectral colormap: class 0 (red) and class 1 (blue)
 _SHADE_STRENGTH = 0.45  # shading colour = this much colormap colour, the rest white
@@ -259,8 +260,8 @@ def draw_boundary(
             scatter_classes(ax, test[0], test[1], data.classes, hollow=True, prefix="test: ")
     ax.set_xlim(xlim)
     ax.set_ylim(ylim)
-    ax.set_xlabel("$x_1$")
-    ax.set_ylabel("$x_2$")
+    ax.set_xlabel(AXIS_LABELS[0])
+    ax.set_ylabel(AXIS_LABELS[1])
     if title is not None:
         set_title(ax, str(title))
     return Drawn(image, boundary)

@@ -19,6 +19,7 @@ import numpy as np
 from ..files import atomic_path
 from ..validation import check_real
 from .drawing import (
+    AXIS_LABELS,
     SHADINGS,
     Drawn,
     check_boundary_inputs,
@@ -282,8 +283,8 @@ def dataset_figure(dataset, *, title: str | None = None) -> Figure:
         X_all = np.concatenate([data.X, data.test[0]])
     ax.set_xlim(padded_range(X_all[:, 0]))
     ax.set_ylim(padded_range(X_all[:, 1]))
-    ax.set_xlabel("$x_1$")
-    ax.set_ylabel("$x_2$")
+    ax.set_xlabel(AXIS_LABELS[0])
+    ax.set_ylabel(AXIS_LABELS[1])
     ax.grid(True, alpha=0.25)
     n_test = 0 if data.test is None else len(data.test[0])
     set_title(ax, str(title) if title is not None else f"{dataset.name}: {len(data.X)} train and {n_test} test points")
