@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import reglab
+import reglab.experiments.grid
 import reglab.experiments.sweep
 import reglab.training
 from reglab.datasets import make_dataset
@@ -344,7 +345,8 @@ def test_size_and_memory_are_known_without_building_the_grid(monkeypatch, datase
     def built(*args, **kwargs):
         raise AssertionError("the grid was built")
 
-    monkeypatch.setattr(reglab.experiments.sweep, "expand", built)
+    for module in (reglab.experiments.grid, reglab.experiments.sweep):
+        monkeypatch.setattr(module, "expand", built)
     spec = SweepSpec(QUICK, {"l2": (0.0, 0.1, 0.7), "keep_prob": (1.0, 0.8)}, seeds=range(10**8))
     assert (spec.n_configurations, spec.n_models) == (6, 6 * 10**8)
     with pytest.raises(MemoryError, match=r"a sweep of 600,000,000 models needs about [\d,]+ MiB"):
@@ -360,7 +362,8 @@ def test_cli_sweep_refuses_a_sweep_too_big_for_memory_before_creating_the_store(
     def built(*args, **kwargs):
         raise AssertionError("the grid was built")
 
-    monkeypatch.setattr(reglab.experiments.sweep, "expand", built)
+    for module in (reglab.experiments.grid, reglab.experiments.sweep):
+        monkeypatch.setattr(module, "expand", built)
     common = ["sweep", "--data", "field", "--db", str(tmp_path / "mem.db"), "--out", str(tmp_path / "m"), "--yes"]
     for args, advice in (
         (["--hidden", "2000,2000,2000", "--l2", "0,0.1,0.2", "--seeds", "50", "--batch-size", "100000"], "--batch-size"),
