@@ -1,5 +1,5 @@
 // Two small charts drawn on canvases: the cost curve (train, dev, marked changes) and accuracy over seeds.
-import { CLASS_COLOURS, fitCanvas, fontSize, format, ticks } from "./plot.js";
+import { CLASS_COLOURS, drawAxes, fitCanvas, fontSize } from "./plot.js";
 
 const TRAIN = "#222222", DEV = "#D55E00", MARK = "#CC79A7"; // Okabe-Ito vermillion and reddish purple
 
@@ -12,17 +12,7 @@ function frame(canvas, xRange, yRange, { xLabel = "", yLabel = "", xTicks = true
   const px = (x) => pad.left + ((x - x0) / (x1 - x0 || 1)) * w;
   const py = (y) => pad.top + (1 - (y - y0) / (y1 - y0 || 1)) * h;
   ctx.clearRect(0, 0, width, height);
-  ctx.strokeStyle = "#999999";
-  ctx.lineWidth = 1;
-  ctx.strokeRect(pad.left, pad.top, w, h);
-  ctx.fillStyle = "#222222";
-  ctx.font = `${Math.round(fs * 0.75)}px system-ui, sans-serif`;
-  ctx.textAlign = "center";
-  ctx.textBaseline = "top";
-  if (xTicks && x1 > x0) for (const t of ticks(x0, x1, 4)) ctx.fillText(format(t), px(t), pad.top + h + 3);
-  ctx.textAlign = "right";
-  ctx.textBaseline = "middle";
-  for (const t of ticks(y0, y1, 4)) ctx.fillText(format(t), pad.left - 4, py(t));
+  drawAxes(ctx, { pad, w, h, px, py, fs }, xRange, yRange, { count: 4, colour: "#999999", xTicks, gap: 3 });
   ctx.textAlign = "center";
   ctx.textBaseline = "bottom";
   if (xLabel) ctx.fillText(xLabel, pad.left + w / 2, height - 1);

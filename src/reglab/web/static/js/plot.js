@@ -159,18 +159,7 @@ export function drawBoundary(canvas, { params = null, scaling = {}, train = [], 
     ctx.strokeStyle = CLASS_COLOURS[c];
     ctx.strokeRect(px(x) - s / 2, py(y) - s / 2, s, s);
   }
-  // frame and ticks
-  ctx.strokeStyle = "#444444";
-  ctx.lineWidth = 1;
-  ctx.strokeRect(pad.left, pad.top, w, h);
-  ctx.fillStyle = "#222222";
-  ctx.font = `${Math.round(fs * 0.75)}px system-ui, sans-serif`;
-  ctx.textAlign = "center";
-  ctx.textBaseline = "top";
-  for (const t of ticks(x0, x1)) ctx.fillText(format(t), px(t), pad.top + h + 4);
-  ctx.textAlign = "right";
-  ctx.textBaseline = "middle";
-  for (const t of ticks(y0, y1)) ctx.fillText(format(t), pad.left - 4, py(t));
+  drawAxes(ctx, { pad, w, h, px, py, fs }, [x0, x1], [y0, y1]);
   if (title) {
     ctx.textAlign = "left";
     ctx.textBaseline = "top";
@@ -186,6 +175,22 @@ export function drawBoundary(canvas, { params = null, scaling = {}, train = [], 
     ctx.stroke();
   }
   return { toData: (cx, cy) => [x0 + ((cx - pad.left) / w) * (x1 - x0), y0 + (1 - (cy - pad.top) / h) * (y1 - y0)] };
+}
+
+/** The frame of a plot area and its ticks: x below it (unless xTicks is false), y to its left. */
+export function drawAxes(ctx, { pad, w, h, px, py, fs }, [x0, x1], [y0, y1],
+                         { count = 5, colour = "#444444", xTicks = true, gap = 4 } = {}) {
+  ctx.strokeStyle = colour;
+  ctx.lineWidth = 1;
+  ctx.strokeRect(pad.left, pad.top, w, h);
+  ctx.fillStyle = "#222222";
+  ctx.font = `${Math.round(fs * 0.75)}px system-ui, sans-serif`;
+  ctx.textAlign = "center";
+  ctx.textBaseline = "top";
+  if (xTicks && x1 > x0) for (const t of ticks(x0, x1, count)) ctx.fillText(format(t), px(t), pad.top + h + gap);
+  ctx.textAlign = "right";
+  ctx.textBaseline = "middle";
+  for (const t of ticks(y0, y1, count)) ctx.fillText(format(t), pad.left - 4, py(t));
 }
 
 export function ticks(low, high, count = 5) {
