@@ -7,13 +7,9 @@ Every test starts real processes on 127.0.0.1 and is bounded by a timeout (pytes
 from __future__ import annotations
 
 import os
-import shutil
 import signal
-import socket
-import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -30,6 +26,8 @@ from reglab.experiments.executors import (  # noqa: E402
     WorkerMismatchError,
     connect,
 )
+
+from .dask_processes import dask_cluster  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -240,43 +238,11 @@ def test_a_scheduler_without_workers_is_one_clear_error():
             connect(empty.scheduler_address, timeout=2)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.timeout(240)
 def test_the_readme_commands_dask_scheduler_and_dask_worker_with_a_scheduler_file(tmp_path, data):
-    dask = shutil.which("dask", path=str(Path(sys.executable).parent)) or shutil.which("dask")
-    assert dask, "the dask command comes with the dask extra"
-    scheduler_file = tmp_path / "scheduler.json"
-    logs = [open(tmp_path / f"{name}.log", "w") for name in ("scheduler", "worker")]
-    processes = []
-    try:
-        processes.append(subprocess.Popen(
-            [dask, "scheduler", "--host", "127.0.0.1", "--port", str(free_port()), "--no-dashboard",
-             "--scheduler-file", str(scheduler_file)], stdout=logs[0], stderr=subprocess.STDOUT))
-        deadline = time.monotonic() + 60
-        while not scheduler_file.exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert scheduler_file.exists(), (tmp_path / "scheduler.log").read_text()
-        processes.append(subprocess.Popen(
-            [dask, "worker", "--scheduler-file", str(scheduler_file), "--host", "127.0.0.1", "--nworkers", "2",
-             "--nthreads", "1", "--no-dashboard"], stdout=logs[1], stderr=subprocess.STDOUT))
+    with dask_cluster(tmp_path) as scheduler_file:
         with connect(scheduler_file=scheduler_file, timeout=60) as executor:
             assert executor.client.scheduler.address in scheduler_file.read_text()
             chunks = plan_chunks(grid(seeds=range(2)), n_examples=200, n_features=2, slots=executor.slots, chunk_size=2)
             got = dict(executor.map(train_chunk, data, chunks, threads=executor.engine_threads))
-        assert_same_rows(got, dict(LocalExecutor().map(train_chunk, data, chunks)))
-    finally:
-        for process in reversed(processes):
-            process.terminate()
-        for process in reversed(processes):
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        for log in logs:
-            log.close()
+    assert_same_rows(got, dict(LocalExecutor().map(train_chunk, data, chunks)))

@@ -5,10 +5,17 @@ Every test starts real processes on 127.0.0.1 and is bounded by a timeout.
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import json
 import os
+import re
 import signal
 import socket
+import sqlite3
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -21,6 +28,7 @@ from reglab.experiments.store import ResultStore  # noqa: E402
 from reglab.experiments.sweep import SweepSpec, run_sweep  # noqa: E402
 
 from ..cli_runner import run  # noqa: E402
+from .dask_processes import dask_cluster  # noqa: E402
 
 ARGS = ["sweep", "--data", "moons", "--l2", "0,0.5", "--keep-prob", "1,0.8", "--iterations", "200", "--seeds", "2",
         "--folds", "3"]
@@ -85,3 +93,59 @@ def test_an_unreachable_scheduler_is_one_line_before_anything_is_trained(tmp_pat
     missing = run(*ARGS, "--scheduler-file", tmp_path / "nowhere.json", "--db", tmp_path / "s.db", "--out",
                   tmp_path / "run", check_ok=False)
     assert missing.returncode == 2 and "nowhere.json" in missing.stderr
+
+
+def _stored(db) -> int:
+    """Rows in a store, read as another process sees them (0 before it exists)."""
+    if not db.exists():
+        return 0
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as connection:
+            return connection.execute("SELECT COUNT(*) FROM results").fetchone()[0]
+    except sqlite3.Error:  # created but without its table yet, or busy
+        return 0
+
+
+@pytest.mark.timeout(600)
+def test_a_client_interrupted_by_ctrl_c_sigterm_or_sigkill_resumes_where_it_stopped(tmp_path):
+    # The cluster outlives its clients, as a lab cluster does; each client is stopped once it has stored
+    # more rows than the one before, then a last one finishes the sweep.
+    db = tmp_path / "sweep.db"
+    args = ["sweep", "--data", "moons", "--l2", "0,0.1,0.3,1", "--keep-prob", "1,0.8", "--iterations", "15000",
+            "--seeds", "3", "--folds", "3", "--chunk-size", "2", "--db", db]  # 72 models in 36 chunks
+    env = dict(os.environ, MPLBACKEND="Agg")
+    env.pop("REGLAB_COURSE_DATA", None)
+    with dask_cluster(tmp_path) as scheduler_file:
+        before = 0
+        for stop, status in ((signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGKILL, -signal.SIGKILL)):
+            process = subprocess.Popen(
+                [sys.executable, "-m", "reglab", *map(str, args), "--scheduler-file", str(scheduler_file),
+                 "--out", str(tmp_path / f"stopped-{stop.name}")],
+                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            try:
+                deadline = time.monotonic() + 240
+                while _stored(db) <= before and process.poll() is None and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                assert process.poll() is None, f"the sweep ended before {stop.name}: {process.stderr.read()}"
+                process.send_signal(stop)
+                _, stderr = process.communicate(timeout=120)
+            finally:
+                if process.poll() is None:
+                    process.kill()
+                    process.communicate()
+            assert process.returncode == status, (stop.name, stderr)
+            if stop != signal.SIGKILL:
+                assert len(stderr.strip().splitlines()) == 1 and "nothing half-written" in stderr, stderr
+            assert not (tmp_path / f"stopped-{stop.name}").exists()
+            stored = _stored(db)
+            assert before < stored < 72, (stop.name, before, stored)
+            before = stored
+        completed = run(*args, "--scheduler-file", scheduler_file, "--out", tmp_path / "resumed")
+    assert "= 72 models" in completed.stdout
+    with contextlib.closing(sqlite3.connect(db)) as connection:
+        keys = [row[0] for row in connection.execute("SELECT key FROM results")]
+    refits = json.loads((tmp_path / "resumed" / "results.json").read_text())
+    refits = 3 if refits["chosen"]["settings"] == refits["baseline"]["settings"] else 6  # 3 seeds each
+    assert len(keys) == len(set(keys)) == 72 + refits
+    trained = int(re.search(r"(\d+) models? trained in this run", (tmp_path / "resumed" / "report.md").read_text())[1])
+    assert 0 < trained <= 72 - before + refits
