@@ -10,25 +10,20 @@ import pytest
 
 from reglab import fit_many
 from reglab.config import TrainConfig
-from reglab.datasets import make_dataset
 from reglab.experiments.chunks import SECONDS_PER_CHUNK, estimate_seconds, plan_chunks, train_chunk
 from reglab.training import batch_key
+
+from .grids import chunk_data, small_grid
 
 
 @pytest.fixture(scope="module")
 def data():
-    dataset = make_dataset("field", seed=0)
-    return {"X_train": dataset.X_train, "y_train": dataset.y_train, "X_test": dataset.X_test, "y_test": dataset.y_test}
-
-
-def grid(n_iterations=200, seeds=range(3)):
-    return [TrainConfig(n_iterations=n_iterations, init="fresh", mask_mode="fresh", seed=seed, l2=l2, keep_prob=keep)
-            for l2 in (0.0, 0.3) for keep in (1.0, 0.8) for seed in seeds]
+    return chunk_data()
 
 
 # ---- the chunk function ------------------------------------------------------------------------------
 def test_train_chunk_reports_what_fit_many_trains(data):
-    configs = grid()
+    configs = small_grid()
     rows = train_chunk(data, configs)
     models = fit_many(data["X_train"], data["y_train"], configs)
     assert [row["config"] for row in rows] == [config.to_dict() for config in configs]
@@ -47,7 +42,7 @@ def test_train_chunk_sets_the_engine_threads_of_its_thread(data):
 
     before = numba.get_num_threads()
     try:
-        train_chunk(data, grid()[:2], threads=1)
+        train_chunk(data, small_grid()[:2], threads=1)
         assert numba.get_num_threads() == 1
     finally:
         numba.set_num_threads(before)
@@ -59,17 +54,17 @@ def test_train_chunk_sets_the_engine_threads_of_its_thread(data):
 ])
 def test_train_chunk_refuses_shared_data_without_training_points(shared, message):
     with pytest.raises(ValueError, match=message):
-        train_chunk(shared, grid()[:1])
+        train_chunk(shared, small_grid()[:1])
 
 
 def test_train_chunk_refuses_an_evaluation_set_without_labels(data):
     with pytest.raises(ValueError, match="shared holds X_dev without y_dev"):
-        train_chunk(dict(data, X_dev=data["X_test"]), grid()[:1])
+        train_chunk(dict(data, X_dev=data["X_test"]), small_grid()[:1])
 
 
 # ---- chunks ------------------------------------------------------------------------------------------
 def test_chunks_hold_each_model_once_and_one_shape_each():
-    configs = grid(seeds=range(10)) + [c.replace(hidden_layer_sizes=(5,), keep_prob=1.0) for c in grid(seeds=range(7))]
+    configs = small_grid(seeds=range(10)) + [c.replace(hidden_layer_sizes=(5,), keep_prob=1.0) for c in small_grid(seeds=range(7))]
     chunks = plan_chunks(configs, n_examples=200, n_features=2, slots=2, chunk_size=6)
     assert Counter(c for chunk in chunks for c in chunk) == Counter(configs)
     assert all(len({batch_key(c) for c in chunk}) == 1 for chunk in chunks)
@@ -82,7 +77,7 @@ def test_chunks_hold_each_model_once_and_one_shape_each():
 
 
 def test_a_large_grid_gives_every_slot_several_chunks_of_at_least_the_target():
-    large = grid(n_iterations=2000, seeds=range(250))  # 1000 models, 15 s of estimated work
+    large = small_grid(n_iterations=2000, seeds=range(250))  # 1000 models, 15 s of estimated work
     seconds = estimate_seconds(large[0], 200, 2)
     total = seconds * len(large)
     chunks = plan_chunks(large, n_examples=200, n_features=2, slots=4, chunks_per_slot=8, min_seconds=0.01)
@@ -91,19 +86,19 @@ def test_a_large_grid_gives_every_slot_several_chunks_of_at_least_the_target():
 
 
 def test_a_small_grid_is_not_cut_below_min_seconds():
-    small = grid(n_iterations=100, seeds=range(2))  # two shapes (with and without dropout) of 4 models
+    small = small_grid(n_iterations=100, seeds=range(2))  # two shapes (with and without dropout) of 4 models
     assert sum(estimate_seconds(c, 200, 2) for c in small) < 0.2
     assert [len(c) for c in plan_chunks(small, n_examples=200, n_features=2, slots=4, min_seconds=0.2)] == [4, 4]
 
 
 def test_a_chunk_holds_at_least_one_model_per_engine_thread():
-    chunks = plan_chunks(grid(n_iterations=5000, seeds=range(5)), n_examples=200, n_features=2, slots=100,
+    chunks = plan_chunks(small_grid(n_iterations=5000, seeds=range(5)), n_examples=200, n_features=2, slots=100,
                          threads=4, min_seconds=0)
     assert min(len(c) for c in chunks) >= 4
 
 
 def test_many_workers_get_chunks_long_enough_for_the_scheduler():
-    configs = grid(n_iterations=2000, seeds=range(250))
+    configs = small_grid(n_iterations=2000, seeds=range(250))
     seconds = estimate_seconds(configs[0], 200, 2)
     for slots in (2, 64, 1000):
         chunks = plan_chunks(configs, n_examples=200, n_features=2, slots=slots, min_seconds=0)
@@ -127,4 +122,4 @@ def test_the_estimate_grows_with_iterations_examples_and_parameters():
 ])
 def test_plan_chunks_names_a_bad_option(options, message):
     with pytest.raises(ValueError, match=message):
-        plan_chunks(grid(), **dict(dict(n_examples=200, n_features=2, slots=2), **options))
+        plan_chunks(small_grid(), **dict(dict(n_examples=200, n_features=2, slots=2), **options))

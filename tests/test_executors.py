@@ -12,8 +12,6 @@ import sys
 import numpy as np
 import pytest
 
-from reglab.config import TrainConfig
-from reglab.datasets import make_dataset
 from reglab.experiments.chunks import plan_chunks, train_chunk
 from reglab.experiments.executors import (
     ClusterError,
@@ -25,16 +23,12 @@ from reglab.experiments.executors import (
     environment,
 )
 
+from .grids import chunk_data, small_grid
+
 
 @pytest.fixture(scope="module")
 def data():
-    dataset = make_dataset("field", seed=0)
-    return {"X_train": dataset.X_train, "y_train": dataset.y_train, "X_test": dataset.X_test, "y_test": dataset.y_test}
-
-
-def grid(n_iterations=200, seeds=range(3)):
-    return [TrainConfig(n_iterations=n_iterations, init="fresh", mask_mode="fresh", seed=seed, l2=l2, keep_prob=keep)
-            for l2 in (0.0, 0.3) for keep in (1.0, 0.8) for seed in seeds]
+    return chunk_data()
 
 
 # ---- the in-process executor -------------------------------------------------------------------------
@@ -45,7 +39,7 @@ def test_connect_without_a_scheduler_is_the_in_process_executor():
 
 
 def test_the_local_executor_yields_every_chunk_once_with_its_index(data):
-    chunks = plan_chunks(grid(), n_examples=200, n_features=2, slots=1, chunk_size=5)
+    chunks = plan_chunks(small_grid(), n_examples=200, n_features=2, slots=1, chunk_size=5)
     results = list(LocalExecutor().map(train_chunk, data, chunks))
     assert [index for index, _ in results] == list(range(len(chunks)))
     for (index, rows), chunk in zip(results, chunks):

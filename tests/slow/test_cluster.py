@@ -17,7 +17,6 @@ distributed = pytest.importorskip("distributed")
 
 from reglab import fit_many  # noqa: E402
 from reglab.config import TrainConfig  # noqa: E402
-from reglab.datasets import make_dataset  # noqa: E402
 from reglab.experiments.chunks import plan_chunks, train_chunk  # noqa: E402
 from reglab.experiments.executors import (  # noqa: E402
     ClusterUnreachableError,
@@ -27,13 +26,13 @@ from reglab.experiments.executors import (  # noqa: E402
     connect,
 )
 
+from ..grids import chunk_data  # noqa: E402
 from .dask_processes import dask_cluster  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def data():
-    dataset = make_dataset("field", seed=0)
-    return {"X_train": dataset.X_train, "y_train": dataset.y_train, "X_test": dataset.X_test, "y_test": dataset.y_test}
+    return chunk_data()
 
 
 def grid(n_iterations=300, seeds=range(4)):
