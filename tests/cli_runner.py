@@ -5,11 +5,13 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 from typing import NamedTuple
 
+import pytest
 from PIL import Image
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -56,11 +58,47 @@ def run(*args, cwd=None, env_extra=None, check_ok=True) -> Completed:
     return completed
 
 
-def run_process(*args, cwd=None, env_extra=None, check_ok=True, **popen) -> subprocess.CompletedProcess:
-    """``python -m reglab ARGS`` in a new process: for what is about processes (signals, exit statuses, start-up)."""
+def process_env(extra=None) -> dict:
+    """The environment of a ``reglab`` process started by a test: a user's shell's, without
+    ``$REGLAB_COURSE_DATA`` (unless ``extra`` sets it), with figures drawn without a display."""
     env = dict(os.environ, MPLBACKEND="Agg")
     env.pop("REGLAB_COURSE_DATA", None)
-    env.update(env_extra or {})
+    env.update(extra or {})
+    return env
+
+
+@contextlib.contextmanager
+def reaped(process: subprocess.Popen):
+    """``process`` inside the block; killed and waited for at its end if still running (a failed assertion)."""
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+
+
+def read_only_command(folder: Path, args, *, files_only: bool = False) -> list:
+    """A command line running ``reglab ARGS`` while ``folder`` cannot be written.
+
+    A non-root user gets ``chmod``: the folder 555, or with ``files_only`` each file in it 444 (a read-only
+    file in a writable folder). Root may write anything, so the folder is then mounted read-only in a
+    private mount namespace; where that cannot be done, the test is skipped.
+    """
+    command = [sys.executable, "-m", "reglab", *map(str, args)]
+    if os.geteuid() != 0:
+        for path in folder.iterdir() if files_only else [folder]:
+            path.chmod(0o444 if files_only else 0o555)
+        return command
+    mount = f"mount --bind -o ro '{folder}' '{folder}'"
+    if shutil.which("unshare") is None or subprocess.run(["unshare", "-m", "sh", "-c", mount], capture_output=True).returncode:
+        pytest.skip("root cannot make a read-only folder here (no unshare -m with mount)")
+    return ["unshare", "-m", "sh", "-c", f'{mount} && exec "$@"', "sh", *command]
+
+
+def run_process(*args, cwd=None, env_extra=None, check_ok=True, **popen) -> subprocess.CompletedProcess:
+    """``python -m reglab ARGS`` in a new process: for what is about processes (signals, exit statuses, start-up)."""
+    env = process_env(env_extra)
     completed = subprocess.run([sys.executable, "-m", "reglab", *map(str, args)], capture_output=True, text=True,
                                cwd=cwd, env=env, timeout=600, **popen)
     if check_ok:

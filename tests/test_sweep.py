@@ -19,7 +19,7 @@ from reglab.experiments.compare import compare_seeds, course_study_configs
 from reglab.experiments.store import ResultStore
 from reglab.experiments.sweep import SweepSpec, expand, run_sweep, split_dev, summarize
 
-from .cli_runner import assert_png, assert_user_error, run
+from .cli_runner import assert_png, assert_user_error, process_env, read_only_command, run
 
 QUICK = reglab.TrainConfig(n_iterations=150, init="fresh", mask_mode="fresh")
 
@@ -249,7 +249,6 @@ def test_cli_compare_seeds(tmp_path):
 
 
 def test_a_killed_sweep_resumes_with_no_row_lost_or_duplicated(tmp_path):
-    import os
     import signal
     import subprocess
     import sys
@@ -258,8 +257,7 @@ def test_a_killed_sweep_resumes_with_no_row_lost_or_duplicated(tmp_path):
     db = tmp_path / "sweep.db"
     args = ["sweep", "--data", "moons", "--l2", "0,0.2,0.5,1", "--keep-prob", "1,0.8", "--iterations", "300",
             "--seeds", "3", "--folds", "1", "--batch-size", "2", "--engine", "reference", "--db", db]
-    env = dict(os.environ, MPLBACKEND="Agg")
-    env.pop("REGLAB_COURSE_DATA", None)
+    env = process_env()
     process = subprocess.Popen([sys.executable, "-m", "reglab", *map(str, args), "--out", tmp_path / "killed"],
                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     stored = 0
@@ -290,30 +288,7 @@ def test_a_killed_sweep_resumes_with_no_row_lost_or_duplicated(tmp_path):
     assert 0 < trained <= 24 - stored + refits
 
 
-def _without_write_access(folder, args):
-    """A command line that runs reglab ``args`` while ``folder`` (and the store in it) cannot be written.
-
-    A non-root user gets the issue's case, a read-only file (``chmod 444``) in a writable folder.
-    Root may write any file, so ``folder`` is mounted read-only in a private mount namespace.
-    """
-    import os
-    import shutil
-    import subprocess
-    import sys
-
-    command = [sys.executable, "-m", "reglab", *map(str, args)]
-    if os.geteuid() != 0:
-        for path in folder.iterdir():
-            path.chmod(0o444)
-        return command
-    mount = f"mount --bind -o ro '{folder}' '{folder}'"
-    if shutil.which("unshare") is None or subprocess.run(["unshare", "-m", "sh", "-c", mount], capture_output=True).returncode:
-        pytest.skip("root cannot make a read-only folder here (no unshare -m with mount)")
-    return ["unshare", "-m", "sh", "-c", f'{mount} && exec "$@"', "sh", *command]
-
-
 def test_cli_sweep_reports_from_a_read_only_store_and_refuses_to_train_into_it(tmp_path):
-    import os
     import subprocess
 
     folder = tmp_path / "ro"
@@ -323,11 +298,10 @@ def test_cli_sweep_reports_from_a_read_only_store_and_refuses_to_train_into_it(t
             "--folds", "1", "--engine", "reference", "--db", db]
     run(*args, "--out", tmp_path / "first")
     before = [(p.name, p.read_bytes()) for p in sorted(folder.iterdir())]
-    env = dict(os.environ, MPLBACKEND="Agg")
-    env.pop("REGLAB_COURSE_DATA", None)
+    env = process_env()
 
     def run_read_only(*more):
-        command = _without_write_access(folder, [*args, *more])
+        command = read_only_command(folder, [*args, *more], files_only=True)
         return subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
 
     # Every model is stored: the store serves the report.
@@ -466,8 +440,7 @@ def test_cli_sweep_declined_at_the_prompt_ends_with_status_1(tmp_path):
     import sys
 
     master, terminal = pty.openpty()  # the prompt is asked only on a terminal
-    env = dict(os.environ, MPLBACKEND="Agg")
-    env.pop("REGLAB_COURSE_DATA", None)
+    env = process_env()
     try:
         os.write(master, b"n\n")
         completed = subprocess.run(

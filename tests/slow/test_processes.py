@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from ..cli_runner import process_env, reaped
+
 
 def test_the_command_line_loads_numpy_and_the_training_code_only_for_a_command_that_needs_them():
     # `reglab --help` answers at once; the package's names load on first use.
@@ -81,13 +83,11 @@ def test_ctrl_c_or_sigterm_during_training_or_writing_leaves_no_folder_and_no_pr
     # (its figure is drawn while the others train). Ctrl-C in a terminal reaches every process of the group; SIGTERM (kill,
     # timeout, a cancelled CI job) only the program.
     out = tmp_path / "run"
-    env = dict(os.environ, MPLBACKEND="Agg")
-    env.pop("REGLAB_COURSE_DATA", None)
-    process = subprocess.Popen(
+    with reaped(subprocess.Popen(
         [sys.executable, "-m", "reglab", "compare", "--data", "field", "--iterations", "300", "--out", str(out)],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
-    )
-    try:
+        cwd=tmp_path, env=process_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,
+    )) as process:
         deadline = time.monotonic() + 60
         while not list(tmp_path.glob(moment)) and process.poll() is None and time.monotonic() < deadline:
             time.sleep(0.002)
@@ -97,10 +97,6 @@ def test_ctrl_c_or_sigterm_during_training_or_writing_leaves_no_folder_and_no_pr
         else:
             process.terminate()
         _, stderr = process.communicate(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
     status, said = (130, "interrupted") if stop == "ctrl-c" else (143, "terminated")
     assert process.returncode == status, stderr
     assert stderr.strip() == f"reglab: {said}; nothing half-written was left behind"

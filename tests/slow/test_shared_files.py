@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 import scipy.io
 
-from ..cli_runner import assert_user_error, run
+from ..cli_runner import assert_user_error, process_env, read_only_command, reaped, run
 from ..test_cli import QUICK
 from ..test_outputs import SWEEP
 from ..test_store import _LOCKER
@@ -31,26 +31,13 @@ from ..test_store import _LOCKER
 # --------------------------------------------------------------------------- a read-only folder
 
 
-def _read_only(folder: Path, args: list) -> list:
-    """A command line running reglab ``args`` while ``folder`` cannot be written (root: a read-only bind mount)."""
-    command = [sys.executable, "-m", "reglab", *map(str, args)]
-    if os.geteuid() != 0:
-        folder.chmod(0o555)
-        return command
-    mount = f"mount --bind -o ro '{folder}' '{folder}'"
-    if shutil.which("unshare") is None or subprocess.run(["unshare", "-m", "sh", "-c", mount], capture_output=True).returncode:
-        pytest.skip("root cannot make a read-only folder here (no unshare -m with mount)")
-    return ["unshare", "-m", "sh", "-c", f'{mount} && exec "$@"', "sh", *command]
-
-
 @pytest.mark.parametrize("command", ["compare", "train", "sweep"])
 def test_a_read_only_folder_is_named_as_the_user_gave_it_before_training(tmp_path, command):
     folder = tmp_path / "ro"
     folder.mkdir()
     args = [*SWEEP, "--db", tmp_path / "s.db"] if command == "sweep" else [command, *QUICK]
-    env = dict(os.environ, MPLBACKEND="Agg")
-    env.pop("REGLAB_COURSE_DATA", None)
-    completed = subprocess.run(_read_only(folder, [*args, "--data", "moons", "--out", folder / "run"]),
+    env = process_env()
+    completed = subprocess.run(read_only_command(folder, [*args, "--data", "moons", "--out", folder / "run"]),
                                capture_output=True, text=True, env=env, timeout=600)
     folder.chmod(0o755)
     assert_user_error(completed, "Invalid value for --out", f"{str(folder)!r} is not a writable folder")
@@ -197,21 +184,16 @@ def test_a_sweep_terminated_during_its_first_batch_leaves_no_new_store(tmp_path)
     env.pop("REGLAB_COURSE_DATA", None)
     work = tmp_path / "work"
     work.mkdir()
-    process = subprocess.Popen(
+    with reaped(subprocess.Popen(
         [sys.executable, "-m", "reglab", "sweep", "--data", "moons", "--l2", "0", "--keep-prob", "1", "--iterations",
          "100000000", "--seeds", "1", "--engine", "reference", "--db", str(work / "new.db"), "--out",
-         str(work / "run")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=work)
-    try:
+         str(work / "run")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=work)) as process:
         deadline = time.monotonic() + 120
         while not flag.exists() and process.poll() is None and time.monotonic() < deadline:  # the first batch trains
             time.sleep(0.01)
         assert flag.exists(), "the sweep never started training"
         process.terminate()
         out, err = process.communicate(timeout=120)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
     assert process.returncode == 143, err
     assert sorted(p.name for p in work.iterdir()) == []
 
@@ -224,8 +206,7 @@ def test_cli_sweep_waits_for_a_store_another_process_holds_and_stores_everything
     locker = subprocess.Popen([sys.executable, "-c", _LOCKER, str(db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True)
     assert locker.stdout.readline() == "locked\n"
-    env = dict(os.environ, MPLBACKEND="Agg")
-    env.pop("REGLAB_COURSE_DATA", None)
+    env = process_env()
     sweep = subprocess.Popen([sys.executable, "-m", "reglab", *args[:4], "0,0.5,0.7", *args[5:], "--out",
                               str(tmp_path / "second")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                              env=env)

@@ -27,7 +27,7 @@ from reglab.experiments.executors import connect  # noqa: E402
 from reglab.experiments.store import ResultStore  # noqa: E402
 from reglab.experiments.sweep import SweepSpec, run_sweep  # noqa: E402
 
-from ..cli_runner import run  # noqa: E402
+from ..cli_runner import process_env, reaped, run  # noqa: E402
 from .dask_processes import dask_cluster  # noqa: E402
 
 ARGS = ["sweep", "--data", "moons", "--l2", "0,0.5", "--keep-prob", "1,0.8", "--iterations", "200", "--seeds", "2",
@@ -113,26 +113,19 @@ def test_a_client_interrupted_by_ctrl_c_sigterm_or_sigkill_resumes_where_it_stop
     db = tmp_path / "sweep.db"
     args = ["sweep", "--data", "moons", "--l2", "0,0.1,0.3,1", "--keep-prob", "1,0.8", "--iterations", "15000",
             "--seeds", "3", "--folds", "3", "--chunk-size", "2", "--db", db]  # 72 models in 36 chunks
-    env = dict(os.environ, MPLBACKEND="Agg")
-    env.pop("REGLAB_COURSE_DATA", None)
     with dask_cluster(tmp_path) as scheduler_file:
         before = 0
         for stop, status in ((signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGKILL, -signal.SIGKILL)):
-            process = subprocess.Popen(
+            with reaped(subprocess.Popen(
                 [sys.executable, "-m", "reglab", *map(str, args), "--scheduler-file", str(scheduler_file),
                  "--out", str(tmp_path / f"stopped-{stop.name}")],
-                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-            try:
+                env=process_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)) as process:
                 deadline = time.monotonic() + 240
                 while _stored(db) <= before and process.poll() is None and time.monotonic() < deadline:
                     time.sleep(0.05)
                 assert process.poll() is None, f"the sweep ended before {stop.name}: {process.stderr.read()}"
                 process.send_signal(stop)
                 _, stderr = process.communicate(timeout=120)
-            finally:
-                if process.poll() is None:
-                    process.kill()
-                    process.communicate()
             assert process.returncode == status, (stop.name, stderr)
             if stop != signal.SIGKILL:
                 assert len(stderr.strip().splitlines()) == 1 and "nothing half-written" in stderr, stderr
