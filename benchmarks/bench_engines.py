@@ -27,7 +27,7 @@ import time
 
 import numpy as np
 
-from course_style import course_style_loop
+from course_style import course_parameters, course_style_loop
 from reglab.engine import compiled as kernels
 from reglab.engine import loop as train
 from reglab.engine.masks import FreshMasks
@@ -86,9 +86,7 @@ def main() -> None:
     X = rng.standard_normal((LAYERS[0], M_EXAMPLES))  # (2, 211)
     Y = ((X[0] * X[1] + 0.3 * rng.standard_normal(M_EXAMPLES)) > 0).astype(float)[None, :]
     course = init_course(LAYERS)
-    as_dict = {}
-    for layer, (W, b) in enumerate(zip(course.weights, course.biases), start=1):
-        as_dict[f"W{layer}"], as_dict[f"b{layer}"] = W[0], b[0]
+    as_dict = course_parameters(LAYERS)  # the same weights in the course's own layout
 
     def hyper(M, keep_prob=1.0):
         return train.Hyper(np.full(M, 0.3), np.zeros(M), np.zeros(M), np.full((M, len(LAYERS) - 2), keep_prob))

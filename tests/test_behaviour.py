@@ -11,7 +11,7 @@ import pytest
 
 import reglab
 import reglab.experiments.compare
-from reglab import training
+import reglab.memory
 from reglab.training import batch_hyper
 from reglab import TrainConfig
 from reglab.engine import loop as train, masks
@@ -298,7 +298,7 @@ def test_wrong_types_of_settings_are_refused():
 
 def test_models_too_big_for_memory_are_refused_before_anything_is_allocated(data, monkeypatch):
     X, y = data
-    monkeypatch.setattr(training, "available_memory", lambda: 2 * 2**20)  # 1 MiB allowed
+    monkeypatch.setattr(reglab.memory, "available_memory", lambda: 2 * 2**20)  # 1 MiB allowed
     with pytest.raises(MemoryError, match=r"training 1 model \(hidden_layer_sizes up to 500,500\) on 80 examples "
                                           r"needs about 11 MiB, more than the 1 MiB allowed"):
         reglab.fit(X, y, TrainConfig(hidden_layer_sizes=(500, 500), n_iterations=10))

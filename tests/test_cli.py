@@ -236,9 +236,10 @@ def test_bad_values_are_named_by_their_option(tmp_path, capsys, args, option, de
 
 
 def test_models_too_big_for_memory_are_refused_with_the_estimate_and_nothing_is_left(tmp_path, monkeypatch, capsys):
-    from reglab import cli, training as train
+    import reglab.memory
+    from reglab import cli
 
-    monkeypatch.setattr(train, "available_memory", lambda: 2 * 2**20)  # 1 MiB allowed
+    monkeypatch.setattr(reglab.memory, "available_memory", lambda: 2 * 2**20)  # 1 MiB allowed
     out = tmp_path / "runs" / "study"
     assert cli.main(["compare", "--data", "field", "--hidden", "500,500", *QUICK, "--out", str(out)]) == 2
     (line,) = capsys.readouterr().err.strip().splitlines()

@@ -133,11 +133,8 @@ def diverged_error(error: TrainingDivergedError, positions: Sequence[int], confi
                              standardized=standardized))
     if not found:  # an engine error without details: kept as it is
         return error
-    new = TrainingDivergedError(found[0].message(), models=tuple(d.index for d in found), iteration=error.iteration,
-                                costs=tuple(d.cost for d in found),
-                                start_costs=error.start_costs)
-    new.divergences = tuple(found)
-    return new
+    return TrainingDivergedError(found[0].message(), models=tuple(d.index for d in found), iteration=error.iteration,
+                                 costs=tuple(d.cost for d in found), start_costs=error.start_costs, divergences=found)
 
 
 def about(error: TrainingDivergedError, subjects: Callable[[int], str]) -> TrainingDivergedError:
@@ -148,7 +145,5 @@ def about(error: TrainingDivergedError, subjects: Callable[[int], str]) -> Train
     if not error.divergences:
         return error
     found = tuple(dataclasses.replace(d, subject=subjects(d.index)) for d in error.divergences)
-    new = TrainingDivergedError(found[0].message(), models=error.models, iteration=error.iteration, costs=error.costs,
-                                start_costs=error.start_costs)
-    new.divergences = found
-    return new
+    return TrainingDivergedError(found[0].message(), models=error.models, iteration=error.iteration, costs=error.costs,
+                                 start_costs=error.start_costs, divergences=found)

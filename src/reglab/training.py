@@ -9,6 +9,7 @@ page's pause, step and "go on with another λ").
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
@@ -20,12 +21,11 @@ from .divergence import about, diverged_error
 from .engine.loop import History, Hyper, Progress, TrainingDivergedError, check_finite, objective, train_loop
 from .engine.masks import CourseMasks, FreshMasks
 from .engine.params import Params, init_course, init_fresh, model_streams, stack
-from .memory import available_memory
+from . import memory
 from .model import Model
 from .validation import ParameterValueError, binary_labels, check_choice, check_int, check_X, check_X_y
 
-__all__ = ["fit", "fit_many", "Trainer", "CHANGEABLE", "ENGINES", "batch_key", "batch_hyper", "check_training_memory", "model_bytes",
-           "available_memory"]
+__all__ = ["fit", "fit_many", "Trainer", "CHANGEABLE", "ENGINES", "batch_key", "batch_hyper", "check_training_memory", "model_bytes"]
 
 ENGINES = ("reference", "compiled")
 
@@ -57,7 +57,7 @@ def check_training_memory(configs: Sequence[TrainConfig], X: np.ndarray, record_
     need = sum(
         model_bytes((n_features, *c.hidden_layer_sizes, 1), n_examples, c.n_iterations // record_every + 2) for c in configs
     )
-    limit = available_memory() // 2
+    limit = memory.memory_limit()
     if need > limit:
         sizes = max((c.hidden_layer_sizes for c in configs), key=sum)
         raise MemoryError(
@@ -127,10 +127,7 @@ def fit_many(
     (its position in ``configs``), the setting most likely at fault and what to try; its
     ``divergences`` list every model of that batch that diverged at that point (``reglab.divergence``).
     """
-    check_choice("engine", engine, ENGINES)
-    loop = train_loop
-    if engine == "compiled":
-        from .engine.compiled import train_loop_compiled as loop  # numba is imported on first use only
+    loop = _engine_loop(engine)
     record_every = check_int("record_every", record_every, low=1)
     configs = list(configs)
     if not configs:
@@ -138,9 +135,7 @@ def fit_many(
     for k, config in enumerate(configs):
         if not isinstance(config, TrainConfig):
             raise TypeError(f"configs[{k}] must be a TrainConfig; got {type(config).__name__}")
-    X, _ = check_X_y(X, y)
-    check_training_memory(configs, X, record_every)
-    X, y_encoded, classes, scaling, dev = _training_data(X, y, standardize, X_dev, y_dev)
+    X, y_encoded, classes, scaling, dev = _training_data(X, y, configs, record_every, standardize, X_dev, y_dev)
     XT, YT = X.T, y_encoded[None, :]  # the engine's (features x examples) layout
     groups: dict[tuple, list[int]] = {}
     for k, config in enumerate(configs):
@@ -199,9 +194,22 @@ class _TrainingData(NamedTuple):
     dev: tuple | None  # (X_dev.T (f, n_dev), Y_dev (1, n_dev)) or None
 
 
-def _training_data(X, y, standardize: bool, X_dev, y_dev) -> _TrainingData:
-    """Checked training data: labels 0/1, the input scaling (if asked) applied, the dev set in the engine's layout."""
+def _engine_loop(engine: str) -> Callable:
+    """The training loop of ``engine`` (numba is imported on the compiled engine's first use only)."""
+    if check_choice("engine", engine, ENGINES) == "compiled":
+        from .engine.compiled import train_loop_compiled
+
+        return train_loop_compiled
+    return train_loop
+
+
+def _training_data(X, y, configs, record_every: int, standardize: bool, X_dev, y_dev) -> _TrainingData:
+    """Checked training data: labels 0/1, the input scaling (if asked) applied, the dev set in the engine's layout.
+
+    Models too large for the memory are refused first (``check_training_memory``).
+    """
     X, _ = check_X_y(X, y)
+    check_training_memory(configs, X, record_every)
     y_encoded, classes = binary_labels(y)
     if np.all(y_encoded == y_encoded[0]):
         only = np.asarray(classes[int(y_encoded[0])] if len(classes) == 2 else classes[0]).item()
@@ -265,6 +273,12 @@ def _dev_set(X_dev, y_dev, n_features, classes, scaling) -> tuple[np.ndarray, np
     return X_dev.T, positive.astype(np.float64)[None, :]
 
 
+#: The keyword options ``fit`` passes on to ``fit_many``.
+_FIT_MANY_OPTIONS = frozenset(
+    name for name, p in inspect.signature(fit_many).parameters.items() if p.kind is p.KEYWORD_ONLY
+)
+
+
 def fit(X, y, config: TrainConfig | None = None, **kwargs) -> Model:
     """Train one network. ``config`` defaults to the notebook's plain model (``TrainConfig()``).
 
@@ -280,10 +294,7 @@ def fit(X, y, config: TrainConfig | None = None, **kwargs) -> Model:
     """
     if config is not None and not isinstance(config, TrainConfig):
         raise TypeError(f"config must be a TrainConfig, e.g. TrainConfig(l2=0.7); got {type(config).__name__}")
-    import inspect
-
-    options = {name for name, p in inspect.signature(fit_many).parameters.items() if p.kind is p.KEYWORD_ONLY}
-    unknown = sorted(set(kwargs) - options)
+    unknown = sorted(set(kwargs) - _FIT_MANY_OPTIONS)
     if unknown:
         hint = " (settings such as l2 go in config=TrainConfig(...))" if set(unknown) & set(TrainConfig.__dataclass_fields__) else ""
         raise TypeError(f"fit got unexpected keyword argument{'s' if len(unknown) > 1 else ''} "
@@ -332,16 +343,15 @@ class Trainer:
                  standardize: bool = False, X_dev=None, y_dev=None):
         if not isinstance(config, TrainConfig):
             raise TypeError(f"config must be a TrainConfig, e.g. TrainConfig(l2=0.7); got {type(config).__name__}")
-        self.engine = check_choice("engine", engine, ENGINES)
+        _engine_loop(engine)  # checked now, not at the first run
+        self.engine = engine
         self.record_every = check_int("record_every", record_every, low=1)
-        X, _ = check_X_y(X, y)
-        check_training_memory([config], X, self.record_every)
-        data = _training_data(X, y, standardize, X_dev, y_dev)
+        data = _training_data(X, y, [config], self.record_every, standardize, X_dev, y_dev)
         self._classes, self._scaling = data.classes, data.scaling
         self._X, self._Y, self._stopper = _early_stopping([config], data.X.T, data.y_encoded[None, :], data.y_encoded,
                                                           data.dev)
         self.config = config
-        self.params = _initial_params(config.layer_sizes(X.shape[1]), [config])  # Params, M = 1
+        self.params = _initial_params(config.layer_sizes(data.X.shape[1]), [config])  # Params, M = 1
         self.iteration = 0  # iterations done: the next one to run
         self.changes: list[tuple[int, dict]] = []  # (iteration, {setting: new value}) of each update
         self.stopped = False  # early stopping ended the training
@@ -385,9 +395,7 @@ class Trainer:
         n_iterations = self.remaining if n_iterations is None else check_int("n_iterations", n_iterations, low=0)
         if n_iterations == 0 or self.stopped:
             return 0
-        loop = train_loop
-        if self.engine == "compiled":
-            from .engine.compiled import train_loop_compiled as loop
+        loop = _engine_loop(self.engine)
         hyper = batch_hyper([self.config])
         start, ended = self.iteration, [None]
 

@@ -47,8 +47,8 @@ def _fused():
     return module
 
 
-def _layout(layer_sizes: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """(sizes (L+1,), weight offsets (L,), activation row offsets (L+2,), P) of the flat layout.
+def _layout(layer_sizes: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(sizes (L+1,), weight offsets (L,), activation row offsets (L+2,)) of the flat layout.
 
     Activation rows: the inputs X in rows 0 : n_0, then layer l's outputs in rows
     row_off[l] : row_off[l + 1] for l = 1 .. L.
@@ -60,7 +60,7 @@ def _layout(layer_sizes: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, np.nd
         w_off[layer] = position
         position += sizes[layer + 1] * sizes[layer] + sizes[layer + 1]
     row_off = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-    return sizes, w_off, row_off, int(position)
+    return sizes, w_off, row_off
 
 
 def pack(params: Params) -> np.ndarray:
@@ -163,7 +163,7 @@ def train_loop_compiled(
     n_models = params.n_models
     m = X.shape[-1]
     width = -(-m // fused.PAD) * fused.PAD  # examples padded to whole vector registers
-    sizes, w_off, row_off, _ = _layout(layer_sizes)
+    sizes, w_off, row_off = _layout(layer_sizes)
     theta = pack(params)  # (M, P)
     X_padded = _padded(np.asarray(X, dtype=np.float64), width)  # (n_0, mp)
     Y_padded = _padded(np.reshape(Y, (1, -1)), width)[0]  # (mp,)

@@ -43,11 +43,12 @@ class TrainingDivergedError(ValueError):
     ``reglab.fit_many`` adds ``divergences``: which configuration it was and why (``reglab.divergence``).
     """
 
-    def __init__(self, message: str = "", *, models=(), iteration: int | None = None, costs=(), start_costs=None):
+    def __init__(self, message: str = "", *, models=(), iteration: int | None = None, costs=(), start_costs=None,
+                 divergences=()):
         super().__init__(message)
         self.models, self.iteration, self.costs = tuple(models), iteration, tuple(costs)
         self.start_costs = None if start_costs is None else tuple(start_costs)
-        self.divergences: tuple = ()
+        self.divergences: tuple = tuple(divergences)
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ The row seed is SplitMix64 (Steele, Lea and Flood 2014) started at the model's k
 position t * S + r + 1: every (iteration, unit) of a model gets its own well-mixed 64-bit seed,
 and models with different keys get unrelated seeds. Within a row, the examples hash a Weyl
 sequence with Wellons' ``lowbias32`` (two multiplies, cheap in vector registers). Masks are thus
-deterministic per key (per seed, through ``train.model_streams``) and independent between
+deterministic per key (per seed, through ``params.model_streams``) and independent between
 models, iterations, units and examples as far as the statistical tests in ``tests/test_kernels.py``
 can tell. ``keep_prob`` acts at a resolution of 2**-32.
 """
@@ -160,7 +160,7 @@ def fresh_masks(
 class FreshMasks:
     """New masks every call, from each model's key and an iteration counter (module docstring).
 
-    keep_prob: (M, H); rngs: M generators (see ``train.model_streams``), each advanced by one
+    keep_prob: (M, H); rngs: M generators (see ``params.model_streams``), each advanced by one
     64-bit draw to make its model's key. The first call gives iteration ``start``'s masks, the
     next call the following iteration's, and so on.
     """

@@ -16,7 +16,8 @@ import numpy as np
 
 from ..config import TrainConfig
 from ..settings import SETTINGS
-from ..training import available_memory, model_bytes
+from .. import memory
+from ..training import model_bytes
 from ..validation import check_int, check_real, check_seeds
 from .splits import default_folds
 
@@ -173,7 +174,7 @@ def check_memory(dataset, spec: SweepSpec, *, batch_size: int, memory_limit: int
     X = np.asarray(dataset.X_train)  # (n_train, n_features)
     batch, kept = estimate_memory(spec, X.shape[0], X.shape[1], batch_size)
     kept *= spec.n_splits(dataset) * n_datasets  # every split's rows are kept
-    limit = available_memory() // 2 if memory_limit is None else memory_limit
+    limit = memory.memory_limit() if memory_limit is None else memory_limit
     if batch + kept > limit:
         mib = lambda n: f"{n / 2**20:,.0f} MiB"  # noqa: E731
         advice = "a smaller --batch-size or grid" if batch > kept else "a smaller grid or fewer --seeds"

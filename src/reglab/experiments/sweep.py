@@ -25,7 +25,6 @@ from typing import NamedTuple
 
 from ..config import TrainConfig
 from ..stats import Difference, Interval, mean_interval, paired_difference
-from ..training import available_memory
 from .grid import AXES, SweepSpec, check_memory, check_settings, estimate_memory, expand, find_repeat
 from .selection import ONE_SE_RULE, Choice, choose, regularization_order, stability
 from .splits import DevSplit, make_splits, refit_split, split_dev
@@ -41,7 +40,6 @@ __all__ = [
     "check_settings",
     "estimate_memory",
     "check_memory",
-    "available_memory",
     "ConfigSummary",
     "SweepResult",
     "run_sweep",
