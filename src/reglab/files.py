@@ -26,7 +26,6 @@ __all__ = [
     "FolderMark",
     "atomic_path",
     "atomic_write_text",
-    "check_free_folder",
     "check_output_file",
     "check_output_folder",
     "folder_locked",
@@ -156,11 +155,6 @@ def check_output_folder(path, *, replaceable: bool = False) -> Path:
             raise FileExistsError(f"output folder {str(path)!r} already exists and is not empty; choose another --out")
     _writable_place(path)
     return path
-
-
-def check_free_folder(path) -> Path:
-    """``path`` as a Path if a run folder may be made there: it must not exist, or be an empty folder."""
-    return check_output_folder(path)
 
 
 def check_output_file(path) -> Path:
@@ -301,7 +295,7 @@ class _StagedDirectory:
             _remove_empty(self._created)
 
 
-def staged_directory(path, *, replace: FolderMark | bool | None = None, refuse_taken: bool = True) -> _StagedDirectory:
+def staged_directory(path, *, replace: FolderMark | None = None, refuse_taken: bool = True) -> _StagedDirectory:
     """Build a directory under a temporary name; give it its name only when complete.
 
     ``with staged_directory(path) as stage:`` yields the temporary folder to write into. ``path`` must
@@ -313,13 +307,11 @@ def staged_directory(path, *, replace: FolderMark | bool | None = None, refuse_t
     so are the folders created to hold it (``runs/`` the first time).
 
     ``replace``: the ``folder_mark`` of a folder at ``path`` that this run may replace once the new one is
-    complete (the caller has checked that it may: a sweep's own earlier run folder); True marks the folder
-    there now. If a different folder is there by the end, it is kept and the new one is named as above.
+    complete (the caller has checked that it may: a sweep's own earlier run folder). If a different folder is
+    there by the end, it is kept and the new one is named as above.
 
     ``refuse_taken=False``: the caller checked ``path`` before its work began (``check_output_folder``), so a
     folder found there now was made by another run meanwhile: it is not refused, the new folder is named as
     above.
     """
-    if replace is True:
-        replace = folder_mark(path)
-    return _StagedDirectory(path, replace or None, refuse_taken)
+    return _StagedDirectory(path, replace, refuse_taken)

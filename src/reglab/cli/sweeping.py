@@ -98,10 +98,9 @@ def data_conditions(options: dict) -> list[tuple[str, object]]:
     from ..runs.tables import describe_data
 
     data = list(options.pop("data")) or [None]
-    n_samples = grid_values(options.pop("n_samples"), "--n-samples", "n_samples", int) if options["n_samples"] else (None,)
-    noise = grid_values(options.pop("noise"), "--noise", "noise") if options["noise"] else (None,)
-    options.pop("n_samples", None)
-    options.pop("noise", None)
+    n_samples, noise = options.pop("n_samples"), options.pop("noise")
+    n_samples = grid_values(n_samples, "--n-samples", "n_samples", int) if n_samples else (None,)
+    noise = grid_values(noise, "--noise", "noise") if noise else (None,)
     test_fraction, seed = options.pop("test_fraction"), options.pop("data_seed")
     conditions = []
     for name, n, z in itertools.product(data, n_samples, noise):

@@ -110,9 +110,9 @@ def train(**options):
             model = fit(dataset.X_train, dataset.y_train, config, engine=engine, progress=bar, standardize=standardize)
     finally:
         bar.close()
-    seconds = time.perf_counter() - start
+    row = measure("model", model, dataset, time.perf_counter() - start).row()
     with writing(out):
-        folder = write_train_run(model, dataset, out, command=command_line(), seconds=seconds, refuse_taken=False)
-    click.echo(text_table([measure("model", model, dataset, seconds).row()]))
+        folder = write_train_run(model, dataset, out, command=command_line(), refuse_taken=False, row=row)
+    click.echo(text_table([row]))
     say_where(out, folder, chosen=options["out"] is not None)
     click.echo(f"Run folder: {folder} (model: {folder / 'model.npz'})")

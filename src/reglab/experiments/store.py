@@ -45,7 +45,7 @@ from .store_file import (
     unwritable,
     writable,
 )
-from ..validation import describe, check_real
+from ..validation import check_bool, check_real, describe
 
 __all__ = [
     "STORE_SCHEMA_VERSION",
@@ -106,12 +106,8 @@ class ResultStore:
                  defer_create: bool = False):
         if not isinstance(path, (str, os.PathLike)):
             raise TypeError(f"path must be a file path (str or os.PathLike); got {describe(path)}")
-        if not isinstance(create, bool):
-            raise TypeError(f"create must be True or False; got {describe(create)}")
-        if not isinstance(read_only, bool):
-            raise TypeError(f"read_only must be True or False; got {describe(read_only)}")
-        if not isinstance(defer_create, bool):
-            raise TypeError(f"defer_create must be True or False; got {describe(defer_create)}")
+        create, read_only = check_bool("create", create), check_bool("read_only", read_only)
+        defer_create = check_bool("defer_create", defer_create)
         self._timeout = timeout = check_real("timeout", timeout, low=0)
         self.path = Path(path)
         self._connection: sqlite3.Connection | None = None

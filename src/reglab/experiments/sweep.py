@@ -17,6 +17,7 @@ Several data sets (data conditions) are swept in one go by ``run_sweeps``.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from ..stats import Difference, Interval, mean_interval, paired_difference
 from .grid import AXES, SweepSpec, check_memory, check_settings, estimate_memory, expand, find_repeat
 from .selection import ONE_SE_RULE, Choice, choose, regularization_order, stability
 from .splits import DevSplit, make_splits, refit_split, split_dev
-from .sweep_rows import REFIT_ACCURACIES, ConfigSummary, check_row, is_diverged, summarize
+from .sweep_rows import NO_RESULT, REFIT_ACCURACIES, ConfigSummary, check_row, is_diverged, summarize
 
 __all__ = [
     "AXES",
@@ -53,6 +54,12 @@ __all__ = [
 ]
 
 Progress = Callable[[int, int], None]
+
+
+def baseline_position(summaries: Sequence[ConfigSummary]) -> int:
+    """Position of the least regularized configuration that trained (``selection.regularization_order``)."""
+    usable = [k for k, s in enumerate(summaries) if s.usable]
+    return min(usable, key=lambda k: (regularization_order(summaries[k].settings), k))
 
 
 @dataclass(frozen=True)
@@ -124,8 +131,16 @@ class SweepResult:
         return self._summary(None if self.choice is None else self._baseline_position())
 
     def _baseline_position(self) -> int:
-        usable = [k for k, s in enumerate(self.summaries) if s.usable]
-        return min(usable, key=lambda k: (regularization_order(self.summaries[k].settings), k))
+        return baseline_position(self.summaries)
+
+    @functools.cached_property
+    def _positions(self) -> dict[int, int]:
+        return {id(s): k for k, s in enumerate(self.summaries)}
+
+    def _position(self, summary: ConfigSummary) -> int:
+        """Position of ``summary`` in ``summaries`` (by identity first: reports ask for every configuration)."""
+        position = self._positions.get(id(summary))
+        return self.summaries.index(summary) if position is None else position
 
     @property
     def nothing_distinguishable(self) -> bool:
@@ -133,23 +148,21 @@ class SweepResult:
 
     def is_tied(self, summary: ConfigSummary) -> bool:
         """Whether the dev set cannot tell ``summary`` from the best (see ``selection.choose``)."""
-        position = self.summaries.index(summary)
-        return self.choice is not None and self.choice.is_tied(position)
+        return self.choice is not None and self.choice.is_tied(self._position(summary))
 
     def chosen_in(self, summary: ConfigSummary) -> float:
         """How often ``summary`` would be chosen on other units (``stability_over``)."""
-        return self.stability.get(self.summaries.index(summary), 0.0)
+        return self.stability.get(self._position(summary), 0.0)
 
     def test_accuracies(self, summary: ConfigSummary) -> dict:
         """Seed -> test accuracy of ``summary`` trained on all the training points (chosen and baseline only)."""
-        rows = self.refit_rows.get(self.summaries.index(summary), ())
+        rows = self.refit_rows.get(self._position(summary), ())
         return {r["seed"]: r["metrics"]["test_accuracy"] for r in rows if not is_diverged(r)}
 
     def test(self, summary: ConfigSummary) -> Interval:
         """Mean test accuracy (with its 95% interval over seeds) of ``summary`` trained on all the training points."""
         values = list(self.test_accuracies(summary).values())
-        return mean_interval(values, bounds=(0.0, 1.0)) if values else Interval(float("nan"), float("nan"),
-                                                                                 float("nan"), 0)
+        return mean_interval(values, bounds=(0.0, 1.0)) if values else NO_RESULT
 
     def differences(self) -> dict[str, Difference]:
         """The chosen configuration minus the baseline: ``dev`` paired over the units (seeds x splits) and ``test``
@@ -274,11 +287,11 @@ def _train(work: Sequence[_Work], store, executor, *, engine, standardize, chunk
         shared[index] = item.split.shared()
         X = item.split.X_fit
         for chunk in plan_chunks(item.todo, n_examples=X.shape[0], n_features=X.shape[1], slots=executor.slots,
-                                 threads=getattr(executor, "engine_threads", None) or 1, chunk_size=chunk_size):
+                                 threads=executor.engine_threads or 1, chunk_size=chunk_size):
             chunks.append((index, chunk))
     if not chunks:
         return done
-    options = dict(engine=engine, standardize=standardize, threads=getattr(executor, "engine_threads", None))
+    options = dict(engine=engine, standardize=standardize, threads=executor.engine_threads)
     for position, rows in executor.map(train_split_chunk, shared, chunks, **options):
         index, configs = chunks[position]
         split, keys = work[index].split, work[index].keys
@@ -402,10 +415,8 @@ def run_sweeps(
         refit = refit_split(dataset, standardize=standardize)
         picked = {}
         if choice is not None:
-            baseline = min((k for k, s in enumerate(summaries) if s.usable),
-                           key=lambda k: (regularization_order(summaries[k].settings), k))
             picked = {k: [spec.base.replace(**_axes_of(summaries[k].settings, spec), seed=seed) for seed in spec.seeds]
-                      for k in dict.fromkeys((choice.chosen, baseline))}
+                      for k in dict.fromkeys((choice.chosen, baseline_position(summaries)))}
         keys = {config: config_key(config, refit.fingerprint) for group in picked.values() for config in group}
         _stored_rows(store, refit, keys, REFIT_ACCURACIES)
         missing = set(store.missing(list(keys.values())))

@@ -13,9 +13,6 @@ __all__ = ["summary_rows", "summary_text", "diverged_text", "headline", "refit_l
            "write_sweep_run", "write_sweep_csv", "csv_rows", "describe_settings", "TEST_COLUMN", "is_sweep_folder",
            "free_sweep_folder", "sweep_folder_mark"]
 
-N_BEST = 3
-
-
 #: The CSV's name of the test accuracy: the dev accuracy chooses, the test accuracy is only reported.
 TEST_COLUMN = "test_accuracy_not_used_for_choice"
 
@@ -119,13 +116,9 @@ def diverged_text(result, *, named=None, valued=None, limit: int = 3) -> list[st
     return lines
 
 
-def _table(rows, markdown=False) -> str:
-    return plain_table(rows, markdown=markdown)
-
-
 def summary_text(result, limit: int = 10) -> str:
     rows = summary_rows(result)
-    text = _table(rows[:limit])
+    text = plain_table(rows[:limit])
     if len(rows) > limit:
         text += f"\n... {count(len(rows) - limit, 'more configuration')} in the report and the database"
     return text
@@ -214,7 +207,7 @@ def write_sweep_run(results, out, *, labels=None, models=None, command: str = "r
     models = list(models) if models else [None] * len(results)
     out = Path(out)
     if replaces is True:
-        replaces = folder_mark(out) if is_sweep_folder(out) else None
+        replaces = sweep_folder_mark(out)
     folder = staged_directory(out, replace=replaces, refuse_taken=refuse_taken)
     several = len(results) > 1
     with folder as stage:

@@ -27,8 +27,10 @@ def train_payload(model, dataset, row: dict, command: str = "reglab train", *, f
 
 
 def write_train_run(model, dataset, out, *, command: str = "reglab train", seconds: float | None = None,
-                    refuse_taken: bool = True) -> Path:
+                    refuse_taken: bool = True, row: dict | None = None) -> Path:
     """Write the run folder of one trained model: ``model.npz``, figures, ``results.json``, ``report.md``.
+
+    ``row``: the model's measurements if the caller has them (``experiments.compare.measure(...).row()``).
 
     Returns the folder's name: ``out``, or ``<out>-2``, ... if another run took ``out`` meanwhile. With
     ``refuse_taken=False`` (``out`` was checked before training) a folder found at ``out`` now is another
@@ -37,9 +39,10 @@ def write_train_run(model, dataset, out, *, command: str = "reglab train", secon
     from .. import plots
 
     out = Path(out)
-    from ..experiments.compare import measure
+    if row is None:
+        from ..experiments.compare import measure
 
-    row = measure("model", model, dataset, float("nan") if seconds is None else seconds).row()
+        row = measure("model", model, dataset, float("nan") if seconds is None else seconds).row()
     folder = staged_directory(out, refuse_taken=refuse_taken)
     with folder as stage:
         model.save(stage / "model.npz")
