@@ -297,6 +297,9 @@ def test_changes_need_a_pause_and_a_stop_keeps_the_model(client):
     assert done["state"] == "stopped" and 0 < done["iteration"] < 200000
     assert client.get(f"/api/model/{job_id}").status_code == 200
     assert client.post("/api/stop/0000").status_code == 404
+    for unknown in (f"/api/results/{job_id}", f"/api/model/{job_id}", f"/api/rewind/{job_id}"):  # nothing is done
+        answer = client.post(unknown)
+        assert answer.status_code == 404 and answer.json()["error"] == "no such page or API route", unknown
 
 
 def test_too_many_trainings_get_429_with_a_retry_hint():

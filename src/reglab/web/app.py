@@ -32,6 +32,7 @@ from .jobs import CompareJob, Jobs, TooManyJobs, TrainJob
 
 __all__ = ["create_app", "ApiError"]
 
+CONTROLS = ("pause", "resume", "step", "update")  # what POST /api/<action>/<id> does to a training
 STATIC = Path(__file__).parent / "static"
 LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
 SECURITY_HEADERS = [
@@ -297,15 +298,15 @@ def create_app(*, served_host: str = "127.0.0.1", jobs: Jobs | None = None, prep
         return StreamingResponse(stream(), media_type="text/event-stream",
                                  headers={"cache-control": "no-cache", "x-accel-buffering": "no"})
 
-    async def control(request):
-        job = _job(request, "train")
+    async def control(request):  # POST /api/{pause,resume,step,update}/<id> (stop: stop_any)
         action = request.path_params["action"]
+        if action not in CONTROLS:
+            raise ApiError(404, "no such page or API route")
+        job = _job(request, "train")
         body = await _json(request) if action in ("step", "update") else {}
         if job.finished:
             raise ApiError(409, f"this training has ended ({job.state}): start a new one")
-        if action == "stop":
-            job.cancel("stopped")
-        elif action in ("pause", "resume"):
+        if action in ("pause", "resume"):
             job.command(action)
         elif action == "step":
             n = body.get("iterations", 100)
