@@ -28,7 +28,7 @@ from ..settings import SETTINGS, SETTING_NAMES
 from ..training import CHANGEABLE
 from . import limits
 from .data import DataError, Uploads, builtins_json, course_status, dataset_from_spec, points_json
-from .jobs import CompareJob, Jobs, TooManyJobs, TrainJob
+from .jobs import CompareJob, Jobs, TooManyJobs, TrainJob, config_json
 
 __all__ = ["create_app", "ApiError"]
 
@@ -195,7 +195,7 @@ def create_app(*, served_host: str = "127.0.0.1", jobs: Jobs | None = None, prep
     async def settings(request):
         return JSONResponse({"settings": [s.to_json() for s in SETTINGS], "changeable": list(CHANGEABLE),
                              "limits": limits.as_json(),
-                             "course_models": {name: _plain(c.to_dict()) for name, c in course_study_configs().items()}})
+                             "course_models": {name: config_json(c) for name, c in course_study_configs().items()}})
 
     async def datasets(request):
         return JSONResponse({"builtin": builtins_json(), "course": await asyncio.to_thread(course_status)})
@@ -401,13 +401,5 @@ def create_app(*, served_host: str = "127.0.0.1", jobs: Jobs | None = None, prep
 
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={
         ApiError: api_error, DataError: data_error, HTTPException: not_found, Exception: unexpected})
-    app.state.jobs = jobs
-    app.state.uploads = uploads
     app.add_middleware(Guard, served_host=served_host)
     return app
-
-
-def _plain(value):
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return list(value) if isinstance(value, tuple) else value

@@ -44,14 +44,20 @@ def builtins_json() -> list[dict]:
 
 def course_status() -> dict:
     """Whether the course's data.mat is found by ``reglab compare``'s search, and where, in words."""
+    return _course()[1]
+
+
+def _course() -> tuple[Dataset | None, dict]:
+    """The course's data set as ``reglab compare`` finds it (None if not found), and ``course_status``'s answer."""
     try:
         dataset = resolve_data(None)
     except (OSError, ValueError) as error:
-        return {"found": False, "message": str(error)}
+        return None, {"found": False, "message": str(error)}
     if dataset.name != "course":
-        return {"found": False, "message": f"the course's data.mat was not found: no {COURSE_LOCAL_PATH} in the folder "
-                f"reglab serve started in, and ${COURSE_ENV_VAR} is not set"}
-    return {"found": True, "message": dataset.source, "n_train": len(dataset.y_train), "n_test": len(dataset.y_test)}
+        return None, {"found": False, "message": f"the course's data.mat was not found: no {COURSE_LOCAL_PATH} in the "
+                      f"folder reglab serve started in, and ${COURSE_ENV_VAR} is not set"}
+    return dataset, {"found": True, "message": dataset.source, "n_train": len(dataset.y_train),
+                     "n_test": len(dataset.y_test)}
 
 
 class Uploads:
@@ -128,10 +134,10 @@ def dataset_from_spec(spec, uploads: Uploads) -> Dataset:
             return make_dataset(name, n_samples=n, noise=spec.get("noise"), test_fraction=spec.get("test_fraction"),
                                 seed=_number(spec, "seed", 0))
         if kind == "course":
-            status = course_status()
-            if not status["found"]:
+            dataset, status = _course()
+            if dataset is None:
                 raise DataError(status["message"], "kind", status=404)
-            return resolve_data(None)
+            return dataset
         if kind == "upload":
             return uploads.dataset(str(spec.get("upload", "")), _number(spec, "test_fraction", 0.5),
                                    _number(spec, "seed", 0))

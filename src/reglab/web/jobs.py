@@ -24,7 +24,6 @@ from ..model import Model
 from ..runs.compare import compare_payload, difference_lines
 from ..runs.tables import json_text
 from ..runs.train import train_payload
-from ..stats import mean_interval
 from ..training import Trainer
 from . import limits
 
@@ -221,7 +220,7 @@ class TrainJob(Job):
         data = self.dataset
         start = time.perf_counter()
         self.trainer = trainer = Trainer(data.X_train, data.y_train, self.config, engine="compiled")
-        self.emit("start", {"config": _config_json(self.config), "layer_sizes": list(trainer.params.layer_sizes),
+        self.emit("start", {"config": config_json(self.config), "layer_sizes": list(trainer.params.layer_sizes),
                             **_scaling_json(trainer.model()), "n_iterations": self.config.n_iterations})
         schedule = list(self.schedule)
         clock = [time.perf_counter(), 0]  # pace: (time, iteration) training (re)started at
@@ -266,7 +265,7 @@ class TrainJob(Job):
         self.emit("changed", {"iteration": self.trainer.iteration,
                               "changes": {k: _plain(v) for k, v in self.trainer.changes[-1][1].items()}
                               if self.trainer.changes and self.trainer.changes[-1][0] == self.trainer.iteration else {},
-                              "config": _config_json(self.trainer.config)})
+                              "config": config_json(self.trainer.config)})
 
     def _segment(self, n_iterations: int, clock: list, *, paused: bool) -> None:
         trainer = self.trainer
@@ -310,14 +309,14 @@ class TrainJob(Job):
         model = trainer.model()
         history = trainer.history
         if not len(history.iterations):  # stopped before its first record point
-            return {"iteration": trainer.iteration, "params": params_json(model.params), "config": _config_json(model.config)}
+            return {"iteration": trainer.iteration, "params": params_json(model.params), "config": config_json(model.config)}
         row = measure("model", model, self.dataset, self.seconds).row()
         return {
             "iteration": trainer.iteration, "params": params_json(model.params),
             "history": _history_json(history, slice(self._sent, None)), "final_cost": row["final_cost"],
             "train_accuracy": row["train_accuracy"], "test_accuracy": row["test_accuracy"], "seconds": self.seconds,
             "best_iteration": None if not history.early_stopped else history.best_iteration,
-            "stopped_early": bool(trainer.stopped), "config": _config_json(model.config),
+            "stopped_early": bool(trainer.stopped), "config": config_json(model.config),
         }
 
     def model(self) -> Model | None:
@@ -372,14 +371,15 @@ class CompareJob(Job):
         if self.result is None:
             return {}
         models = []
+        over_seeds = {} if self.study is None else {row["model"]: row["test"] for row in self.study.summary()}
         for r in self.result.results:
-            entry = {"name": r.name, "config": _config_json(r.config), "params": params_json(r.model.params),
+            entry = {"name": r.name, "config": config_json(r.config), "params": params_json(r.model.params),
                      **_scaling_json(r.model), "train_accuracy": r.train_accuracy, "test_accuracy": r.test_accuracy,
                      "final_cost": r.final_cost, "seconds": r.seconds,
                      "history": _history_json(r.model.history, slice(None))}
             if self.study is not None:
                 runs = self.study.runs[r.name]
-                interval = mean_interval([x.test_accuracy for x in runs], bounds=(0.0, 1.0))
+                interval = over_seeds[r.name]
                 entry["seeds"] = {"seeds": list(self.study.seeds), "test": [x.test_accuracy for x in runs],
                                   "train": [x.train_accuracy for x in runs], "mean": interval.mean,
                                   "low": interval.low, "high": interval.high, "text": str(interval)}
@@ -404,7 +404,8 @@ def _plain(value):
     return value
 
 
-def _config_json(config: TrainConfig) -> dict:
+def config_json(config: TrainConfig) -> dict:
+    """A configuration's settings as JSON values (tuples as lists)."""
     return {k: _plain(v) for k, v in config.to_dict().items()}
 
 

@@ -46,7 +46,6 @@ export function renderModelList() {
 export async function runCompare() {
   clearMessage();
   const seeds = Number($("seeds").value);
-  app.seeds = seeds;
   if (!app.models.length) { showMessage("Add at least one model to compare."); return; }
   const ready = app.spec && app.spec.kind === "points" ? true : await app.hooks.loadData({ keepModel: true });
   if (!ready) return;
@@ -112,7 +111,6 @@ export function renderCompare(result) {
       canvas.setAttribute("aria-label", `decision boundary of ${m.name}`);
       const p = document.createElement("p");
       p.className = "accuracies";
-      p.innerHTML = "";
       const line = (label, value, n) => { const s = document.createElement("span"); s.textContent = `${label} ${percent(value, n)}`; s.dataset.value = value; return s; };
       p.append(line("train", m.train_accuracy, data.train.length), document.createElement("br"), line("test", m.test_accuracy, data.test.length));
       if (m.seeds) { p.append(document.createElement("br")); const s = document.createElement("span"); s.textContent = `test over ${m.seeds.seeds.length} seeds: ${m.seeds.text}`; p.append(s); }

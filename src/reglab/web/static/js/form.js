@@ -100,7 +100,7 @@ export class SettingsForm {
       const input = document.createElement("input");
       input.type = "text";
       input.inputMode = "decimal";
-      input.id = k === 0 ? "setting-keep_prob-0" : `setting-keep_prob-${k}`;
+      input.id = `setting-keep_prob-${k}`;
       input.setAttribute("aria-label", `keep_prob of hidden layer ${k + 1}`);
       input.setAttribute("aria-describedby", "setting-keep_prob-help setting-keep_prob-error");
       input.value = wanted.length ? (wanted[k] ?? wanted[wanted.length - 1]) : "1";

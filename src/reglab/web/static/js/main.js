@@ -124,7 +124,11 @@ const round = (v) => Math.round(v * 1e4) / 1e4;
 
 // ---- drawing ---------------------------------------------------------------------------------
 let plotMap = null;
-function redraw() {
+function redraw() { // the view on screen only: setView redraws the other when it is shown
+  if (app.view === "compare") {
+    if (app.compareResult) renderCompare(app.compareResult);
+    return;
+  }
   const data = app.data || { train: [], test: [] };
   const cursor = $("data-kind").value === "points" && document.activeElement === $("boundary") ? app.cursor : null;
   const state = app.state === "idle" ? "" : ` · ${app.state}`;
@@ -133,7 +137,6 @@ function redraw() {
   drawCosts($("costs"), app.history || { iterations: [], cost: [] },
     { nIterations: app.history ? app.nIterations : Number(app.form.values().n_iterations) || 1, marks: app.marks,
       best: app.bestIteration }); // before training: the planned iterations
-  if (app.compareResult) renderCompare(app.compareResult);
 }
 
 function forgetModel() {
@@ -357,7 +360,7 @@ async function start() {
     showMessage(error.message);
     return;
   }
-  Object.assign(app, { declarations: settings.settings, changeable: settings.changeable, limits: settings.limits,
+  Object.assign(app, { declarations: settings.settings, limits: settings.limits,
     courseModels: settings.course_models, builtins: datasets.builtin, course: datasets.course });
   app.form = new SettingsForm($("settings-form"), app.declarations, () => { saveState(); });
   const kind = $("data-kind");

@@ -5,11 +5,11 @@ export const $ = (id) => document.getElementById(id);
 
 /** The page's state. ``hooks`` are set by main.js (saveState, loadData, dataSpec) for the compare view. */
 export const app = {
-  declarations: [], changeable: [], limits: {}, courseModels: {}, builtins: [], course: { found: false },
+  declarations: [], limits: {}, courseModels: {}, builtins: [], course: { found: false },
   form: null, view: "train", spec: null, data: null, extent: [-1, 1, -1, 1], drawn: [], cursor: null, upload: null,
   job: null, stream: null, state: "idle", config: null, params: null, scaling: {}, history: null, marks: [],
   schedule: [], stopAt: null, nIterations: 1, bestIteration: null, finished: false,
-  models: [], seeds: 1, compareJob: null, compareStream: null, compareResult: null, compared: false, hooks: {},
+  models: [], compareJob: null, compareStream: null, compareResult: null, compared: false, hooks: {},
 };
 
 // ---- messages -------------------------------------------------------------------------------

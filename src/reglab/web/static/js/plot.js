@@ -193,7 +193,7 @@ export function drawAxes(ctx, { pad, w, h, px, py, fs }, [x0, x1], [y0, y1],
   for (const t of ticks(y0, y1, count)) ctx.fillText(format(t), pad.left - 4, py(t));
 }
 
-export function ticks(low, high, count = 5) {
+function ticks(low, high, count = 5) {
   const span = high - low;
   if (!(span > 0)) return [low];
   const raw = span / count, power = Math.pow(10, Math.floor(Math.log10(raw)));
@@ -203,6 +203,6 @@ export function ticks(low, high, count = 5) {
   return out;
 }
 
-export function format(value) {
+function format(value) {
   return Math.abs(value) >= 1e6 ? value.toExponential(0) : String(Number(value.toPrecision(4)));
 }
