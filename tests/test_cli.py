@@ -392,11 +392,11 @@ def test_predict_warns_when_the_labels_are_not_the_models_classes(tmp_path, trai
     assert len((tmp_path / "p.csv").read_text().splitlines()) == 41
 
 
-def _declaring(path: Path, shape: tuple, **others) -> Path:
+def _declaring(path: Path, shape: tuple, fortran: bool = False, **others) -> Path:
     """A small .npz whose entry X declares ``shape`` (its header says so; its data is a few bytes)."""
     import zipfile
 
-    header = {"descr": "<f8", "fortran_order": False, "shape": shape}
+    header = {"descr": "<f8", "fortran_order": fortran, "shape": shape}
     text = repr(header).encode("latin1")
     text += b" " * (63 - (len(text) + 10) % 64) + b"\n"
     np.savez(path, **others)
@@ -427,6 +427,16 @@ def test_files_that_declare_arrays_too_big_for_memory_are_refused_before_anythin
     completed = run("predict", model, _points_file(tmp_path / "p.csv", 10), check_ok=False)
     assert_user_error(completed, f"model file {str(model)!r} declares arrays of", "its entry 'W1' has shape "
                       "(20, 100000000000)")
+
+
+def test_predict_refuses_points_it_would_read_whole_or_cannot_use_before_reading_them(tmp_path, trained_model):
+    by_columns = _declaring(tmp_path / "columns.npz", (10**12, 2), fortran=True)
+    completed = run("predict", trained_model, by_columns, check_ok=False)
+    assert_user_error(completed, f"data file {str(by_columns)!r}: entry 'X' has shape (1000000000000, 2) (float64): "
+                      "read whole (stored column by column), it needs 15 TiB", "nothing was read")
+    wide = _declaring(tmp_path / "wide.npz", (10, 10**12))
+    completed = run("predict", trained_model, wide, check_ok=False)
+    assert_user_error(completed, f"X in {wide} must have 2 features (columns); got 1000000000000")
 
 
 def test_a_mat_file_that_declares_arrays_too_big_for_memory_is_refused(tmp_path):

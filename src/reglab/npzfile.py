@@ -92,7 +92,8 @@ def rows(path, name: str, chunk_rows: int, what: str = "file") -> Iterator[np.nd
     """The array ``name`` of the archive at ``path``, ``chunk_rows`` rows (first axis) at a time.
 
     Only one chunk is in memory at once for an array stored in C order; one in Fortran order (columns one
-    after another) is read whole, after ``check_declared``.
+    after another) is read whole. What would be in memory at once is refused (MemoryError) above
+    ``memory.memory_limit()``, before it is read.
     """
     where = f"{what} {str(path)!r}: entry {name!r}"
     with zipfile.ZipFile(path) as archive:
@@ -101,7 +102,16 @@ def rows(path, name: str, chunk_rows: int, what: str = "file") -> Iterator[np.nd
             if dtype.hasobject:
                 raise ValueError(f"{where} holds Python objects (dtype object); reglab reads .npz files with "
                                  f"allow_pickle=False, so store plain numeric or text arrays")
-            if fortran or len(shape) == 0:
+            whole = fortran or len(shape) == 0
+            at_once = (math.prod(shape) if whole else min(chunk_rows, shape[0]) * math.prod(shape[1:])) * dtype.itemsize
+            limit = memory.memory_limit()
+            if at_once > limit:
+                how = "read whole (stored column by column)" if whole else f"read {chunk_rows} rows at a time"
+                raise MemoryError(
+                    f"{where} has shape {tuple(shape)} ({dtype}): {how}, it needs {memory.shown_bytes(at_once)}, more "
+                    f"than the {memory.shown_bytes(limit)} allowed (half the memory available); nothing was read"
+                )
+            if whole:
                 data = member.read()
                 array = np.frombuffer(data, dtype=dtype)
                 if array.size != math.prod(shape):

@@ -423,6 +423,8 @@ def _npz_points(path: Path, n_features: int | None, chunk_rows: int):
     if y_entry is not None and (not y_entry.shape or y_entry.shape[0] != X_entry.shape[0]):
         raise ValueError(f"y in {path} must be 1-D with one label per row of X; got y {y_entry.shape} for X "
                          f"{X_entry.shape}")
+    if n_features is not None and X_entry.shape[1] != n_features:  # as check_X says it, before anything is read
+        raise ValueError(f"X in {path} must have {n_features} features (columns); got {X_entry.shape[1]}")
     ys = npzfile.rows(path, "y", chunk_rows, "data file") if y_entry is not None else None
     for X in npzfile.rows(path, "X", chunk_rows, "data file"):
         y = next(ys) if ys is not None else None
