@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import math
 import sqlite3
 
 import numpy as np
@@ -18,6 +19,7 @@ from reglab.datasets import make_dataset
 from reglab.experiments.compare import compare_seeds, course_study_configs
 from reglab.experiments.store import ResultStore
 from reglab.experiments.sweep import SweepSpec, expand, run_sweep, split_dev, summarize
+from reglab.experiments.sweep_rows import ACCURACIES
 
 from .cli_runner import assert_png, assert_user_error, process_env, read_only_command, run
 
@@ -511,6 +513,12 @@ def test_the_heatmap_marks_the_configuration_the_report_chooses_and_says_what_it
     figure = dev_heatmap(summaries)
     assert figure.axes[0].get_title().startswith("Best mean dev accuracy over learning rate")
     assert _bold_cell(figure) == (1, 0)
+    # A configuration that diverged (no mean) is never the one marked, even first in the grid.
+    diverged = summarize([{"config": QUICK.replace(l2=0.0, keep_prob=1.0, seed=0).to_dict(),
+                           "metrics": {**dict.fromkeys(ACCURACIES), "final_cost": None, "diverged_iteration": 100,
+                                       "diverged_cause": "learning_rate"}}])[0]
+    assert math.isnan(diverged.dev.mean)
+    assert _bold_cell(dev_heatmap([diverged, *summaries[1:4]])) == (0, 0)  # λ = 0, keep_prob = 0.86
 
 
 def test_sweep_figures_stay_readable_for_many_values_one_value_and_many_panels():

@@ -6,6 +6,7 @@ imports matplotlib only when called.
 
 from __future__ import annotations
 
+import math
 import textwrap
 from collections.abc import Mapping, Sequence
 
@@ -105,8 +106,9 @@ _MAX_ANNOTATED = 20  # columns (or rows) up to which heatmap cells carry their v
 
 
 def _first_best(summaries: Sequence):
-    """The configuration with the highest mean dev accuracy, the first one on ties (``SweepResult.best``'s rule)."""
-    return max(summaries, key=lambda s: s.dev.mean)
+    """The configuration with the highest mean dev accuracy, the first one on ties (``SweepResult.best``'s rule);
+    one that diverged (no mean) only when every one did."""
+    return max(summaries, key=lambda s: (not math.isnan(s.dev.mean), s.dev.mean))
 
 
 #: The narrowest span of a heatmap's colour scale, in accuracy: a difference of a point or two is not
