@@ -15,6 +15,8 @@ import pytest
 from PIL import Image
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+QUICK = ["--iterations", "300"]  # a command's training, short
+SWEEP = ["sweep", "--folds", "1", "--l2", "0,0.5", "--keep-prob", "1", "--iterations", "60", "--seeds", "2"]  # a small one
 
 
 class Completed(NamedTuple):

@@ -10,10 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from .cli_runner import assert_png, assert_user_error, run
-
-QUICK = ["--iterations", "300"]
-
+from .cli_runner import QUICK, assert_png, assert_user_error, run
 
 def test_help_lists_the_commands():
     completed = run("--help")

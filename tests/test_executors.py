@@ -5,7 +5,6 @@ in ``tests/slow/test_cluster.py``."""
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 
@@ -24,6 +23,7 @@ from reglab.experiments.executors import (
 )
 
 from .grids import chunk_data, small_grid
+from .slow.dask_processes import free_port
 
 
 @pytest.fixture(scope="module")
@@ -108,12 +108,6 @@ def test_connect_names_a_missing_or_unreadable_scheduler_file(tmp_path):
 def test_connect_names_a_bad_timeout():
     with pytest.raises(ValueError, match="timeout must be"):
         connect("local:1", timeout=0)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.mark.timeout(60)

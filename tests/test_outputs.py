@@ -27,11 +27,7 @@ import reglab.experiments.sweep
 import reglab.training
 from reglab import cli
 
-from .cli_runner import assert_user_error, run
-from .test_cli import QUICK
-
-SWEEP = ["sweep", "--folds", "1", "--l2", "0,0.5", "--keep-prob", "1", "--iterations", "60", "--seeds", "2"]
-
+from .cli_runner import QUICK, SWEEP, assert_user_error, run
 
 def _points(path: Path, n: int = 60, seed: int = 0) -> Path:
     rng = np.random.default_rng(seed)

@@ -30,6 +30,8 @@ from reglab.experiments.store import (
     result_row,
 )
 
+from .store_locks import hold_lock, release
+
 
 def _toy_dataset(**changes):
     """A duck-typed data set (reglab.datasets.Dataset has these attributes)."""
@@ -675,43 +677,17 @@ def test_a_deferred_store_sees_a_store_another_process_made(tmp_path):
 
 # --------------------------------------------------------------------------- a lock held by another process
 
-_LOCKER = textwrap.dedent(
-    """
-    import sqlite3, sys
-    connection = sqlite3.connect(sys.argv[1], isolation_level=None)
-    connection.execute("BEGIN IMMEDIATE")  # the write lock, held until told to let go
-    print("locked", flush=True)
-    sys.stdin.readline()
-    connection.execute("COMMIT")
-    print("released", flush=True)
-    """
-)
-
-
-def _locker(path: Path) -> subprocess.Popen:
-    locker = subprocess.Popen([sys.executable, "-c", _LOCKER, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)
-    assert locker.stdout.readline() == "locked\n", locker.stderr.read()
-    return locker
-
-
-def _release(locker: subprocess.Popen) -> None:
-    locker.stdin.write("go\n")
-    locker.stdin.flush()
-    assert locker.stdout.readline() == "released\n"
-
-
 def test_a_store_locked_by_another_process_says_so_and_stores_nothing(tmp_path):
     path = tmp_path / "busy.db"
     with ResultStore(path) as store:
         store.add_batch([_row("a")])
-    locker = _locker(path)
+    locker = hold_lock(path)
     try:
         with ResultStore(path, timeout=0.05) as store:
             with pytest.raises(reglab.experiments.store.StoreBusyError, match=r"busy\.db' is locked by another process"):
                 store.add_batch([_row("b")])
             assert [r["key"] for r in store.rows()] == ["a"]  # readers are not blocked
-            _release(locker)
+            release(locker)
             assert store.add_batch([_row("b")]) == 1  # the same call again, once the lock is gone
     finally:
         locker.kill()
@@ -744,13 +720,13 @@ def test_a_sweep_waits_for_a_locked_store_and_keeps_its_batch_until_it_is_stored
     dataset = make_dataset("moons", n_samples=80, seed=1)
     with ResultStore(path) as store:
         store.add_batch([_row("unrelated")])
-    locker = _locker(path)
+    locker = hold_lock(path)
     waits = []
 
     def on_busy(wait):
         waits.append(wait)
         if len(waits) == 3:  # the sweep has been refused the lock three times: let it go
-            _release(locker)
+            release(locker)
 
     try:
         with ResultStore(path, timeout=0.05) as store:

@@ -23,9 +23,8 @@ import pytest
 import scipy.io
 
 from ..cli_runner import assert_user_error, process_env, read_only_command, reaped, run
-from ..test_cli import QUICK
-from ..test_outputs import SWEEP
-from ..test_store import _LOCKER
+from ..cli_runner import QUICK, SWEEP
+from ..store_locks import hold_lock, let_go
 
 
 # --------------------------------------------------------------------------- a read-only folder
@@ -203,9 +202,7 @@ def test_cli_sweep_waits_for_a_store_another_process_holds_and_stores_everything
     args = ["sweep", "--data", "moons", "--l2", "0,0.5", "--keep-prob", "1", "--iterations", "60", "--seeds", "2",
             "--db", str(db), "--folds", "1"]
     run(*args, "--out", tmp_path / "first")  # makes the store, then a larger grid needs it again
-    locker = subprocess.Popen([sys.executable, "-c", _LOCKER, str(db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)
-    assert locker.stdout.readline() == "locked\n"
+    locker = hold_lock(db)
     env = process_env()
     sweep = subprocess.Popen([sys.executable, "-m", "reglab", *args[:4], "0,0.5,0.7", *args[5:], "--out",
                               str(tmp_path / "second")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -215,8 +212,7 @@ def test_cli_sweep_waits_for_a_store_another_process_holds_and_stores_everything
         for line in sweep.stderr:  # the sweep says it waits; only then is the lock let go
             said.append(line)
             if "is locked by another program" in line:
-                locker.stdin.write("go\n")
-                locker.stdin.flush()
+                let_go(locker)
                 break
         rest, more = sweep.communicate(timeout=300)
         said.append(more)

@@ -109,10 +109,6 @@ class Upload(NamedTuple):
         return self.name
 
 
-def _bytes(source: Path | Upload) -> bytes:
-    return source.data if isinstance(source, Upload) else source.read_bytes()
-
-
 def _what(source: Path | Upload) -> str:
     """How a data set's ``source`` line names where it came from."""
     return f"uploaded file {source.name}" if isinstance(source, Upload) else f"file {source}"

@@ -103,7 +103,7 @@ def decision_boundary(
     fig = _new_figure(SINGLE_FIGSIZE)
     ax = fig.add_subplot()
     title = "Decision boundary" if title is None else title
-    drawn = draw_boundary(ax, predict, data, xlim=xlim, ylim=ylim, step=step, title=title, shading=shading)
+    drawn = draw_boundary(ax, predict, data, xlim=xlim, ylim=ylim, step=step, title=None, shading=shading)
     set_title(ax, _fitted_title(title, SINGLE_FIGSIZE[0] - 1.0, ax.title.get_fontsize()))
     handles = legend_handles(ax, drawn.boundary)
     _legend_below(fig, handles, min(3, len(handles)))
