@@ -266,13 +266,15 @@ def test_pause_step_change_resume_and_the_same_from_a_schedule(client):
     assert refused.status_code == 400 and "seed cannot change during training" in refused.json()["error"]
     bad = client.post(f"/api/update/{job_id}", json={"settings": {"l2": -2}})
     assert bad.status_code == 400 and bad.json()["field"] == "l2"
-    assert client.post(f"/api/update/{job_id}", json={"settings": {"l2": 0.5, "keep_prob": 0.8}}).status_code == 200
-    wait_for(lambda: running.trainer.config.l2 == 0.5)
+    for _ in range(2):  # the second changes nothing, and says so
+        assert client.post(f"/api/update/{job_id}", json={"settings": {"l2": 0.5, "keep_prob": 0.8}}).status_code == 200
+    wait_for(lambda: sum(event["event"] == "changed" for event in running.events) == 2)
     assert client.post(f"/api/resume/{job_id}").status_code == 200
     with client.stream("GET", f"/api/events/{job_id}") as stream:
         events = read_events(stream.iter_lines())
     changed = [d for name, d in events if name == "changed"]
     assert changed[0]["iteration"] == 300 and changed[0]["changes"] == {"l2": 0.5, "keep_prob": [0.8, 0.8]}
+    assert changed[1]["iteration"] == 300 and changed[1]["changes"] == {}
     done = final(events)
     payload = json.loads(client.get(f"/api/results/{job_id}").text)
     assert payload["models"][0]["changes"] == [{"iteration": 300, "settings": {"l2": 0.5, "keep_prob": [0.8, 0.8]}}]

@@ -261,10 +261,11 @@ class TrainJob(Job):
         self._end("done", self._final() | {"state": "done"}, "done")
 
     def _update(self, changes: dict) -> None:
+        before = len(self.trainer.changes)
         self.trainer.update(**changes)
+        made = self.trainer.changes[before:]  # [(iteration, {setting: value})] if anything changed, else []
         self.emit("changed", {"iteration": self.trainer.iteration,
-                              "changes": {k: _plain(v) for k, v in self.trainer.changes[-1][1].items()}
-                              if self.trainer.changes and self.trainer.changes[-1][0] == self.trainer.iteration else {},
+                              "changes": {k: _plain(v) for k, v in made[0][1].items()} if made else {},
                               "config": config_json(self.trainer.config)})
 
     def _segment(self, n_iterations: int, clock: list, *, paused: bool) -> None:
