@@ -268,11 +268,17 @@ def _stored_rows(store, split: DevSplit, keys: Mapping, accuracies=None) -> tupl
 
 
 class _Work(NamedTuple):
-    """Models one split lacks: ``keys`` config -> store key for every config of the split, ``todo`` those missing."""
+    """Models one split lacks: ``keys`` config -> store key for every config of the split, ``todo`` those missing,
+    ``stored`` the split's rows read (and checked) before training."""
 
     split: DevSplit
     keys: dict
     todo: list
+    stored: tuple
+
+    def rows(self, store, accuracies=None) -> tuple[dict, ...]:
+        """The split's rows now: read again only if models were trained for it since."""
+        return _stored_rows(store, self.split, self.keys, accuracies) if self.todo else self.stored
 
 
 def _train(work: Sequence[_Work], store, executor, *, engine, standardize, chunk_size, on_busy, progress,
@@ -380,9 +386,9 @@ def run_sweeps(
         work = []
         for split in splits:
             keys = {config: config_key(config, split.fingerprint) for config in configs}
-            _stored_rows(store, split, keys)  # checked before anything is trained
+            stored = _stored_rows(store, split, keys)  # checked before anything is trained
             missing = set(store.missing(list(keys.values())))
-            work.append(_Work(split, keys, [c for c in configs if keys[c] in missing]))
+            work.append(_Work(split, keys, [c for c in configs if keys[c] in missing], stored))
         conditions.append(work)
     todo = sum(len(w.todo) for work in conditions for w in work)
     if todo and store.read_only:
@@ -397,7 +403,7 @@ def run_sweeps(
     chosen = []
     for work in conditions:
         units = {w.split.fingerprint: w.split.unit for w in work}
-        rows = tuple(r for w in work for r in _stored_rows(store, w.split, w.keys))  # each split's in grid order
+        rows = tuple(r for w in work for r in w.rows(store))  # each split's in grid order
         summaries = tuple(summarize(rows, units))
         usable = {k: s for k, s in enumerate(summaries) if s.usable}
         if usable:
@@ -418,9 +424,9 @@ def run_sweeps(
             picked = {k: [spec.base.replace(**_axes_of(summaries[k].settings, spec), seed=seed) for seed in spec.seeds]
                       for k in dict.fromkeys((choice.chosen, baseline_position(summaries)))}
         keys = {config: config_key(config, refit.fingerprint) for group in picked.values() for config in group}
-        _stored_rows(store, refit, keys, REFIT_ACCURACIES)
+        stored = _stored_rows(store, refit, keys, REFIT_ACCURACIES)
         missing = set(store.missing(list(keys.values())))
-        refits.append((refit, picked, _Work(refit, keys, [c for c in keys if keys[c] in missing])))
+        refits.append((refit, picked, _Work(refit, keys, [c for c in keys if keys[c] in missing], stored)))
     more = sum(len(w.todo) for _, _, w in refits)
     if more and store.read_only:
         raise ReadOnlyStoreError(
@@ -431,8 +437,7 @@ def run_sweeps(
 
     results = []
     for (rows, summaries, choice, frequency, over), (refit, picked, work) in zip(chosen, refits):
-        stored = _stored_rows(store, refit, work.keys, REFIT_ACCURACIES)
-        by_key = {r["key"]: r for r in stored}
+        by_key = {r["key"]: r for r in work.rows(store, REFIT_ACCURACIES)}
         refit_rows = {k: tuple(by_key[work.keys[c]] for c in group if work.keys[c] in by_key)
                       for k, group in picked.items()}
         results.append(SweepResult(spec, tuple(w.split for w in conditions[len(results)]), rows, summaries, choice,
